@@ -1,0 +1,435 @@
+"""Strict loading of ``rules/**/*.yaml`` into a :class:`RuleSet`.
+
+Strict means: duplicate keys, unknown keys, bad periods, bad dates, overlapping or
+gapped version ranges, and references to fields the subject does not have are all
+errors, each naming the file and the path inside it (``versions.bvl21.period``).
+All problems of all files are reported together.
+
+Files under a ``tests/`` folder are legal examples, not rules (see
+:mod:`frister.rules.examples`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from frister.calendar import Period
+from frister.errors import RuleError, RuleErrors
+from frister.facts.subjects import SUBJECTS, SubjectType
+from frister.rules.model import ExtensionSpec, ReductionSpec, Rule, RuleSet, RuleVersion
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path, display: str) -> Any:
+    """Read one YAML file strictly; errors name the file and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(display, "", f"cannot read: {exc.strerror}") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RuleError(display, where, f"invalid YAML: {problem}") from None
+
+
+class _Node:
+    """A value inside a YAML document with its path, for precise messages."""
+
+    def __init__(self, file: str, path: str, value: Any, errors: list[RuleError]):
+        self.file = file
+        self.path = path
+        self.value = value
+        self.errors = errors
+
+    def error(self, message: str, sub: str | None = None) -> None:
+        path = self.path if sub is None else (f"{self.path}.{sub}" if self.path else sub)
+        self.errors.append(RuleError(self.file, path, message))
+
+    def child(self, key: str) -> "_Node":
+        path = f"{self.path}.{key}" if self.path else key
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        return _Node(self.file, path, value, self.errors)
+
+    def mapping(self, allowed: set[str], required: set[str] = frozenset()) -> bool:
+        if not isinstance(self.value, dict):
+            self.error("expected a mapping")
+            return False
+        for key in self.value:
+            if key not in allowed:
+                self.error(f"unknown key (allowed: {', '.join(sorted(allowed))})", str(key))
+        for key in sorted(required):
+            if key not in self.value:
+                self.error("required key is missing", key)
+        return True
+
+    def text(self, required: bool = True) -> str | None:
+        if self.value is None:
+            if required:
+                self.error("expected text")
+            return None
+        if not isinstance(self.value, str) or not self.value.strip():
+            self.error("expected non-empty text")
+            return None
+        return self.value
+
+    def choice(self, choices: tuple[str, ...], required: bool = True) -> str | None:
+        if self.value is None and not required:
+            return None
+        if self.value not in choices:
+            self.error(f"expected one of: {', '.join(choices)}")
+            return None
+        return self.value
+
+    def boolean(self, default: bool) -> bool:
+        if self.value is None:
+            return default
+        if not isinstance(self.value, bool):
+            self.error("expected true or false")
+            return default
+        return self.value
+
+    def integer(self, minimum: int = 0, required: bool = True) -> int | None:
+        if self.value is None and not required:
+            return None
+        if not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < minimum:
+            self.error(f"expected a whole number ≥ {minimum}")
+            return None
+        return self.value
+
+    def date(self, required: bool = True) -> date | None:
+        if self.value is None and not required:
+            return None
+        if not isinstance(self.value, date):
+            self.error("expected a date YYYY-MM-DD")
+            return None
+        return self.value
+
+    def period(self, required: bool = True) -> Period | None:
+        if self.value is None and not required:
+            return None
+        try:
+            return Period.parse(self.value)
+        except ValueError as exc:
+            self.error(str(exc))
+            return None
+
+    def notes(self) -> tuple[str, ...]:
+        if self.value is None:
+            return ()
+        if isinstance(self.value, str):
+            return (self.value,)
+        if not isinstance(self.value, list) or not all(isinstance(n, str) for n in self.value):
+            self.error("expected text or a list of texts")
+            return ()
+        return tuple(self.value)
+
+    def field_ref(self, subject: SubjectType | None, kinds: tuple[str, ...], required: bool = True) -> str | None:
+        if self.value is None:
+            if required:
+                self.error("expected a field name")
+            return None
+        if not isinstance(self.value, str):
+            self.error("expected a field name")
+            return None
+        if subject is None:
+            return self.value
+        spec = subject.fields.get(self.value)
+        if spec is None:
+            self.error(f"unknown field of {subject.name} (known: {', '.join(sorted(subject.fields))})")
+            return None
+        if spec.kind not in kinds:
+            self.error(f"field {self.value} is a {spec.kind}; expected a {' or '.join(kinds)}")
+            return None
+        return self.value
+
+    def field_refs(self, subject: SubjectType | None, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        """One field name, or a list meaning 'the first of these that is recorded'."""
+        if isinstance(self.value, list):
+            if not self.value:
+                self.error("expected at least one field name")
+                return ()
+            out = []
+            for i, item in enumerate(self.value):
+                ref = _Node(self.file, f"{self.path}[{i}]", item, self.errors).field_ref(subject, kinds)
+                if ref:
+                    out.append(ref)
+            return tuple(out)
+        ref = self.field_ref(subject, kinds)
+        return (ref,) if ref else ()
+
+
+DATE_KINDS = ("date", "fixed_date")
+
+RULE_KEYS = {
+    "id", "title", "kind", "subject", "confidence", "statutory", "description", "notes",
+    "applies_when", "starts", "opens_before_due", "roll_to_working_day", "versions",
+    "visits", "reduced_on", "until_age", "responsible", "first_year_quarterly",
+}
+VERSION_COMMON = {"valid_from", "valid_to", "basis", "confidence", "notes"}
+VERSION_KEYS = {
+    "deadline": VERSION_COMMON | {"anchor", "anchor_offset", "period", "period_by_kind", "lead_time",
+                                   "not_before", "met_by", "extension"},
+    "rolling": VERSION_COMMON | {"anchor", "period", "met_by"},
+    "visits": VERSION_COMMON | {"per_half_year", "reduced_per_half_year", "reduction"},
+}
+KIND_ONLY_KEYS = {
+    "deadline": {"starts", "opens_before_due", "roll_to_working_day"},
+    "rolling": {"starts", "roll_to_working_day"},
+    "visits": {"visits", "reduced_on", "until_age", "responsible", "first_year_quarterly"},
+}
+
+
+def _version(node: _Node, name: str, kind: str, subject: SubjectType | None, rule_conf: str | None) -> RuleVersion | None:
+    if not node.mapping(VERSION_KEYS.get(kind, VERSION_COMMON), {"valid_from", "basis"}):
+        return None
+    valid_from = node.child("valid_from").date()
+    valid_to = node.child("valid_to").date(required=False)
+    if valid_from and valid_to and valid_to < valid_from:
+        node.error("expected a date on or after valid_from", "valid_to")
+    basis = node.child("basis").text()
+    conf = node.child("confidence").choice(("V", "S", "U"), required=False) or rule_conf or "U"
+    kw: dict[str, Any] = {}
+    if kind in ("deadline", "rolling"):
+        anchor_node = node.child("anchor")
+        if anchor_node.value is not None:
+            kw["anchor"] = anchor_node.field_refs(subject, DATE_KINDS)
+        kw["met_by"] = node.child("met_by").field_ref(subject, ("date",) if kind == "deadline" else ("dates",))
+        kw["period"] = node.child("period").period(required=False)
+    if kind == "deadline":
+        kw["anchor_offset"] = node.child("anchor_offset").period(required=False)
+        kw["lead_time"] = node.child("lead_time").period(required=False)
+        kw["not_before"] = node.child("not_before").field_ref(subject, ("date",), required=False)
+        by_kind = node.child("period_by_kind")
+        if by_kind.value is not None:
+            kinds = _choices_of(subject, "kind")
+            if by_kind.mapping(set(kinds) if kinds else set(by_kind.value or {})):
+                kw["period_by_kind"] = tuple(
+                    (k, p) for k in sorted(by_kind.value) if (p := by_kind.child(k).period()) is not None
+                )
+                missing = [k for k in kinds if k not in by_kind.value]
+                if missing:
+                    by_kind.error(f"no period for kind(s): {', '.join(missing)}")
+        given = [k for k in ("period", "period_by_kind", "lead_time") if node.value.get(k) is not None]
+        if len(given) != 1:
+            node.error("expected exactly one of period, period_by_kind, lead_time")
+        ext = node.child("extension")
+        if ext.value is not None:
+            if subject is not None and not subject.has_extension:
+                ext.error(f"a {subject.name} has no extension in the import contract")
+            elif ext.mapping({"period", "requested_by_due"}, {"period"}):
+                p = ext.child("period").period()
+                if p is not None:
+                    kw["extension"] = ExtensionSpec(p, ext.child("requested_by_due").boolean(True))
+    if kind == "rolling" and kw.get("period") is None and node.value.get("period") is None:
+        node.error("required key is missing", "period")
+    if kind == "visits":
+        kw["per_half_year"] = node.child("per_half_year").integer(1)
+        kw["reduced_per_half_year"] = node.child("reduced_per_half_year").integer(1, required=False)
+        red = node.child("reduction")
+        if red.value is not None:
+            if red.mapping({"min_time_placed", "min_age", "consent_required"}, {"min_time_placed"}):
+                placed = red.child("min_time_placed").period()
+                if placed is not None:
+                    kw["reduction"] = ReductionSpec(
+                        placed,
+                        red.child("min_age").integer(0, required=False),
+                        red.child("consent_required").boolean(False),
+                    )
+        if (kw.get("reduction") is None) != (kw.get("reduced_per_half_year") is None):
+            node.error("reduction and reduced_per_half_year go together")
+    if valid_from is None or basis is None:
+        return None
+    return RuleVersion(name=name, valid_from=valid_from, valid_to=valid_to, basis=basis,
+                       confidence=conf, notes=node.child("notes").notes(), **kw)
+
+
+def _choices_of(subject: SubjectType | None, field: str) -> tuple[str, ...]:
+    from frister.facts import model
+
+    if subject is None or field != "kind":
+        return ()
+    return {
+        "measure": model.MEASURE_KINDS,
+        "emergency_decision": model.EMERGENCY_KINDS,
+        "placement": model.PLACEMENT_KINDS,
+    }.get(subject.name, ())
+
+
+def _check_ranges(node: _Node, versions: list[RuleVersion]) -> None:
+    """Versions must not overlap, and must follow each other without a gap."""
+    ordered = sorted(versions, key=lambda v: v.valid_from)
+    for prev, nxt in zip(ordered, ordered[1:]):
+        if prev.valid_to is None or prev.valid_to >= nxt.valid_from:
+            node.error(f"overlaps version {nxt.name} (which starts {nxt.valid_from.isoformat()})", prev.name)
+        elif prev.valid_to + timedelta(days=1) != nxt.valid_from:
+            node.error(
+                f"gap between {prev.valid_to.isoformat()} and {nxt.valid_from.isoformat()} "
+                f"(version {nxt.name}): say which law applies in between",
+                prev.name,
+            )
+
+
+def compile_rule(doc: Any, display: str, expected_id: str | None = None) -> tuple[Rule | None, list[RuleError]]:
+    errors: list[RuleError] = []
+    root = _Node(display, "", doc, errors)
+    if not root.mapping(RULE_KEYS, {"id", "title", "kind", "subject", "confidence", "versions"}):
+        return None, errors
+    rule_id = root.child("id").text()
+    if rule_id and expected_id and rule_id != expected_id:
+        root.error(f"expected the file name ({expected_id}.yaml) to match the id", "id")
+    kind = root.child("kind").choice(("deadline", "rolling", "visits"))
+    subject_name = root.child("subject").choice(tuple(SUBJECTS))
+    subject = SUBJECTS.get(subject_name) if subject_name else None
+    conf = root.child("confidence").choice(("V", "S", "U"))
+    if kind:
+        for other, keys in KIND_ONLY_KEYS.items():
+            if other == kind:
+                continue
+            for key in sorted(keys - KIND_ONLY_KEYS[kind]):
+                if key in doc:
+                    root.error(f"not a key of a {kind} rule (it belongs to {other} rules)", key)
+
+    applies: list[tuple[str, frozenset]] = []
+    aw = root.child("applies_when")
+    if aw.value is not None and aw.mapping(set(subject.fields) if subject else set(aw.value or {})):
+        for key in sorted(aw.value):
+            val = aw.value[key]
+            values = val if isinstance(val, list) else [val]
+            spec = subject.fields.get(key) if subject else None
+            if spec is not None and spec.kind not in ("choice", "bool"):
+                aw.error("only kind/choice and true/false fields can be conditions", key)
+                continue
+            allowed = _choices_of(subject, key)
+            for v in values:
+                if spec is not None and spec.kind == "bool" and not isinstance(v, bool):
+                    aw.error("expected true or false", key)
+                elif allowed and v not in allowed:
+                    aw.error(f"expected one of: {', '.join(allowed)}", key)
+            applies.append((key, frozenset(values)))
+
+    kw: dict[str, Any] = {}
+    if kind in ("deadline", "rolling"):
+        starts = root.child("starts")
+        if starts.value is None:
+            root.error("required key is missing (the event whose date picks the law version)", "starts")
+        kw["starts"] = starts.field_refs(subject, DATE_KINDS) if starts.value is not None else ()
+        kw["roll_to_working_day"] = root.child("roll_to_working_day").boolean(False)
+    if kind == "deadline":
+        kw["opens_before_due"] = root.child("opens_before_due").period(required=False)
+    if kind == "visits":
+        kw["visits"] = root.child("visits").field_ref(subject, ("dates",))
+        kw["reduced_on"] = root.child("reduced_on").field_ref(subject, ("date",), required=False)
+        kw["until_age"] = root.child("until_age").integer(1, required=False)
+        kw["responsible"] = root.child("responsible").field_ref(subject, ("text",), required=False)
+        kw["first_year_quarterly"] = root.child("first_year_quarterly").boolean(False)
+        if subject is not None and subject.name != "placement":
+            root.error("visit rules are about placements", "subject")
+
+    versions: list[RuleVersion] = []
+    vnode = root.child("versions")
+    if isinstance(vnode.value, dict) and vnode.value:
+        for name in vnode.value:
+            v = _version(vnode.child(str(name)), str(name), kind or "", subject, conf)
+            if v is not None:
+                versions.append(v)
+        _check_ranges(vnode, versions)
+    else:
+        vnode.error("expected a mapping of version name to version (at least one)")
+    if kind == "deadline":
+        for v in versions:
+            if not kw.get("starts") and not v.anchor:
+                vnode.error("no anchor: give starts or anchor", v.name)
+
+    title = root.child("title").text()
+    if errors or not (rule_id and kind and subject_name and conf and title):
+        return None, errors
+    versions.sort(key=lambda v: v.valid_from)
+    rule = Rule(
+        id=rule_id,
+        title=title,
+        kind=kind,  # type: ignore[arg-type]
+        subject=subject_name,
+        confidence=conf,  # type: ignore[arg-type]
+        versions=tuple(versions),
+        source=display,
+        statutory=root.child("statutory").boolean(True),
+        description=(root.child("description").text(required=False) or "").strip(),
+        notes=root.child("notes").notes(),
+        applies_when=tuple(applies),
+        **kw,
+    )
+    return (None, errors) if errors else (rule, errors)
+
+
+def rule_files(directory: Path) -> list[Path]:
+    """The rule files in ``directory`` (recursively), without the legal examples."""
+    return sorted(
+        p for p in directory.rglob("*.yaml") if "tests" not in p.relative_to(directory).parts[:-1]
+    )
+
+
+def _display(path: Path, directory: Path) -> str:
+    try:
+        return str(Path(directory.name) / path.relative_to(directory))
+    except ValueError:
+        return str(path)
+
+
+def load_rules(directory: Path | str) -> RuleSet:
+    """Load and check every rule file. Raises :class:`RuleErrors` listing every problem."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RuleErrors([RuleError(str(directory), "", "rules directory not found")])
+    errors: list[RuleError] = []
+    rules: list[Rule] = []
+    digest = hashlib.sha256()
+    seen: dict[str, str] = {}
+    files = rule_files(directory)
+    if not files:
+        errors.append(RuleError(str(directory), "", "no rule files (*.yaml) found"))
+    for path in files:
+        display = _display(path, directory)
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+        try:
+            doc = read_yaml(path, display)
+        except RuleError as exc:
+            errors.append(exc)
+            continue
+        rule, problems = compile_rule(doc, display, expected_id=path.stem)
+        errors.extend(problems)
+        if rule is not None:
+            if rule.id in seen:
+                errors.append(RuleError(display, "id", f"duplicate rule id (also in {seen[rule.id]})"))
+            else:
+                seen[rule.id] = display
+                rules.append(rule)
+    if errors:
+        raise RuleErrors(errors)
+    return RuleSet(tuple(sorted(rules, key=lambda r: r.id)), digest.hexdigest()[:16], str(directory))
