@@ -1,0 +1,93 @@
+"""Shared CLI plumbing: error handling, settings, engine, rules, option types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from functools import cached_property
+
+import click
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from frister.errors import FristerError
+
+
+class FristerGroup(click.Group):
+    """A click group that shows frister errors as one clean message, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FristerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except DBAPIError as exc:
+            # Driver messages may carry a failing row on later lines (DETAIL: …): show the
+            # first line only, so no case value reaches the terminal or a log.
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+            click.echo(f"error: database: {first}", err=True)
+            sys.exit(2)
+        except SQLAlchemyError as exc:
+            click.echo(f"error: database: {type(exc).__name__}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say what kind, not what values
+            if os.environ.get("FRISTER_DEBUG"):
+                raise
+            click.echo(f"error: internal error ({type(exc).__name__}); set FRISTER_DEBUG=1 for details", err=True)
+            sys.exit(70)
+
+
+class App:
+    """Lazily built settings, engine and rules for one command."""
+
+    @cached_property
+    def settings(self):
+        from frister.settings import Settings
+
+        return Settings.from_env()
+
+    @cached_property
+    def engine(self):
+        from frister.db.engine import create_db_engine
+
+        return create_db_engine(self.settings.database_url)
+
+    def ready_engine(self):
+        """The engine, after checking the schema is migrated."""
+        from frister.db.engine import require_schema
+
+        require_schema(self.engine, self.settings.migrations_dir)
+        return self.engine
+
+    def rules(self, directory: str | None = None):
+        from frister.rules.loader import load_rules
+
+        return load_rules(directory or self.settings.rules_dir)
+
+
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.fail("expected a date YYYY-MM-DD", param, ctx)
+
+
+DATE = DateType()
+
+
+def today() -> dt.date:
+    """The CLI's default as-of date. Only the CLI edge reads the clock; the core never does."""
+    return dt.date.today()

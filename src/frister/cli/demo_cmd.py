@@ -1,0 +1,42 @@
+"""``frister demo``: the whole main job on a synthetic municipality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from frister.cli.common import DATE, App, pass_app, today
+
+
+def register(group: click.Group) -> None:
+    group.add_command(demo)
+
+
+@click.command()
+@click.option("--as-of", type=DATE, default=None, help="Evaluate as of this date (default: today).")
+@click.option("--cases", default=2000, show_default=True, help="Number of synthetic cases.")
+@click.option("--seed", default=2025, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo", show_default=True,
+              help="Where the generated case file is written.")
+@pass_app
+def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
+    """Migrate, generate a synthetic municipality, import it, evaluate and summarise."""
+    from frister.db.engine import migrate
+    from frister.demo.generate import generate_cases, write_jsonl
+    from frister.demo.summary import print_summary
+    from frister.evaluation.service import run_evaluation
+    from frister.importer import import_file
+
+    as_of = as_of or today()
+    rules = app.rules()
+    migrate(app.engine, app.settings.migrations_dir)
+    path = Path(out_dir) / "municipality.jsonl"
+    n = write_jsonl(path, generate_cases(as_of, seed=seed, cases=cases))
+    click.echo(f"generated {n} cases in {path}")
+    stats = import_file(app.engine, path, as_of=as_of)
+    click.echo(stats.summary())
+    summary = run_evaluation(app.engine, rules, as_of)
+    click.echo(f"run {summary.run_id}: {summary.line()}\n")
+    with app.engine.connect() as conn:
+        print_summary(conn, rules, as_of)

@@ -1,0 +1,101 @@
+"""``frister evaluate``: every deadline and visit period as of a date."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from frister.cli.common import DATE, App, pass_app, today
+from frister.engine.results import STATUSES
+
+
+def register(group: click.Group) -> None:
+    group.add_command(evaluate)
+
+
+@click.command()
+@click.option("--as-of", type=DATE, default=None, help="Evaluate as of this date (default: today).")
+@click.option("--case", "cases", multiple=True, help="Only this case (repeatable). Not stored.")
+@click.option("--rule", "rules", multiple=True, help="Only show this rule (repeatable).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only show this status (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--no-store", is_flag=True, help="Do not store the results as a run.")
+@pass_app
+def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
+    """Evaluate the stored cases and show the obligations.
+
+    Without --case every case is evaluated and the results are stored as a run
+    (obligations table), which escalation and reports read.
+    """
+    from frister.evaluation.service import results_for, run_evaluation
+
+    as_of = as_of or today()
+    rule_set = app.rules()
+    unknown = sorted(set(rules) - {r.id for r in rule_set})
+    if unknown:
+        raise click.BadParameter(f"unknown rule(s): {', '.join(unknown)}", param_hint="--rule")
+    engine = app.ready_engine()
+    shown = []
+
+    def keep(r) -> bool:
+        return (not rules or r.rule in rules) and (not statuses or r.status in statuses)
+
+    out = _JsonArray(sys.stdout) if fmt == "json" else None
+
+    def on_result(r) -> None:
+        if keep(r):
+            if out is not None:
+                out.write(r.to_json())
+            else:
+                shown.append(r)
+
+    if cases or no_store:
+        with engine.connect() as conn:
+            for r in results_for(conn, rule_set, as_of, list(cases) if cases else None):
+                on_result(r)
+        summary = None
+    else:
+        summary = run_evaluation(engine, rule_set, as_of, on_result=on_result)
+    if out is not None:
+        out.close()
+        return
+    _print_table(shown, as_of)
+    if summary is not None:
+        click.echo(f"run {summary.run_id}: {summary.line()}", err=True)
+
+
+class _JsonArray:
+    """Writes one JSON array incrementally (the output can be large)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.first = True
+        stream.write("[")
+
+    def write(self, obj: dict) -> None:
+        self.stream.write(("\n" if self.first else ",\n") + json.dumps(obj, ensure_ascii=False))
+        self.first = False
+
+    def close(self) -> None:
+        self.stream.write("\n]\n" if not self.first else "]\n")
+        self.stream.flush()
+
+
+def _print_table(results, as_of) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Obligations as of {as_of.isoformat()} ({len(results)})", show_lines=False)
+    for col in ("case", "rule", "subject", "period", "due", "met", "status", "days late", "done/req", "version"):
+        table.add_column(col, no_wrap=True)
+    style = {"met": "green", "late": "yellow", "open": "cyan", "overdue": "bold red"}
+    for r in results:
+        table.add_row(
+            r.case_id, r.rule, r.subject, r.period or "", r.due_on.isoformat(),
+            r.met_on.isoformat() if r.met_on else "", f"[{style[r.status]}]{r.status}[/]",
+            str(r.days_late) if r.days_late else "", f"{r.done}/{r.required}" if r.required is not None else "",
+            r.rule_version,
+        )
+    Console(width=200).print(table)

@@ -1,0 +1,43 @@
+"""``frister import``: read a contract-v1 case file."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from frister.cli.common import DATE, App, pass_app, today
+
+
+def register(group: click.Group) -> None:
+    group.add_command(import_)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@click.option("--as-of", type=DATE, default=None,
+              help="Reject dates after this day (default: today).")
+@pass_app
+def import_(app: App, file: str, dry_run: bool, as_of) -> None:
+    """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written."""
+    from frister.importer import import_file
+
+    engine = app.ready_engine()
+    progress = None
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+        bar = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                       TimeRemainingColumn(), transient=True)
+        bar.start()
+        task = bar.add_task("importing", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+    try:
+        stats = import_file(engine, file, as_of=as_of or today(), dry_run=dry_run, progress=progress)
+    finally:
+        if progress is not None:
+            bar.stop()
+    click.echo(stats.summary())

@@ -1,0 +1,89 @@
+"""Creating engines and sessions, and running migrations.
+
+``hide_parameters=True`` keeps bound values (which may be case data) out of every
+SQLAlchemy error message and log line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from frister.errors import DatabaseNotReady, FristerError
+
+
+def create_db_engine(url: str, **kwargs) -> Engine:
+    """An engine for ``url`` with frister's settings (SQLite: foreign keys on, WAL, waits for locks)."""
+    kwargs.setdefault("hide_parameters", True)
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"timeout": 30})
+    try:
+        engine = create_engine(url, **kwargs)
+    except Exception as exc:  # bad URL, missing driver
+        raise FristerError(f"database URL is not usable: {type(exc).__name__}") from None
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(engine_or_url, migrations_dir: Path):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    if isinstance(engine_or_url, str):
+        cfg.set_main_option("sqlalchemy.url", engine_or_url.replace("%", "%%"))
+    else:
+        cfg.attributes["engine"] = engine_or_url
+    return cfg
+
+
+def migrate(engine: Engine, migrations_dir: Path, revision: str = "head") -> None:
+    """Upgrade the schema to ``revision`` (Alembic owns the schema)."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        cfg = alembic_config(engine, migrations_dir)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(migrations_dir: Path) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://", migrations_dir)).get_current_head()
+
+
+def require_schema(engine: Engine, migrations_dir: Path) -> None:
+    """Fail with a helpful message unless the database is at the latest migration."""
+    try:
+        current = current_revision(engine)
+        if current is None and inspect(engine).has_table("cases"):
+            current = "(unversioned)"
+    except OperationalError:
+        raise DatabaseNotReady("cannot open the database; check FRISTER_DATABASE_URL") from None
+    head = head_revision(migrations_dir)
+    if current != head:
+        raise DatabaseNotReady(
+            f"the database schema is at {current or 'nothing'}, this frister needs {head}: run 'frister db upgrade'"
+        )

@@ -1,0 +1,1 @@
+"""The demo municipality: synthetic data, and the summary a barnevernsjef reads."""

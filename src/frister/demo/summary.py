@@ -1,0 +1,56 @@
+"""The evaluation summary printed by ``frister demo``: per rule, then the most overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Connection, func, select
+
+from frister.evaluation.models import Obligation
+from frister.rules.model import RuleSet
+
+
+def print_summary(conn: Connection, rules: RuleSet, as_of: dt.date, console: Console | None = None, top: int = 10) -> None:
+    console = console or Console(width=160)
+    counts: dict[str, dict[str, int]] = {}
+    for rule, status, n in conn.execute(
+        select(Obligation.rule, Obligation.status, func.count()).group_by(Obligation.rule, Obligation.status)
+    ):
+        counts.setdefault(rule, {})[status] = n
+    table = Table(title=f"Frister per {as_of.isoformat()} (lovkrav og status)", title_justify="left")
+    table.add_column("Regel")
+    table.add_column("Hjemmel (gjeldende)")
+    for label in ("overholdt", "for sent", "åpen", "forfalt", "overholdt %"):
+        table.add_column(label, justify="right")
+    for rule in rules:
+        c = counts.get(rule.id, {})
+        done = c.get("met", 0) + c.get("late", 0) + c.get("overdue", 0)
+        share = f"{100 * c.get('met', 0) / done:.1f}" if done else "–"
+        current = rule.version_on(as_of) or rule.versions[-1]
+        conf = "" if current.confidence == "V" else f" [{current.confidence}]"
+        table.add_row(rule.title, current.basis + conf, str(c.get("met", 0)), str(c.get("late", 0)),
+                      str(c.get("open", 0)), str(c.get("overdue", 0)), share)
+    console.print(table)
+    console.print("Konfidens: [S] bare sekundærkilde, [U] ikke verifisert. «Forfalt» = fristen er ute og kravet ikke oppfylt.")
+
+    soon = conn.execute(
+        select(func.count()).select_from(Obligation)
+        .where(Obligation.status == "open", Obligation.due_on <= as_of + dt.timedelta(days=14))
+    ).scalar_one()
+    console.print(f"\n{soon} åpne frister forfaller innen 14 dager.")
+
+    worst = conn.execute(
+        select(Obligation.case_id, Obligation.unit, Obligation.rule, Obligation.subject, Obligation.period,
+               Obligation.due_on, Obligation.days_late)
+        .where(Obligation.status == "overdue", Obligation.due_on >= as_of - dt.timedelta(days=365))
+        .order_by(Obligation.days_late.desc(), Obligation.case_id, Obligation.rule).limit(top)
+    ).all()
+    titles = {r.id: r.title for r in rules}
+    t2 = Table(title=f"Mest forfalte frister siste 12 måneder (topp {top})", title_justify="left")
+    for col in ("Sak", "Enhet", "Frist", "Gjelder", "Periode", "Forfalt", "Dager over"):
+        t2.add_column(col)
+    for case_id, unit, rule, subject, period, due_on, days_late in worst:
+        t2.add_row(case_id, unit, titles.get(rule, rule), subject, period or "", due_on.isoformat(), str(days_late))
+    console.print(t2)

@@ -1,0 +1,1 @@
+"""Evaluating the stored cases and keeping the results: runs and obligations."""

@@ -1,0 +1,89 @@
+"""Stored evaluation results.
+
+``evaluation_runs`` has one row per evaluation (as-of date, rules fingerprint, counts).
+``obligations`` holds the current status of every obligation, one row per obligation
+key ``(case_id, rule, subject, period, seq)`` as of the latest run that evaluated it
+(``run_id``), with the explanation the reports need. Escalation and reports query it.
+``breach_reasons`` keeps a leader's reason and corrective action for a breach, by the
+same key, across runs.
+"""
+
+from __future__ import annotations
+
+
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
+
+
+class EvaluationRun(Base):
+    __tablename__ = "evaluation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # evaluate | nightly
+    as_of: Mapped[Day]
+    started_at: Mapped[Instant]
+    finished_at: Mapped[Instant | None]
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    rules_fingerprint: Mapped[str] = mapped_column(String(64))
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    obligations: Mapped[int] = mapped_column(Integer, default=0)
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Obligation(Base):
+    __tablename__ = "obligations"
+    __table_args__ = (
+        Index("ix_obligations_status_due_on", "status", "due_on"),
+        Index("ix_obligations_due_on", "due_on"),
+    )
+
+    case_id: Mapped[CaseRef] = mapped_column(primary_key=True)
+    rule: Mapped[RuleRef] = mapped_column(primary_key=True)
+    subject: Mapped[SubjectRef] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)  # '' when not a visit period
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_runs.id"))
+    unit: Mapped[str] = mapped_column(String(64))
+    caseworker: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[Code]
+    due_on: Mapped[Day]
+    met_on: Mapped[Day | None]
+    days_late: Mapped[int] = mapped_column(Integer)
+    required: Mapped[int | None] = mapped_column(Integer)
+    done: Mapped[int | None] = mapped_column(Integer)
+    rule_version: Mapped[str] = mapped_column(String(32))
+    anchor_on: Mapped[Day]
+    basis: Mapped[str] = mapped_column(String(400))
+    confidence: Mapped[str] = mapped_column(String(1))
+    explanation: Mapped[str] = mapped_column(Text)
+    extension_requested_on: Mapped[Day | None]
+    extension_granted: Mapped[bool | None] = mapped_column(Boolean)
+    extension_reason: Mapped[Code | None]
+    extension_applied: Mapped[bool | None] = mapped_column(Boolean)
+    reduction_decided_on: Mapped[Day | None]
+    reduction_applied: Mapped[bool | None] = mapped_column(Boolean)
+    reduction_note: Mapped[str | None] = mapped_column(Text)
+    responsible: Mapped[str | None] = mapped_column(String(16))
+
+
+class BreachReason(Base):
+    __tablename__ = "breach_reasons"
+
+    case_id: Mapped[CaseRef] = mapped_column(primary_key=True)
+    rule: Mapped[RuleRef] = mapped_column(primary_key=True)
+    subject: Mapped[SubjectRef] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    reason: Mapped[Code]
+    action: Mapped[str | None] = mapped_column(Text)
+    explained_at: Mapped[Instant]
+    explained_by: Mapped[str | None] = mapped_column(String(64))
+
+

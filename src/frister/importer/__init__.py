@@ -1,0 +1,5 @@
+"""Importing case files (contract v1)."""
+
+from frister.importer.jsonl import ImportStats, import_file
+
+__all__ = ["ImportStats", "import_file"]
