@@ -1,0 +1,27 @@
+# frister: two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## generate a municipality, import, evaluate as of today, summarise (SQLite ./frister.db)
+	$(BIN)/frister demo
+
+test: $(STAMP)  ## the whole suite (PostgreSQL variants run when FRISTER_TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest -q
+
+check: $(STAMP)  ## rules, examples and schema drift on the SQLite default
+	$(BIN)/frister rules check
+	rm -f /tmp/frister-check.db && FRISTER_DATABASE_URL=sqlite:////tmp/frister-check.db $(BIN)/frister db upgrade
+	FRISTER_DATABASE_URL=sqlite:////tmp/frister-check.db $(BIN)/alembic check
+
+clean:
+	rm -rf $(VENV) frister.db frister.db-* demo .pytest_cache
