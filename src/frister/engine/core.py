@@ -261,9 +261,10 @@ def _windows(rule: Rule, start: date, as_of: date) -> Iterator[tuple[CalendarPer
     else:
         after = start
     for h in half_years_from(after):
-        if h.start > as_of:
-            return
-        yield h, max(h.start, after)
+        counted_from = max(h.start, after)
+        if counted_from > as_of:
+            return  # a period whose counting has not begun has no obligation yet
+        yield h, counted_from
 
 
 def _reduction_check(rule: Rule, version: RuleVersion, placement_start: date, decided: date, birth: date | None) -> str | None:

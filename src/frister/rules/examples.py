@@ -11,6 +11,9 @@ A file names the rule it exercises and lists examples::
         expected:                   # that rule's results, in order; only the keys given are compared
           - {subject: M1, due_on: 2025-03-22, status: met, days_late: 0}
 
+An example may say ``periods: [2024-H2, 2025-H1]`` to compare only the results for
+those visit periods (a placement of many years has many periods).
+
 They run under ``frister rules test`` and under pytest (``conftest.py`` collects them);
 a failure shows the file, the example's name and a diff, never a traceback.
 """
@@ -33,7 +36,7 @@ from frister.rules.loader import _Node, read_yaml
 from frister.rules.model import RuleSet
 
 FILE_KEYS = {"rule", "tests"}
-TEST_KEYS = {"name", "as_of", "case", "expected", "note"}
+TEST_KEYS = {"name", "as_of", "case", "expected", "note", "periods"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Example:
     as_of: date
     case: dict
     expected: tuple[dict, ...]
+    periods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,11 @@ def load_example_file(path: Path, rules: RuleSet, display: str | None = None) ->
         names.add(name or "")
         if errors:
             raise errors[0]
-        out.append(Example(display, name, doc["rule"], as_of, item["case"], tuple(item["expected"])))
+        periods = item.get("periods") or []
+        if not isinstance(periods, list) or not all(isinstance(p, str) for p in periods):
+            node.error("expected a list of period labels such as 2025-H1", "periods")
+            raise errors[0]
+        out.append(Example(display, name, doc["rule"], as_of, item["case"], tuple(item["expected"]), tuple(periods)))
     return out
 
 
@@ -123,7 +131,8 @@ def run_example(example: Example, rules: RuleSet) -> Outcome:
         detail = "\n".join(f"  case.{f}: {e}" for f, e in problems)
         return Outcome(example, False, f"the example's case is not a valid contract-v1 case:\n{detail}")
     rule = rules.get(example.rule)
-    results = [r.to_json() for r in evaluate_case((rule,), facts, example.as_of)]
+    results = [r.to_json() for r in evaluate_case((rule,), facts, example.as_of)
+               if not example.periods or r.period in example.periods]
     expected = [{k: _plain(v) for k, v in e.items()} for e in example.expected]
     actual = [{k: r.get(k) for k in e} for r, e in zip(results, expected)]
     # Show the extra results (or missing ones) in full so the diff explains itself.

@@ -56,6 +56,8 @@ def read_yaml(path: Path, display: str) -> Any:
         where = f"line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise RuleError(display, where, f"invalid YAML: {problem}") from None
+    except ValueError as exc:  # e.g. an impossible date such as 2023-02-29
+        raise RuleError(display, "", f"invalid value: {exc}") from None
 
 
 class _Node:
