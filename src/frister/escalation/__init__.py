@@ -1,0 +1,1 @@
+"""Escalation: the ladder and recipients configuration, notice derivation and the outbox."""

@@ -1,0 +1,298 @@
+"""The escalation ladder and the recipients directory, loaded strictly from YAML.
+
+Ladder (``config/escalation.yaml``)::
+
+    defaults:
+      stages:
+        - {stage: reminder, days_before_due: 14, to: [avdelingsleder]}
+        - {stage: warning, days_before_due: 3, to: [avdelingsleder, barnevernsjef]}
+        - {stage: breach, days_after_due: 1, to: [barnevernsjef], repeat_every_days: 7}
+    rules:
+      emergency_petition:
+        stages: [...]          # replaces the default stages for this rule
+    delivery:
+      backoff_minutes: 10      # first retry after a transient failure
+      backoff_cap_minutes: 360 # never wait longer than this (keep below the run interval)
+      max_attempts: 10         # then the notice is dead
+
+A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
+obligation that is still ``open``; a stage *after* it (``days_after_due`` ≥ 1) one that
+is ``overdue``. Only the latter may repeat.
+
+Recipients (``config/recipients.yaml``)::
+
+    allowed_domains: [barnevern.kommune.example]
+    barnevernsjef: sjef@barnevern.kommune.example
+    stab: controller@barnevern.kommune.example      # optional
+    avdelingsleder:
+      mottak: leder.mottak@barnevern.kommune.example
+      ...
+
+Every address must be in an allowed domain; a unit without its own leader falls back
+to the barnevernsjef. Every problem is a :class:`~frister.errors.ConfigError` naming the
+file and the field (``defaults.stages[1].days_before_due``); all problems of a file are
+reported together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from frister.errors import ConfigError, RuleError
+from frister.rules.loader import _Node, read_yaml
+
+ROLES = ("avdelingsleder", "barnevernsjef", "stab")
+ROLE_LABELS = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
+STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Deliberately simple: one local part, one domain; no display names, no comments.
+ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One rung of the ladder. ``offset`` is in days relative to the due date
+    (negative: before; positive: after)."""
+
+    name: str
+    offset: int
+    to: tuple[str, ...]
+    repeat_every: int | None = None
+
+    @property
+    def after_due(self) -> bool:
+        return self.offset > 0
+
+    def concerns(self, status: str) -> bool:
+        """Whether an obligation in ``status`` can get this stage's notice."""
+        return status == ("overdue" if self.after_due else "open")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    backoff_minutes: int = 10
+    backoff_cap_minutes: int = 360
+    max_attempts: int = 10
+
+    def backoff(self, attempts: int) -> int:
+        """Minutes to wait after the ``attempts``-th failed attempt (1, 2, …): doubling, capped."""
+        return min(self.backoff_minutes * 2 ** max(attempts - 1, 0), self.backoff_cap_minutes)
+
+
+@dataclass(frozen=True)
+class Ladder:
+    default: tuple[Stage, ...]
+    overrides: Mapping[str, tuple[Stage, ...]] = field(default_factory=dict)
+    delivery: Delivery = Delivery()
+    source: str = ""
+
+    def stages_for(self, rule: str) -> tuple[Stage, ...]:
+        return self.overrides.get(rule, self.default)
+
+    @property
+    def max_lead_days(self) -> int:
+        """How many days before its due date an obligation can first get a notice."""
+        offsets = [s.offset for stages in (self.default, *self.overrides.values()) for s in stages]
+        return max([0, *(-o for o in offsets)])
+
+    def urgency(self, stage: str) -> int:
+        """Sort key, most urgent first: later stages (larger offset) come first; unknown last."""
+        offsets = {s.name: s.offset for stages in (self.default, *self.overrides.values()) for s in stages}
+        return -offsets.get(stage, -10_000)
+
+    @property
+    def roles(self) -> set[str]:
+        return {r for stages in (self.default, *self.overrides.values()) for s in stages for r in s.to}
+
+
+@dataclass(frozen=True)
+class Recipients:
+    allowed_domains: tuple[str, ...]
+    barnevernsjef: str
+    unit_leaders: Mapping[str, str]
+    stab: str | None = None
+    source: str = ""
+
+    def address(self, role: str, unit: str) -> str | None:
+        """The address for ``role`` on a case of ``unit``. A unit without a leader of its
+        own goes to the barnevernsjef (so nothing is silently dropped)."""
+        if role == "barnevernsjef":
+            return self.barnevernsjef
+        if role == "avdelingsleder":
+            return self.unit_leaders.get(unit, self.barnevernsjef)
+        if role == "stab":
+            return self.stab
+        return None
+
+    def role_of(self, address: str) -> str:
+        """The role label used in the e-mail greeting."""
+        if address == self.barnevernsjef:
+            return "barnevernsjef"
+        if address in self.unit_leaders.values():
+            return "avdelingsleder"
+        return "stab"
+
+    def all_addresses(self) -> list[str]:
+        out = [self.barnevernsjef, *self.unit_leaders.values()]
+        if self.stab:
+            out.append(self.stab)
+        return out
+
+    def check(self, address: str) -> None:
+        """Refuse an address outside the allowed domains (the last check before sending)."""
+        if not _domain_allowed(address, self.allowed_domains):
+            raise ConfigError(f"{self.source}: recipient address outside the allowed domains")
+
+
+def _domain_allowed(address: str, domains: Iterable[str]) -> bool:
+    m = ADDRESS.match(address)
+    return bool(m) and m.group(1).lower() in {d.lower() for d in domains}
+
+
+def _raise(errors: list[RuleError]) -> None:
+    if errors:
+        raise ConfigError("\n".join(str(e) for e in errors))
+
+
+def _read(path: Path) -> object:
+    try:
+        return read_yaml(Path(path), str(path))
+    except RuleError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
+    if not isinstance(node.value, list) or not node.value:
+        node.error("expected a list of stages")
+        return ()
+    out: list[Stage] = []
+    names: set[str] = set()
+    for i, raw in enumerate(node.value):
+        s = _Node(node.file, f"{node.path}[{i}]", raw, node.errors)
+        keys = {"stage", "days_before_due", "days_after_due", "to", "repeat_every_days"}
+        if not s.mapping(keys, {"stage", "to"}):
+            continue
+        name = s.child("stage").text()
+        if name is not None and not STAGE_NAME.match(name):
+            s.error("expected a lower-case name (a-z, 0-9, _)", "stage")
+            name = None
+        if name in names:
+            s.error("duplicate stage name in this ladder", "stage")
+        names.add(name or "")
+        before, after = raw.get("days_before_due"), raw.get("days_after_due")
+        offset = None
+        if (before is None) == (after is None):
+            s.error("give exactly one of days_before_due and days_after_due")
+        elif before is not None:
+            b = s.child("days_before_due").integer(0)
+            offset = -b if b is not None else None
+        else:
+            offset = s.child("days_after_due").integer(1)
+        to_node = s.child("to")
+        to: list[str] = []
+        if not isinstance(to_node.value, list) or not to_node.value:
+            to_node.error(f"expected a list of roles ({', '.join(known_roles)})")
+        else:
+            for j, role in enumerate(to_node.value):
+                r = _Node(s.file, f"{to_node.path}[{j}]", role, s.errors).choice(known_roles)
+                if r is not None and r not in to:
+                    to.append(r)
+        repeat = s.child("repeat_every_days").integer(1, required=False)
+        if repeat is not None and offset is not None and offset <= 0:
+            s.error("only a stage after the due date can repeat", "repeat_every_days")
+        if name and offset is not None and to:
+            out.append(Stage(name, offset, tuple(to), repeat))
+    return tuple(sorted(out, key=lambda st: st.offset))
+
+
+def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladder:
+    """Load the escalation ladder. ``rule_ids`` (the loaded rules) makes an override
+    of an unknown rule an error."""
+    path = Path(path)
+    display = str(path)
+    doc = _read(path)
+    errors: list[RuleError] = []
+    root = _Node(display, "", doc, errors)
+    if not root.mapping({"defaults", "rules", "delivery"}, {"defaults"}):
+        _raise(errors)
+    defaults = root.child("defaults")
+    default: tuple[Stage, ...] = ()
+    if defaults.mapping({"stages"}, {"stages"}):
+        default = _stages(defaults.child("stages"), ROLES)
+    overrides: dict[str, tuple[Stage, ...]] = {}
+    rules = root.child("rules")
+    known = set(rule_ids) if rule_ids is not None else None
+    if rules.value is not None and not isinstance(rules.value, dict):
+        rules.error("expected a mapping of rule id to stages")
+    elif rules.value is not None:
+        for rule_id in rules.value:
+            node = rules.child(str(rule_id))
+            if known is not None and rule_id not in known:
+                node.error("unknown rule id")
+                continue
+            if node.mapping({"stages"}, {"stages"}):
+                overrides[str(rule_id)] = _stages(node.child("stages"), ROLES)
+    delivery = Delivery()
+    d = root.child("delivery")
+    if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts"}):
+        delivery = Delivery(
+            d.child("backoff_minutes").integer(1, required=False) or delivery.backoff_minutes,
+            d.child("backoff_cap_minutes").integer(1, required=False) or delivery.backoff_cap_minutes,
+            d.child("max_attempts").integer(1, required=False) or delivery.max_attempts,
+        )
+    _raise(errors)
+    return Ladder(default, overrides, delivery, display)
+
+
+def load_recipients(path: Path | str, ladder: Ladder | None = None) -> Recipients:
+    """Load the recipients directory. Every address must be in an allowed domain; with a
+    ``ladder``, every role it sends to must have an address."""
+    path = Path(path)
+    display = str(path)
+    doc = _read(path)
+    errors: list[RuleError] = []
+    root = _Node(display, "", doc, errors)
+    if not root.mapping({"allowed_domains", "barnevernsjef", "avdelingsleder", "stab"},
+                        {"allowed_domains", "barnevernsjef"}):
+        _raise(errors)
+    dom = root.child("allowed_domains")
+    domains: list[str] = []
+    if not isinstance(dom.value, list) or not dom.value:
+        dom.error("expected a list of e-mail domains")
+    else:
+        for i, d in enumerate(dom.value):
+            if not isinstance(d, str) or not re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", d):
+                dom.error("expected a domain such as barnevern.kommune.no", f"[{i}]")
+            else:
+                domains.append(d.lower())
+
+    def address(node: _Node, required: bool = True) -> str | None:
+        value = node.text(required)
+        if value is None:
+            return None
+        if not ADDRESS.match(value):
+            node.error("expected an e-mail address such as leder@barnevern.kommune.no")
+            return None
+        if domains and not _domain_allowed(value, domains):
+            node.error(f"address outside the allowed domains ({', '.join(domains)})")
+            return None
+        return value
+
+    chief = address(root.child("barnevernsjef"))
+    leaders: dict[str, str] = {}
+    lead = root.child("avdelingsleder")
+    if lead.value is not None and isinstance(lead.value, dict):
+        for unit in lead.value:
+            a = address(lead.child(str(unit)))
+            if a:
+                leaders[str(unit)] = a
+    elif lead.value is not None:
+        lead.error("expected a mapping of unit to address")
+    stab = address(root.child("stab"), required=False)
+    if ladder is not None and "stab" in ladder.roles and stab is None and "stab" not in (root.value or {}):
+        root.error(f"the ladder ({ladder.source}) sends to stab, but no stab address is given", "stab")
+    _raise(errors)
+    assert chief is not None
+    return Recipients(tuple(domains), chief, leaders, stab, display)

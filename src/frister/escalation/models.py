@@ -1,0 +1,79 @@
+"""The outbox: one row per notice, and one row per e-mail attempt.
+
+A notice is identified by ``(case_id, rule, subject, period, seq, stage, repeat, role)``:
+the obligation key, the ladder stage, the repeat number (0 for the first) and the
+recipient role. The unique constraint makes "create once" a database guarantee.
+
+Life of a notice (``status``)::
+
+    pending --claim--> sending --server accepted--> sent
+       ^                  |---transient failure---> pending (attempts+1, next_attempt_at)
+       |                  |---permanent failure / too many attempts--> dead
+       +-- obligation met or no longer in the stage's state --> cancelled
+
+A claim stores the run, the digest key and the Message-ID on the row before anything
+is sent, so a run killed after the claim resends the very same e-mail (same
+Message-ID) on the next run. The rows are the audit trail; ``deliveries`` records
+every e-mail attempt (recipient, Message-ID, outcome, SMTP code) without content.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
+
+NOTICE_STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("case_id", "rule", "subject", "period", "seq", "stage", "repeat", "role"),
+        Index("ix_notices_status_recipient", "status", "recipient"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[CaseRef]
+    rule: Mapped[RuleRef]
+    subject: Mapped[SubjectRef]
+    period: Mapped[str] = mapped_column(String(8))  # '' when not a visit period
+    seq: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[Code]
+    repeat: Mapped[int] = mapped_column(Integer)
+    role: Mapped[Code]
+    recipient: Mapped[str] = mapped_column(String(254))
+    # What the e-mail says (copied, so the outbox stays readable whatever happens to the case).
+    unit: Mapped[str] = mapped_column(String(64))
+    caseworker: Mapped[str | None] = mapped_column(String(64))
+    due_on: Mapped[Day]
+    fire_on: Mapped[Day]  # the day the stage became due
+    basis: Mapped[str] = mapped_column(String(400))
+    created_run_id: Mapped[int] = mapped_column(ForeignKey("nightly_runs.id"))
+    created_at: Mapped[Instant]
+    status: Mapped[Code]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[Instant | None]
+    claimed_run_id: Mapped[int | None] = mapped_column(ForeignKey("nightly_runs.id"))
+    digest_key: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[Instant | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class Delivery(Base):
+    """One e-mail attempt (a digest to one recipient)."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("nightly_runs.id"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    digest_key: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(200))
+    notices: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[Code]  # sent | transient | permanent
+    code: Mapped[int | None] = mapped_column(Integer)  # SMTP reply code when there was one
+    error: Mapped[str | None] = mapped_column(String(200))
+    attempted_at: Mapped[Instant]

@@ -1,0 +1,1 @@
+"""Notification: transports (SMTP, console) behind one interface, and digest rendering."""
