@@ -320,10 +320,12 @@ def parse_case(obj: Any, as_of: date | None = None) -> tuple[CaseFacts | None, s
         aftercare.check_keys(AFTERCARE_KEYS)
         aftercare_on = aftercare.date("assessed_on")
 
-    referrals = _build(rec.items("referrals"), _referral, "referrals", problems)
+    referral_records = rec.items("referrals")
+    referrals = _build(referral_records, _referral, "referrals", problems)
     investigation_records = rec.items("investigations")
     investigations = _build(investigation_records, _investigation, "investigations", problems)
-    referral_ids = {r.id for r in referrals}
+    # Every declared id counts, so an invalid referral is not also reported as unknown.
+    referral_ids = {r.obj.get("id") for r in referral_records}
     for inv_rec in investigation_records:
         ref = inv_rec.obj.get("referral_id")
         if isinstance(ref, str) and ref not in referral_ids:
