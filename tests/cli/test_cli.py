@@ -1,0 +1,64 @@
+"""The command line: the JSON output contract, filters, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from frister.cli import build
+from frister.engine.results import JSON_KEYS
+
+CASE = {
+    "case_id": "BV-1", "unit": "mottak", "caseworker": "ks01",
+    "referrals": [{"id": "M1", "received_on": "2025-03-15", "concluded_on": "2025-03-23", "feedback_sent_on": "2025-03-20"}],
+    "placements": [{"id": "F1", "kind": "foster_home", "started_on": "2025-01-01", "followup_visits": ["2025-02-01"]}],
+}
+
+
+def invoke(*args):
+    return CliRunner().invoke(build(), list(args), catch_exceptions=False)
+
+
+def test_evaluate_prints_the_json_contract(cli_env, tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(CASE) + "\n")
+    assert invoke("import", str(path), "--as-of", "2025-04-15").exit_code == 0
+    result = invoke("evaluate", "--as-of", "2025-04-15", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert all(tuple(r) == JSON_KEYS for r in rows)
+    assert {"case_id": "BV-1", "rule": "referral_review", "subject": "M1", "period": None, "due_on": "2025-03-22",
+            "met_on": "2025-03-23", "status": "late", "days_late": 1, "required": None, "done": None,
+            "rule_version": "bvl21"} in rows
+    assert {"case_id": "BV-1", "rule": "foster_home_followup_visits", "subject": "F1", "period": "2025-Q1",
+            "due_on": "2025-03-31", "met_on": None, "status": "met", "days_late": 0, "required": 1, "done": 1,
+            "rule_version": "fh2024"} in rows
+
+
+def test_evaluate_filters_by_rule_status_and_case(cli_env, tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(CASE) + "\n" + json.dumps({**CASE, "case_id": "BV-2"}) + "\n")
+    invoke("import", str(path), "--as-of", "2025-04-15")
+    rows = json.loads(invoke("evaluate", "--as-of", "2025-04-15", "--format", "json", "--case", "BV-2",
+                             "--rule", "foster_home_followup_visits", "--status", "open").output)
+    assert [(r["case_id"], r["period"], r["status"]) for r in rows] == [("BV-2", "2025-Q2", "open")]
+
+
+def test_an_unmigrated_database_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRISTER_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = CliRunner().invoke(build(), ["evaluate", "--as-of", "2025-04-15"])
+    assert result.exit_code == 2
+    assert "run 'frister db upgrade'" in result.output and "Traceback" not in result.output
+
+
+def test_a_malformed_as_of_date_is_refused(cli_env):
+    result = CliRunner().invoke(build(), ["evaluate", "--as-of", "2025-02-30"])
+    assert result.exit_code == 2 and "expected a date YYYY-MM-DD" in result.output
+
+
+def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRISTER_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    result = invoke("db", "upgrade")
+    assert result.exit_code == 0 and result.output.startswith("database at revision ")
+    assert invoke("db", "current").output.split("database: ")[1].split(";")[0] != "empty"

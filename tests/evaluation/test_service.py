@@ -1,0 +1,57 @@
+"""Evaluation runs stored in the database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from frister.demo.generate import generate_cases, write_jsonl
+from frister.engine import evaluate
+from frister.evaluation.models import EvaluationRun, Obligation
+from frister.evaluation.service import run_evaluation
+from frister.facts.parse import parse_case
+from frister.importer import import_file
+
+AS_OF = dt.date(2025, 11, 1)
+FIXED = dt.datetime(2025, 11, 1, 2, 0, tzinfo=dt.timezone.utc)
+
+
+def _rows(engine):
+    with engine.connect() as conn:
+        cols = [c for c in Obligation.__table__.columns if c.name != "run_id"]
+        return conn.execute(select(*cols).order_by(*Obligation.__table__.primary_key.columns)).all()
+
+
+def test_it_stores_one_row_per_obligation_and_a_run_record(engine, rules, tmp_path):
+    records = list(generate_cases(AS_OF, seed=7, cases=60))
+    write_jsonl(tmp_path / "c.jsonl", records)
+    import_file(engine, tmp_path / "c.jsonl", as_of=AS_OF)
+    summary = run_evaluation(engine, rules, AS_OF, now=lambda: FIXED)
+
+    expected = [r for rec in records for r in evaluate(rules, parse_case(rec)[0], AS_OF)]
+    assert summary.cases == 60 and summary.obligations == len(expected) > 300
+    with engine.connect() as conn:
+        run = conn.execute(select(EvaluationRun.__table__)).one()
+        stored = conn.execute(select(func.count()).select_from(Obligation)).scalar_one()
+        by_status = dict(conn.execute(select(Obligation.status, func.count()).group_by(Obligation.status)).all())
+    assert stored == len(expected)
+    assert (run.status, run.as_of, run.cases, run.obligations) == ("succeeded", AS_OF, 60, len(expected))
+    assert run.rules_fingerprint == rules.fingerprint
+    assert {s: getattr(run, s) for s in ("met", "late", "open", "overdue")} == {
+        s: sum(1 for r in expected if r.status == s) for s in ("met", "late", "open", "overdue")}
+    assert by_status == {s: n for s, n in summary.by_status.items()}
+
+
+def test_rerunning_for_the_same_date_gives_identical_results(engine, rules, tmp_path):
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, generate_cases(AS_OF, seed=8, cases=40))
+    import_file(engine, path, as_of=AS_OF)
+    run_evaluation(engine, rules, AS_OF, now=lambda: FIXED)
+    first = _rows(engine)
+    run_evaluation(engine, rules, dt.date(2025, 12, 24), now=lambda: FIXED)
+    assert _rows(engine) != first
+    run_evaluation(engine, rules, AS_OF, now=lambda: FIXED)
+    assert _rows(engine) == first
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(EvaluationRun)).scalar_one() == 3
