@@ -13,6 +13,8 @@ COMMAND_MODULES = (
     "frister.cli.evaluate_cmd",
     "frister.cli.rules_cmd",
     "frister.cli.demo_cmd",
+    "frister.cli.run_cmd",
+    "frister.cli.scheduler_cmd",
 )
 
 

@@ -1,0 +1,174 @@
+"""One complete night: evaluate, store, derive notices, send them, record the run.
+
+:func:`nightly_run` is what ``frister run`` and the scheduler call. Steps:
+
+1. take the run lock (:mod:`frister.nightly.lock`), or raise ``RunInProgress``;
+2. record the run (``nightly_runs``, status ``running``); runs left ``running`` by a
+   killed process become ``interrupted``;
+3. **one transaction**: evaluate every case and replace the obligations
+   (:func:`~frister.evaluation.service.evaluate_and_store`), then create the notices
+   that are due and cancel pending ones no longer due
+   (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
+   together or not at all;
+4. send the outbox (:class:`~frister.escalation.outbox.Outbox`);
+5. check that the counts add up and record them (``succeeded``), or record ``failed``.
+
+The clock (``now``) and ``as_of`` are parameters: the core never reads the clock.
+``fail_at(step)`` is called at ``evaluated`` (inside the transaction of step 3),
+``committed`` (after it) and by the outbox at ``claimed``/``sent``/``recorded``; tests
+raise there to simulate a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import Engine, insert, update
+
+from frister.errors import ConfigError, FristerError
+from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
+from frister.escalation.derive import derive_notices
+from frister.escalation.outbox import FailAt, Outbox
+from frister.evaluation.service import evaluate_and_store, utcnow
+from frister.nightly.lock import run_lock
+from frister.nightly.models import COUNT_FIELDS, NightlyRun
+from frister.notify.digest import DigestRenderer
+from frister.notify.transport import Transport
+from frister.rules.model import RuleSet
+from frister.settings import Settings, _project_dir
+
+log = logging.getLogger("frister.nightly")
+
+CONSOLE_SENDER = "frister@localhost"
+
+
+class CountMismatch(FristerError):
+    """The run's counts do not add up: a bug, reported rather than hidden."""
+
+
+@dataclass
+class NightlyConfig:
+    """Everything a run needs besides the database, the rules and the transport."""
+
+    ladder: Ladder
+    recipients: Recipients
+    renderer: DigestRenderer
+    sender: str
+
+
+def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> NightlyConfig:
+    """Load the ladder, the recipients and the templates named by the settings.
+
+    ``FRISTER_CONFIG_DIR`` (default: the bundled ``config/``) holds ``escalation.yaml``
+    and ``recipients.yaml``; ``FRISTER_ESCALATION_CONFIG`` / ``FRISTER_RECIPIENTS_CONFIG``
+    name other files. Only the console transport may fall back to the bundled
+    ``recipients.example.yaml``: real e-mail needs a real directory.
+    """
+    config_dir = Path(settings.get("FRISTER_CONFIG_DIR") or _project_dir("config"))
+    ladder_path = Path(settings.get("FRISTER_ESCALATION_CONFIG") or config_dir / "escalation.yaml")
+    if not ladder_path.is_file():
+        raise ConfigError(f"{ladder_path}: escalation ladder not found (set FRISTER_ESCALATION_CONFIG)")
+    ladder = load_ladder(ladder_path, [r.id for r in rules])
+    named = settings.get("FRISTER_RECIPIENTS_CONFIG")
+    if named:
+        recipients_path = Path(named)
+    elif (config_dir / "recipients.yaml").is_file():
+        recipients_path = config_dir / "recipients.yaml"
+    elif transport == "console":
+        recipients_path = config_dir / "recipients.example.yaml"
+    else:
+        raise ConfigError(f"{config_dir / 'recipients.yaml'}: recipients directory not found "
+                          "(copy recipients.example.yaml, or set FRISTER_RECIPIENTS_CONFIG)")
+    if not recipients_path.is_file():
+        raise ConfigError(f"{recipients_path}: recipients directory not found")
+    recipients = load_recipients(recipients_path, ladder)
+    renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency)
+    sender = settings.get("FRISTER_SMTP_FROM") or (CONSOLE_SENDER if transport == "console" else "")
+    if not sender:
+        raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
+    return NightlyConfig(ladder, recipients, renderer, sender)
+
+
+@dataclass
+class NightlyReport:
+    run_id: int
+    as_of: dt.date
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        c = self.counts
+        return (f"run {self.run_id} as of {self.as_of.isoformat()}: {c['obligations']} obligations, "
+                f"{c['notices_created']} notices created, {c['sent']} sent, {c['retrying']} retrying, "
+                f"{c['dead']} dead")
+
+
+def check_counts(c: dict[str, int]) -> None:
+    """The invariants of a run record; a violation is a bug and fails the run."""
+    problems = []
+    if c["notices_due"] != c["notices_created"] + c["notices_existing"]:
+        problems.append("notices due != created + existing")
+    if c["attempted"] != c["sent"] + c["retrying"] + c["dead"]:
+        problems.append("notices attempted != sent + retrying + dead")
+    if c["retried"] > c["attempted"]:
+        problems.append("notices retried > attempted")
+    if any(v < 0 for v in c.values()):
+        problems.append("negative count")
+    if problems:
+        raise CountMismatch("run counts do not add up: " + "; ".join(problems))
+
+
+def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport: Transport, as_of: dt.date,
+                now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None) -> NightlyReport:
+    """Run one night as of ``as_of``. Raises RunInProgress when another run holds the lock."""
+    hook = fail_at or (lambda step: None)
+    with run_lock(engine):
+        with engine.begin() as conn:
+            conn.execute(update(NightlyRun).where(NightlyRun.status == "running")
+                         .values(status="interrupted", error="the process ended before the run finished"))
+            run_id = conn.execute(insert(NightlyRun).values(
+                as_of=as_of, started_at=now(), status="running", transport=transport.name,
+                **{name: 0 for name in COUNT_FIELDS},
+            ).returning(NightlyRun.id)).scalar_one()
+        report = NightlyReport(run_id, as_of, {name: 0 for name in COUNT_FIELDS})
+        log.info("run %d as of %s started", run_id, as_of.isoformat())
+        try:
+            with engine.begin() as conn:
+                summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now)
+                derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now)
+                report.counts.update(cases=summary.cases, obligations=summary.obligations, notices_due=derived.due,
+                                     notices_created=derived.created, notices_existing=derived.existing,
+                                     notices_cancelled=derived.cancelled)
+                conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
+                             .values(evaluation_run_id=summary.run_id, **report.counts))
+                hook("evaluated")
+            hook("committed")
+            log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
+                     summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
+            with transport:
+                outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
+                                config.ladder, config.sender, now, hook)
+                sent = outbox.send_all()
+            report.counts.update(attempted=sent.attempted, sent=sent.sent, retried=sent.retried,
+                                 retrying=sent.retrying, dead=sent.dead, emails_sent=sent.emails_sent,
+                                 emails_failed=sent.emails_failed)
+            check_counts(report.counts)
+            with engine.begin() as conn:
+                conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
+                             .values(status="succeeded", finished_at=now(), **report.counts))
+        except BaseException as exc:
+            detail = str(exc) if isinstance(exc, FristerError) else ""
+            error = type(exc).__name__ + (f": {detail}" if detail else "")
+            try:
+                with engine.begin() as conn:
+                    conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
+                                 .values(status="failed", finished_at=now(), error=error[:2000]))
+            except Exception:  # the database may be what failed; the run stays 'running'
+                log.exception("run %d: could not record the failure", run_id)
+            log.error("run %d failed: %s", run_id, error)
+            raise
+        log.info(report.line())
+        return report

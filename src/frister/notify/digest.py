@@ -1,0 +1,142 @@
+"""Rendering one digest e-mail per recipient (Norwegian bokmål, Jinja2 templates).
+
+Code builds the context; the words live in ``templates/email/digest/{subject.txt,
+body.txt,body.html}``. The context holds exactly what a notice may say: case reference,
+rule title and legal basis, visit period, due date, days left or late, unit and
+caseworker code, and counts. It is built from outbox rows, which hold nothing else;
+no case fact (birth date, free text, explanation) is ever passed to a template.
+
+Order: groups by stage, most urgent first (the ladder's later stages first), then by
+rule title; within a rule the most overdue / soonest due first, then case reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+
+from frister.errors import ConfigError
+
+STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd"}
+STAGE_NOUNS = {"reminder": ("påminnelse", "påminnelser"), "warning": ("varsel", "varsler"),
+               "breach": ("fristbrudd", "fristbrudd")}
+ROLE_GREETING = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeLine:
+    """One line of a digest: everything a notice may say, nothing more."""
+
+    case_id: str
+    rule: str
+    period: str
+    stage: str
+    repeat: int
+    due_on: dt.date
+    unit: str
+    caseworker: str | None
+    basis: str
+
+
+def _noun(stage: str, count: int) -> str:
+    one, many = STAGE_NOUNS.get(stage, (stage.replace("_", " "),) * 2)
+    return one if count == 1 else many
+
+
+def norwegian_date(day: dt.date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def period_label(period: str) -> str:
+    """``2025-H1`` → ``1. halvår 2025``; ``2025-Q3`` → ``3. kvartal 2025``."""
+    if len(period) == 7 and period[4] == "-" and period[5] in "HQ":
+        return f"{period[6]}. {'halvår' if period[5] == 'H' else 'kvartal'} {period[:4]}"
+    return period
+
+
+def days_text(due_on: dt.date, as_of: dt.date) -> str:
+    days = (due_on - as_of).days
+    if days > 1:
+        return f"{days} dager igjen"
+    if days == 1:
+        return "1 dag igjen"
+    if days == 0:
+        return "fristen er i dag"
+    return f"{-days} {'dag' if days == -1 else 'dager'} over fristen"
+
+
+class DigestRenderer:
+    """Renders digests from ``templates_dir/email/digest``. Missing templates are a
+    :class:`ConfigError` at construction, not in the middle of a run."""
+
+    template = "digest"
+
+    def __init__(self, templates_dir: Path, rule_titles: Mapping[str, str],
+                 urgency: Callable[[str], int] = lambda stage: 0):
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates_dir)),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        )
+        self.rule_titles = rule_titles
+        self.urgency = urgency
+        try:
+            self.parts = {p: self.env.get_template(f"email/{self.template}/{p}")
+                          for p in ("subject.txt", "body.txt", "body.html")}
+        except TemplateNotFound as exc:
+            raise ConfigError(f"{templates_dir}: e-mail template not found: {exc.name}") from None
+
+    def context(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str) -> dict:
+        lines = list(lines)
+        stages: dict[str, list[NoticeLine]] = {}
+        for line in lines:
+            stages.setdefault(line.stage, []).append(line)
+        groups = []
+        for stage in sorted(stages, key=lambda s: (self.urgency(s), s)):
+            by_rule: dict[tuple[str, str], list[NoticeLine]] = {}
+            for line in stages[stage]:
+                by_rule.setdefault((self.rule_titles.get(line.rule, line.rule), line.basis), []).append(line)
+            rules = []
+            for (title, basis), items in sorted(by_rule.items()):
+                items.sort(key=lambda x: (x.due_on, x.case_id, x.period))
+                rules.append({
+                    "title": title, "basis": basis, "count": len(items),
+                    "lines": [{
+                        "case_id": x.case_id, "period": period_label(x.period) if x.period else "",
+                        "due": norwegian_date(x.due_on), "days": days_text(x.due_on, as_of),
+                        "overdue": x.due_on < as_of, "unit": x.unit, "caseworker": x.caseworker or "–",
+                        "repeat": x.repeat,
+                    } for x in items],
+                })
+            groups.append({
+                "stage": stage, "label": STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize()),
+                "noun": _noun(stage, len(stages[stage])),
+                "count": len(stages[stage]), "rules": rules,
+            })
+        return {
+            "as_of": norwegian_date(as_of), "role": ROLE_GREETING.get(role, role),
+            "total": len(lines), "groups": groups,
+            "counts": [{"label": g["label"], "noun": g["noun"], "count": g["count"]} for g in groups],
+        }
+
+    def render(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str, sender: str, recipient: str,
+               message_id: str, now: dt.datetime) -> EmailMessage:
+        ctx = self.context(lines, as_of, role)
+        msg = EmailMessage()
+        subject = " ".join(self.parts["subject.txt"].render(ctx).split())
+        msg["Subject"] = subject
+        msg["From"] = sender
+        msg["To"] = recipient
+        msg["Date"] = format_datetime(now)
+        msg["Message-ID"] = message_id
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg.set_content(self.parts["body.txt"].render(ctx))
+        msg.add_alternative(self.parts["body.html"].render(ctx), subtype="html")
+        return msg
