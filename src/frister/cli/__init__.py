@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "frister.cli.demo_cmd",
     "frister.cli.run_cmd",
     "frister.cli.scheduler_cmd",
+    "frister.cli.breach_cmd",
+    "frister.cli.report_cmd",
 )
 
 

@@ -1,0 +1,322 @@
+"""The breach register: list breaches, record a reason and corrective action, import them.
+
+A *breach* (avvik, fristbrudd) is an obligation whose status is ``late`` or ``overdue``
+in the stored ``obligations`` (the latest evaluation run). A leader gives it a reason
+code (``facts.model.REASON_CODES``) and a corrective action (free text). The reason is
+stored in ``breach_reasons`` under the obligation key ``(case_id, rule, subject,
+period, seq)`` (``period`` is ``''`` for obligations that are not visit periods), which
+is stable across runs, so the reason stays attached while the obligation's status
+changes and every report can show it.
+
+Contracts:
+
+* :func:`explain` and :func:`import_reasons` accept only obligations that exist in the
+  latest run **and** are breaches there; anything else is a :class:`FristerError` that
+  says what was expected.
+* :func:`import_reasons` is all-or-nothing: every line is validated first, and one
+  invalid field rejects the whole file (``ImportRejected``, naming line and field).
+  Values from the file are never echoed in messages.
+* Recording a reason for a key that already has one replaces it (the latest word wins).
+* The free-text action is for reports and the CLI only; nothing here sends it anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sqlalchemy import Connection, and_, delete, insert, select, tuple_
+
+from frister.engine.results import BREACH_STATUSES
+from frister.errors import FristerError, ImportRejected, ValidationIssue
+from frister.evaluation.models import BreachReason, Obligation
+from frister.facts.model import REASON_CODES
+
+MAX_ACTION = 2000
+IMPORT_FIELDS = ("case_id", "rule", "subject", "period", "seq", "reason", "action", "explained_by")
+REQUIRED_IMPORT_FIELDS = ("case_id", "rule", "subject", "reason", "action")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class BreachKey:
+    """The key of one obligation; ``period`` is ``''`` unless it is a visit period."""
+
+    case_id: str
+    rule: str
+    subject: str
+    period: str = ""
+    seq: int = 1
+
+    def __str__(self) -> str:
+        parts = [self.case_id, self.rule, self.subject]
+        if self.period:
+            parts.append(self.period)
+        if self.seq != 1:
+            parts.append(f"#{self.seq}")
+        return " ".join(parts)
+
+    def as_tuple(self) -> tuple[str, str, str, str, int]:
+        return (self.case_id, self.rule, self.subject, self.period, self.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A stored reason: code and corrective action."""
+
+    reason: str
+    action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BreachRow:
+    key: BreachKey
+    unit: str
+    status: str
+    due_on: dt.date
+    met_on: dt.date | None
+    days_late: int
+    reason: str | None
+    action: str | None
+
+
+def _require_evaluation(conn: Connection) -> None:
+    if conn.execute(select(Obligation.case_id).limit(1)).first() is None:
+        raise FristerError("no evaluation is stored yet: run `frister evaluate` first")
+
+
+def reasons_by_key(conn: Connection) -> dict[tuple[str, str, str, str, int], Explanation]:
+    """Every stored reason by obligation key tuple (for the reports)."""
+    rows = conn.execute(select(
+        BreachReason.case_id, BreachReason.rule, BreachReason.subject, BreachReason.period, BreachReason.seq,
+        BreachReason.reason, BreachReason.action,
+    ))
+    return {(r[0], r[1], r[2], r[3], r[4]): Explanation(r[5], r[6]) for r in rows}
+
+
+def list_breaches(conn: Connection, unit: str | None = None, rule: str | None = None,
+                  unexplained: bool = False) -> list[BreachRow]:
+    """Breaches in the latest run, oldest due date first, with their reasons if any."""
+    _require_evaluation(conn)
+    O, B = Obligation, BreachReason
+    stmt = (
+        select(O.case_id, O.rule, O.subject, O.period, O.seq, O.unit, O.status, O.due_on, O.met_on, O.days_late,
+               B.reason, B.action)
+        .outerjoin(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
+                           B.period == O.period, B.seq == O.seq))
+        .where(O.status.in_(BREACH_STATUSES))
+        .order_by(O.due_on, O.case_id, O.rule, O.subject, O.period, O.seq)
+    )
+    if unit:
+        stmt = stmt.where(O.unit == unit)
+    if rule:
+        stmt = stmt.where(O.rule == rule)
+    if unexplained:
+        stmt = stmt.where(B.reason.is_(None))
+    return [
+        BreachRow(BreachKey(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        for r in conn.execute(stmt)
+    ]
+
+
+def resolve_key(conn: Connection, case_id: str, rule: str, subject: str,
+                period: str | None = None, seq: int | None = None) -> BreachKey:
+    """The one breach matching the given parts; ``period``/``seq`` may be omitted when unambiguous."""
+    _require_evaluation(conn)
+    O = Obligation
+    stmt = select(O.period, O.seq, O.status).where(O.case_id == case_id, O.rule == rule, O.subject == subject)
+    if period is not None:
+        stmt = stmt.where(O.period == period)
+    if seq is not None:
+        stmt = stmt.where(O.seq == seq)
+    rows = conn.execute(stmt.order_by(O.period, O.seq)).all()
+    wanted = BreachKey(case_id, rule, subject, period or "", seq or 1)
+    if not rows:
+        raise FristerError(f"no obligation {wanted} in the latest evaluation (check case, rule, subject, --period, --seq)")
+    breaches = [r for r in rows if r[2] in BREACH_STATUSES]
+    if not breaches:
+        statuses = ", ".join(sorted({r[2] for r in rows}))
+        raise FristerError(f"obligation {wanted} is not a breach (status {statuses}); "
+                           "only late or overdue obligations take a reason")
+    if len(breaches) > 1:
+        options = ", ".join(_describe(p, s) for p, s, _ in breaches)
+        raise FristerError(f"several breaches match {case_id} {rule} {subject}: give --period/--seq ({options})")
+    p, s, _ = breaches[0]
+    return BreachKey(case_id, rule, subject, p, s)
+
+
+def _describe(period: str, seq: int) -> str:
+    return " ".join(x for x in (f"--period {period}" if period else "", f"--seq {seq}") if x)
+
+
+def _check_reason(reason: str) -> None:
+    if reason not in REASON_CODES:
+        raise FristerError(f"unknown reason code; expected one of: {', '.join(REASON_CODES)}")
+
+
+def _clean_action(action: str | None) -> str:
+    text = (action or "").strip()
+    if not text:
+        raise FristerError("the corrective action must not be empty")
+    if len(text) > MAX_ACTION:
+        raise FristerError(f"the corrective action is longer than {MAX_ACTION} characters")
+    return text
+
+
+def _upsert(conn: Connection, rows: Sequence[dict]) -> None:
+    """Replace the reasons of the given keys (delete + insert: portable and atomic in the caller's transaction)."""
+    B = BreachReason
+    keys = [(r["case_id"], r["rule"], r["subject"], r["period"], r["seq"]) for r in rows]
+    for i in range(0, len(keys), 500):
+        conn.execute(delete(B).where(tuple_(B.case_id, B.rule, B.subject, B.period, B.seq).in_(keys[i:i + 500])))
+    if rows:
+        conn.execute(insert(B), list(rows))
+
+
+def explain(conn: Connection, key: BreachKey, reason: str, action: str, at: dt.datetime,
+            by: str | None = None) -> None:
+    """Record ``reason`` and ``action`` for the breach ``key`` (which must be a breach now)."""
+    _check_reason(reason)
+    text = _clean_action(action)
+    resolved = resolve_key(conn, key.case_id, key.rule, key.subject, key.period, key.seq)
+    _upsert(conn, [{**_key_dict(resolved), "reason": reason, "action": text, "explained_at": at,
+                    "explained_by": by}])
+
+
+def _key_dict(key: BreachKey) -> dict:
+    return {"case_id": key.case_id, "rule": key.rule, "subject": key.subject, "period": key.period, "seq": key.seq}
+
+
+# --- import ---------------------------------------------------------------------------
+
+
+def _read_records(path: Path) -> Iterable[tuple[int, dict | None, str | None]]:
+    """(line number, record or None, problem) for every data line of a CSV or JSONL file."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        first = text.split("\n", 1)[0]
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            return
+        header = [h.strip() for h in header]
+        unknown = [h for h in header if h not in IMPORT_FIELDS]
+        missing = [h for h in REQUIRED_IMPORT_FIELDS if h not in header]
+        if unknown or missing or len(set(header)) != len(header):
+            yield 1, None, f"header: expected the columns {', '.join(IMPORT_FIELDS)} (required: {', '.join(REQUIRED_IMPORT_FIELDS)}), each once"
+            return
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                yield line, None, f"row: expected {len(header)} cells as in the header"
+                continue
+            yield line, {h: (v.strip() or None) for h, v in zip(header, row)}, None
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            yield n, None, "line: expected one JSON object"
+            continue
+        if not isinstance(obj, dict):
+            yield n, None, "line: expected one JSON object"
+            continue
+        yield n, obj, None
+
+
+def import_reasons(conn: Connection, path: str | Path, at: dt.datetime) -> int:
+    """Import reasons from a CSV (``,`` or ``;``, header row) or JSONL file, all or nothing.
+
+    Fields: ``case_id``, ``rule``, ``subject``, ``reason``, ``action`` (required), and
+    ``period`` (visit periods), ``seq`` (default 1), ``explained_by``. Returns the number
+    of reasons written. Raises :class:`ImportRejected` naming each bad line and field.
+    """
+    path = Path(path)
+    _require_evaluation(conn)
+    source = path.name
+    issues: list[ValidationIssue] = []
+    parsed: list[tuple[int, dict]] = []
+    seen: dict[tuple, int] = {}
+    for line, rec, problem in _read_records(path):
+        if problem is not None:
+            field, expected = problem.split(": ", 1)
+            issues.append(ValidationIssue(source, line, None, field, expected))
+            continue
+        case_id = rec.get("case_id") if isinstance(rec.get("case_id"), str) else None
+        bad = len(issues)
+        for name in rec:
+            if name not in IMPORT_FIELDS:
+                issues.append(ValidationIssue(source, line, case_id, name, "unknown field"))
+        for name in ("case_id", "rule", "subject"):
+            if not isinstance(rec.get(name), str) or not rec[name].strip():
+                issues.append(ValidationIssue(source, line, case_id, name, "expected a non-empty text"))
+        period = rec.get("period") or ""
+        if not isinstance(period, str):
+            issues.append(ValidationIssue(source, line, case_id, "period", "expected a period such as 2025-H1"))
+        seq = rec.get("seq") if rec.get("seq") not in (None, "") else 1
+        try:
+            seq = int(seq)
+            if seq < 1 or isinstance(rec.get("seq"), (bool, float)):
+                raise ValueError
+        except (TypeError, ValueError):
+            issues.append(ValidationIssue(source, line, case_id, "seq", "expected a whole number ≥ 1"))
+        if rec.get("reason") not in REASON_CODES:
+            issues.append(ValidationIssue(source, line, case_id, "reason", f"expected one of {', '.join(REASON_CODES)}"))
+        action = rec.get("action")
+        if not isinstance(action, str) or not action.strip() or len(action.strip()) > MAX_ACTION:
+            issues.append(ValidationIssue(source, line, case_id, "action",
+                                          f"expected a non-empty text of at most {MAX_ACTION} characters"))
+        by = rec.get("explained_by")
+        if by is not None and (not isinstance(by, str) or len(by) > 64):
+            issues.append(ValidationIssue(source, line, case_id, "explained_by", "expected a text of at most 64 characters"))
+        if len(issues) > bad:
+            continue
+        key = (rec["case_id"].strip(), rec["rule"].strip(), rec["subject"].strip(), period.strip(), seq)
+        if key in seen:
+            issues.append(ValidationIssue(source, line, case_id, "case_id",
+                                          f"the same obligation is already on line {seen[key]}"))
+            continue
+        seen[key] = line
+        parsed.append((line, {"case_id": key[0], "rule": key[1], "subject": key[2], "period": key[3], "seq": key[4],
+                              "reason": rec["reason"], "action": action.strip(), "explained_at": at,
+                              "explained_by": by}))
+
+    statuses = _statuses(conn, [k for k in seen])
+    for line, row in parsed:
+        key = (row["case_id"], row["rule"], row["subject"], row["period"], row["seq"])
+        status = statuses.get(key)
+        if status is None:
+            issues.append(ValidationIssue(source, line, row["case_id"], "rule",
+                                          "expected an obligation (case_id, rule, subject, period, seq) in the latest evaluation"))
+        elif status not in BREACH_STATUSES:
+            issues.append(ValidationIssue(source, line, row["case_id"], "rule",
+                                          f"expected a breach (late or overdue); the obligation is {status}"))
+    if issues:
+        issues.sort(key=lambda i: i.line)
+        raise ImportRejected(issues, len(issues))
+    _upsert(conn, [row for _, row in parsed])
+    return len(parsed)
+
+
+def _statuses(conn: Connection, keys: list[tuple]) -> dict[tuple, str]:
+    O = Obligation
+    out: dict[tuple, str] = {}
+    case_ids = sorted({k[0] for k in keys})
+    wanted = set(keys)
+    for i in range(0, len(case_ids), 500):
+        rows = conn.execute(select(O.case_id, O.rule, O.subject, O.period, O.seq, O.status)
+                            .where(O.case_id.in_(case_ids[i:i + 500])))
+        for r in rows:
+            k = (r[0], r[1], r[2], r[3], r[4])
+            if k in wanted:
+                out[k] = r[5]
+    return out

@@ -1,0 +1,143 @@
+"""The audit listing for the Statsforvalteren: every deadline and visit period due in a range.
+
+One row per obligation whose due date falls in ``[start, end]`` (inclusive), evaluated
+as of the report's as-of date (see :mod:`frister.reports.data`), ordered by rule (in
+catalogue order), due date, case, subject, period and sequence number. The header
+block states the period, the as-of date of the data, the rules' fingerprint, the
+selection and the totals per rule. Only the case reference identifies a child; no
+caseworker, no birth date. The same facts, reasons, rules, range and as-of date give
+byte-identical CSV, XLSX and HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from sqlalchemy import Connection
+
+from frister.engine.results import STATUS_LABELS
+from frister.errors import FristerError
+from frister.facts.model import REASON_LABELS
+from frister.reports.data import Row, collect
+from frister.reports.figures import RuleTotals, rule_totals
+from frister.reports.render import render
+from frister.reports.tabular import to_csv, to_xlsx
+from frister.rules.model import RuleSet
+
+FORMATS = ("csv", "xlsx", "html")
+TITLE = "Fristliste for tilsyn"
+
+COLUMNS = (
+    "Sak", "Enhet", "Regel-id", "Frist", "Hjemmel", "Regelversjon", "Konfidens", "Gjelder", "Periode", "Nr.",
+    "Startdato", "Fristdato", "Oppfylt dato", "Status", "Dager over frist", "Besøk påkrevd", "Besøk gjennomført",
+    "Forlengelse søkt", "Forlengelse innvilget", "Forlengelse grunn", "Forlengelse lagt til grunn",
+    "Reduksjon vedtatt", "Reduksjon gyldig", "Reduksjon merknad", "Årsak til brudd", "Tiltak",
+)
+TOTAL_COLUMNS = (
+    "Regel-id", "Frist", "Konfidens", "Forfalt i perioden", "Overholdt", "For sent", "Ikke gjort", "Åpne",
+    "Andel overholdt", "Dager over frist (sum)", "Besøk påkrevd", "Besøk gjennomført",
+)
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    start: dt.date
+    end: dt.date
+    as_of: dt.date
+    fingerprint: str
+    rules: RuleSet
+    rule_ids: tuple[str, ...]
+    units: tuple[str, ...]
+    rows: tuple[Row, ...]
+    totals: tuple[RuleTotals, ...]
+
+    @property
+    def selection(self) -> str:
+        rules = ", ".join(self.rule_ids) if self.rule_ids else "alle regler"
+        units = ", ".join(self.units) if self.units else "alle enheter"
+        return f"{rules}; {units}"
+
+    def meta(self) -> list[tuple[str, str]]:
+        return [
+            ("Rapport", TITLE),
+            ("Periode (fristdato)", f"{self.start.isoformat()} – {self.end.isoformat()}"),
+            ("Data per", self.as_of.isoformat()),
+            ("Regelsett (fingeravtrykk)", self.fingerprint),
+            ("Utvalg", self.selection),
+            ("Antall frister", str(len(self.rows))),
+            ("Konfidens", "V verifisert i offisiell tekst; S kun sekundærkilde; U ikke verifisert"),
+        ]
+
+
+def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, as_of: dt.date,
+                rule_ids: Sequence[str] = (), units: Sequence[str] = ()) -> AuditReport:
+    """Collect the rows and totals of an audit listing (raises on an unknown rule or a bad range)."""
+    if end < start:
+        raise FristerError("--to must not be before --from")
+    unknown = sorted(set(rule_ids) - {r.id for r in rules})
+    if unknown:
+        raise FristerError(f"unknown rule(s): {', '.join(unknown)}")
+    data = collect(conn, rules, as_of, start, end)
+    order = {r.id: i for i, r in enumerate(rules)}
+    rows = [
+        r for r in data.due_between(start, end)
+        if (not rule_ids or r.result.rule in rule_ids) and (not units or r.result.unit in units)
+    ]
+    rows.sort(key=lambda r: (order[r.result.rule], r.result.due_on, r.result.case_id, r.result.subject,
+                             r.result.period or "", r.result.seq))
+    totals = rule_totals(rules, rows, as_of, only=set(rule_ids) or None)
+    return AuditReport(start, end, as_of, rules.fingerprint, rules, tuple(sorted(set(rule_ids))),
+                       tuple(sorted(set(units))), tuple(rows), tuple(totals))
+
+
+def row_values(report: AuditReport, row: Row) -> list[Any]:
+    """One row's cells in :data:`COLUMNS` order, as typed values (dates, ints, bools, text)."""
+    x = row.result
+    rule = report.rules.get(x.rule)
+    return [
+        x.case_id, x.unit, x.rule, rule.title, x.basis, x.rule_version, x.confidence, x.subject, x.period, x.seq,
+        x.anchor_on, x.due_on, x.met_on, STATUS_LABELS[x.status], x.days_late, x.required, x.done,
+        x.extension_requested_on, x.extension_granted,
+        REASON_LABELS.get(x.extension_reason, x.extension_reason) if x.extension_reason else None,
+        x.extension_applied, x.reduction_decided_on, x.reduction_applied, x.reduction_note,
+        REASON_LABELS.get(row.reason, row.reason) if row.reason else None, row.action,
+    ]
+
+
+def total_values(t: RuleTotals) -> list[Any]:
+    share = f"{100 * t.share_met:.1f}".replace(".", ",") + " %" if t.share_met is not None else ""
+    return [t.rule.id, t.rule.title, t.confidence_flag or "V", t.due, t.met, t.late, t.overdue, t.open, share,
+            t.days_late_total, t.required, t.done]
+
+
+def audit_csv(report: AuditReport) -> bytes:
+    return to_csv([
+        [list(m) for m in report.meta()],
+        [["Totalt per regel"], list(TOTAL_COLUMNS)] + [total_values(t) for t in report.totals],
+        [list(COLUMNS)] + [row_values(report, r) for r in report.rows],
+    ])
+
+
+def audit_xlsx(report: AuditReport) -> bytes:
+    overview = [list(m) for m in report.meta()] + [[], ["Totalt per regel"], list(TOTAL_COLUMNS)]
+    overview += [total_values(t) for t in report.totals]
+    listing = [list(COLUMNS)] + [row_values(report, r) for r in report.rows]
+    return to_xlsx([("Oversikt", overview, len(report.meta()) + 3), ("Frister", listing, 1)],
+                   stamp=report.as_of, title=f"{TITLE} {report.start.isoformat()}–{report.end.isoformat()}")
+
+
+def audit_html(report: AuditReport, templates_dir: str | Path) -> bytes:
+    return render(templates_dir, "audit.html", report=report, title=TITLE).encode("utf-8")
+
+
+def render_audit(report: AuditReport, fmt: str, templates_dir: str | Path) -> bytes:
+    if fmt == "csv":
+        return audit_csv(report)
+    if fmt == "xlsx":
+        return audit_xlsx(report)
+    if fmt == "html":
+        return audit_html(report, templates_dir)
+    raise FristerError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")

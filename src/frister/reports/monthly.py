@@ -1,0 +1,174 @@
+"""The monthly report (månedsrapport): internal control for the head of the service.
+
+For a month ``M`` and the as-of date of the data ``A`` (see :mod:`frister.reports.data`):
+
+* the RULES.md indicators and the per-rule compliance for ``M`` and for the trailing
+  12 months ending with ``M``, in total and per unit, with charts of the share met and
+  the breaches per month;
+* the breaches due in the trailing 12 months that have no reason recorded (overdue
+  first, then by days late), at most :data:`MAX_UNEXPLAINED` rows with the total;
+* the load ahead: open obligations falling due in the 8 ISO weeks after ``A`` (starting
+  with the week that contains ``A + 1 day``), per unit and week, with the number of
+  working days in each week; weeks with public holidays or in July (fellesferie) are
+  marked, because that is where breaches happen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+
+from frister.calendar import add_months, days_in_month, is_working_day
+from frister.reports import charts
+from frister.reports.data import Row, collect, default_as_of, group_by_unit
+from frister.reports.figures import indicators, rule_totals, snapshot_day, summarise
+from frister.reports.render import MONTHS, month_name, render, write_text
+from frister.rules.model import RuleSet
+
+MAX_UNEXPLAINED = 100
+WEEKS_AHEAD = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    start: dt.date
+    end: dt.date
+    label: str
+    working_days: int
+    holiday: bool
+    counts: tuple[int, ...]  # per unit, in report unit order
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+def month_end(month: dt.date) -> dt.date:
+    return month.replace(day=days_in_month(month.year, month.month))
+
+
+def weeks_ahead(as_of: dt.date, n: int = WEEKS_AHEAD) -> list[tuple[dt.date, dt.date]]:
+    """``n`` ISO weeks (Monday–Sunday), the first containing ``as_of + 1 day``."""
+    first = as_of + dt.timedelta(days=1)
+    monday = first - dt.timedelta(days=first.weekday())
+    return [(monday + dt.timedelta(weeks=i), monday + dt.timedelta(weeks=i, days=6)) for i in range(n)]
+
+
+def _load_ahead(rows: list[Row], units: list[str], as_of: dt.date) -> list[Week]:
+    out = []
+    for start, end in weeks_ahead(as_of):
+        due = [r.result for r in rows if r.result.status == "open" and start <= r.result.due_on <= end]
+        days = [start + dt.timedelta(days=i) for i in range(7)]
+        working = sum(1 for d in days[:5] if is_working_day(d))
+        iso = start.isocalendar()
+        out.append(Week(
+            start=start, end=end, label=f"Uke {iso.week}", working_days=working,
+            holiday=working < 5 or any(d.month == 7 for d in days[:5]),
+            counts=tuple(sum(1 for x in due if x.unit == u) for u in units),
+        ))
+    return out
+
+
+def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date) -> dict:
+    """The template context of the monthly report for ``month`` (any date in it)."""
+    month = month.replace(day=1)
+    m_end = month_end(month)
+    y_start = add_months(month, -11)
+    weeks = weeks_ahead(as_of)
+    snap = snapshot_day(m_end, as_of)
+    data = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,))
+    units = data.units
+    month_rows = data.due_between(month, m_end)
+    year_rows = data.due_between(y_start, m_end)
+    all_rows = data.rows
+    snapshot = data.snapshots[snap]
+
+    def figures_for(start: dt.date, end: dt.date) -> dict:
+        by_unit_rows = group_by_unit(all_rows)
+        total = indicators(all_rows, snapshot, start, end, as_of)
+        per_unit = {u: indicators(by_unit_rows.get(u, []), [s for s in snapshot if s.unit == u], start, end, as_of)
+                    for u in units}
+        return {"total": total, "units": per_unit}
+
+    months = [add_months(y_start, i) for i in range(12)]
+    month_labels = [f"{MONTHS[m.month - 1][:3]} {str(m.year)[2:]}" for m in months]
+    share_series, breach_series = [], {u: [] for u in units}
+    for m in months:
+        rs = data.due_between(m, month_end(m))
+        met = sum(1 for r in rs if r.result.status == "met")
+        decided = sum(1 for r in rs if r.result.status != "open")
+        share_series.append(met / decided if decided else None)
+        for u in units:
+            breach_series[u].append(sum(1 for r in rs if r.is_breach and r.result.unit == u))
+
+    unexplained = sorted(
+        (r for r in year_rows if r.is_breach and r.reason is None),
+        key=lambda r: (r.result.status != "overdue", -r.result.days_late, r.result.case_id, r.result.rule,
+                       r.result.subject, r.result.period or "", r.result.seq),
+    )
+    load = _load_ahead(all_rows, units, as_of)
+    unit_totals = {
+        "month": {u: summarise([r for r in month_rows if r.result.unit == u]) for u in units},
+        "year": {u: summarise([r for r in year_rows if r.result.unit == u]) for u in units},
+    }
+    return {
+        "title": f"Månedsrapport {month_name(month)}",
+        "month": month,
+        "month_end": m_end,
+        "year_start": y_start,
+        "as_of": as_of,
+        "fingerprint": data.fingerprint,
+        "snapshot": snap,
+        "units": units,
+        "meta": [
+            ("Måned", month_name(month)),
+            ("Siste 12 måneder", f"{y_start.strftime('%d.%m.%Y')} – {m_end.strftime('%d.%m.%Y')}"),
+            ("Data per", as_of.strftime("%d.%m.%Y")),
+            ("Regelsett (fingeravtrykk)", data.fingerprint),
+        ],
+        "month_figures": figures_for(month, m_end),
+        "year_figures": figures_for(y_start, m_end),
+        "month_totals": rule_totals(rules, month_rows, as_of),
+        "year_totals": rule_totals(rules, year_rows, as_of),
+        "unit_totals": unit_totals,
+        "unexplained": unexplained[:MAX_UNEXPLAINED],
+        "unexplained_total": len(unexplained),
+        "max_unexplained": MAX_UNEXPLAINED,
+        "load": load,
+        "charts": {
+            "share": charts.columns("Andel frister overholdt per måned", month_labels,
+                                    [charts.Series("Overholdt", share_series)], percent=True),
+            "breaches": charts.columns("Fristbrudd per måned og enhet", month_labels,
+                                       [charts.Series(u, breach_series[u]) for u in units], stacked=True),
+            "load": charts.columns("Åpne frister som forfaller de neste 8 ukene",
+                                   [w.label for w in load],
+                                   [charts.Series(u, [w.counts[i] for w in load]) for i, u in enumerate(units)],
+                                   stacked=True, marks=[w.holiday for w in load]),
+        },
+    }
+
+
+def monthly_html(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date, templates_dir: str | Path) -> str:
+    """The monthly report as one self-contained HTML document."""
+    return render(templates_dir, "monthly.html", **build_monthly(conn, rules, month, as_of))
+
+
+def write_monthly(engine: Engine, rules: RuleSet, month: dt.date, path: str | Path,
+                  as_of: dt.date | None = None, templates_dir: str | Path | None = None) -> Path:
+    """Write the monthly report for ``month`` to ``path`` and return the path (used by ``frister demo``).
+
+    ``as_of`` defaults to the latest evaluation run's as-of date (else the month's end);
+    ``templates_dir`` to the templates shipped with frister.
+    """
+    if templates_dir is None:
+        from frister.settings import Settings
+
+        templates_dir = Settings().templates_dir
+    with engine.connect() as conn:
+        if as_of is None:
+            as_of = default_as_of(conn, month_end(month))
+        html = monthly_html(conn, rules, month, as_of, templates_dir)
+    return write_text(path, html)

@@ -1,0 +1,76 @@
+"""Rendering: the Jinja2 environment for ``templates/reports`` and the bokmål formatting.
+
+Templates only lay out what the report modules compute; numbers and dates are
+formatted here, the Norwegian way (``96,4 %``, ``1 234``, ``23.11.2026``), so every
+report writes them alike. Output is deterministic: no clock, no random ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from frister.engine.results import STATUS_LABELS
+from frister.facts.model import REASON_LABELS
+from frister.rules.model import CONFIDENCE_LABELS
+
+MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
+          "november", "desember")
+
+
+def pct(value: float | None, decimals: int = 1) -> str:
+    """``0.964`` → ``"96,4 %"``; None → ``"–"``."""
+    if value is None:
+        return "–"
+    return f"{100 * value:.{decimals}f}".replace(".", ",") + "\u00a0%"
+
+
+def num(value: int | float | None, decimals: int = 0) -> str:
+    """Thousands separated by a no-break space, decimal comma; None → ``"–"``."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u00a0").replace(".", ",")
+
+
+def dato(day: dt.date | None) -> str:
+    """``2025-11-23`` → ``"23.11.2025"``; None → ``""``."""
+    return day.strftime("%d.%m.%Y") if day else ""
+
+
+def month_name(month: dt.date) -> str:
+    return f"{MONTHS[month.month - 1]} {month.year}"
+
+
+@lru_cache(maxsize=8)
+def environment(templates_dir: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(Path(templates_dir) / "reports")),
+        autoescape=select_autoescape(["html", "svg"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(pct=pct, num=num, dato=dato, month_name=month_name)
+    env.globals.update(
+        STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS, CONFIDENCE_LABELS=CONFIDENCE_LABELS,
+    )
+    return env
+
+
+def render(templates_dir: str | Path, name: str, **context) -> str:
+    """Render ``templates/reports/<name>`` with ``context``."""
+    return environment(str(templates_dir)).get_template(name).render(**context)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` as UTF-8 with ``\\n`` line ends (the same bytes on every platform)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return path
