@@ -1,0 +1,133 @@
+"""The audit listing: rows and totals against the hand-worked fixture, reasons, escaping, reproducibility."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import AS_OF, H1_END, H1_START
+from frister.breaches.service import BreachKey, explain
+from frister.cli import build
+from frister.errors import FristerError
+from frister.reports.audit import COLUMNS, audit_csv, audit_xlsx, build_audit
+from frister.reports.tabular import escape_cell
+
+NOW = datetime(2025, 8, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def audit(engine, rules, **kw):
+    with engine.connect() as conn:
+        return build_audit(conn, rules, H1_START, H1_END, AS_OF, **kw)
+
+
+def listing(data: bytes) -> list[dict]:
+    """The CSV's obligation table (the block after the second empty line) as dicts."""
+    text = data.decode("utf-8-sig")
+    blocks = text.split("\r\n\r\n")
+    assert len(blocks) == 3
+    return list(csv.DictReader(io.StringIO(blocks[2]), delimiter=";"))
+
+
+def test_it_lists_every_obligation_due_in_the_range(municipality, rules):
+    report = audit(municipality, rules)
+    assert len(report.rows) == 17
+    assert all(H1_START <= r.result.due_on <= H1_END for r in report.rows)
+    totals = {t.rule.id: t for t in report.totals}
+    got = {k: (t.due, t.met, t.late, t.overdue, t.open, t.days_late_total) for k, t in totals.items() if t.due}
+    assert got == {
+        "referral_review": (4, 3, 1, 0, 0, 3),
+        "reporter_feedback": (4, 4, 0, 0, 0, 0),
+        "investigation_deadline": (1, 0, 1, 0, 0, 7),
+        "measure_plan": (1, 0, 0, 1, 0, 78),
+        "measure_plan_evaluation": (2, 1, 1, 0, 0, 9),
+        "foster_home_followup_visits": (3, 2, 0, 1, 0, 32),
+        "foster_home_supervision_visits": (2, 1, 0, 1, 0, 32),
+    }
+    assert (totals["foster_home_followup_visits"].required, totals["foster_home_followup_visits"].done) == (4, 3)
+    assert (totals["foster_home_supervision_visits"].required, totals["foster_home_supervision_visits"].done) == (4, 3)
+    assert totals["referral_review"].share_met == 0.75
+    # Confidence below V is shown: tilsyn rules since 2024 are unverified, the investigation anchor secondary.
+    assert totals["foster_home_supervision_visits"].confidence_flag == "U"
+    assert totals["investigation_deadline"].confidence_flag == "S"
+    assert totals["referral_review"].confidence_flag == ""
+
+
+def test_rows_carry_the_legal_detail_and_the_reason(municipality, rules):
+    with municipality.begin() as conn:
+        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Ny rutine for fristkontroll", NOW)
+    rows = {(r["Sak"], r["Regel-id"], r["Gjelder"], r["Periode"]): r for r in listing(audit_csv(audit(municipality, rules)))}
+    inv = rows[("B-1", "investigation_deadline", "U1", "")]
+    assert (inv["Startdato"], inv["Fristdato"], inv["Oppfylt dato"], inv["Dager over frist"]) == \
+        ("2025-01-06", "2025-04-13", "2025-04-20", "7")
+    assert inv["Status"] == "fristbrudd (gjort for sent)"
+    assert inv["Hjemmel"] == "barnevernsloven § 2-2" and inv["Regelversjon"] == "bvl21"
+    assert (inv["Årsak til brudd"], inv["Tiltak"]) == ("Kompleks sak", "Ny rutine for fristkontroll")
+    visit = rows[("F-1", "foster_home_followup_visits", "F1", "2025-H1")]
+    assert (visit["Besøk påkrevd"], visit["Besøk gjennomført"], visit["Status"]) == ("2", "1", "fristbrudd (ikke gjort)")
+    assert visit["Årsak til brudd"] == ""
+    assert list(next(iter(rows.values())).keys()) == list(COLUMNS)
+    # C-1's investigation was extended: due 07-09, outside H1, so it is not listed.
+    assert ("C-1", "investigation_deadline", "U1", "") not in rows
+
+
+def test_filters_by_rule_and_unit(municipality, rules):
+    report = audit(municipality, rules, rule_ids=["referral_review"], units=["undersokelse"])
+    assert [(r.result.case_id, r.result.subject) for r in report.rows] == [("C-1", "M1"), ("B-1", "M1")]
+    assert [t.rule.id for t in report.totals] == ["referral_review"]
+    with pytest.raises(FristerError, match="unknown rule"):
+        audit(municipality, rules, rule_ids=["no_such_rule"])
+
+
+def test_cells_that_look_like_formulas_are_escaped(municipality, rules):
+    with municipality.begin() as conn:
+        explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "=HYPERLINK(\"http://x\",\"y\")", NOW)
+        explain(conn, BreachKey("E-1", "measure_plan", "T1"), "other", "@SUM(A1)", NOW)
+    report = audit(municipality, rules)
+    rows = {(r["Sak"], r["Regel-id"]): r for r in listing(audit_csv(report))}
+    assert rows[("A-1", "referral_review")]["Tiltak"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert rows[("E-1", "measure_plan")]["Tiltak"] == "'@SUM(A1)"
+
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    ws = load_workbook(io.BytesIO(audit_xlsx(report)))["Frister"]
+    actions = [c.value for c in ws[get_column_letter(COLUMNS.index("Tiltak") + 1)] if c.value]
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in actions and "'@SUM(A1)" in actions
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+47 123", "'+47 123"), ("-2", "'-2"), ("@x", "'@x"), ("\t=x", "'\t=x"),
+    ("BV-1", "BV-1"), ("", ""), (7, 7), (None, None),
+])
+def test_escape_cell(value, expected):
+    assert escape_cell(value) == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "html"])
+def test_the_same_inputs_give_byte_identical_output(municipality, cli_env, tmp_path, fmt):
+    runner = CliRunner()
+    outputs = []
+    for n in (1, 2):
+        out = tmp_path / f"audit{n}.{fmt}"
+        result = runner.invoke(build(), ["report", "audit", "--from", "2025-01-01", "--to", "2025-06-30",
+                                         "--format", fmt, "--as-of", AS_OF.isoformat(), "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) > 1000
+
+
+def test_the_header_states_period_as_of_fingerprint_and_totals(municipality, rules):
+    text = audit_csv(audit(municipality, rules)).decode("utf-8-sig")
+    head = text.split("\r\n\r\n")[0].split("\r\n")
+    assert head[1] == "Periode (fristdato);2025-01-01 – 2025-06-30"
+    assert head[2] == "Data per;2025-08-01"
+    assert head[3] == f"Regelsett (fingeravtrykk);{rules.fingerprint}"
+    totals = text.split("\r\n\r\n")[1]
+    assert "referral_review;Gjennomgang av melding;V;4;3;1;0;0;75,0 %;3;;" in totals
+    assert "foster_home_followup_visits;Oppfølgingsbesøk i fosterhjemmet;V;3;2;0;1;0;66,7 %;32;4;3" in totals
