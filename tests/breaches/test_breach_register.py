@@ -1,0 +1,142 @@
+"""The breach register: listing, explaining (validated), importing (all or nothing), persistence."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from frister.breaches.service import BreachKey, explain, import_reasons, list_breaches, resolve_key
+from frister.cli import build
+from frister.errors import FristerError, ImportRejected
+from frister.evaluation.models import BreachReason
+from frister.evaluation.service import run_evaluation
+from frister.importer import import_file
+
+AS_OF = date(2025, 8, 1)
+NOW = datetime(2025, 8, 2, 9, 0, tzinfo=timezone.utc)
+
+# A-1: referral M1 met, M2 reviewed 3 days late; G-1: a new foster home with tilsyn 1 of 2 in 2025-H1.
+CASES = [
+    {"case_id": "A-1", "unit": "mottak", "referrals": [
+        {"id": "M1", "received_on": "2025-03-03", "concluded_on": "2025-03-07", "conclusion": "closed",
+         "feedback_sent_on": "2025-03-20"},
+        {"id": "M2", "received_on": "2025-04-01", "concluded_on": "2025-04-11", "conclusion": "closed",
+         "feedback_sent_on": "2025-04-10"},
+    ]},
+    {"case_id": "G-1", "unit": "omsorg", "placements": [
+        {"id": "F1", "kind": "foster_home", "started_on": "2025-02-01",
+         "followup_visits": ["2025-03-01", "2025-06-15"], "supervision_visits": ["2025-04-01"]}]},
+]
+
+
+@pytest.fixture
+def evaluated(engine, rules, tmp_path):
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in CASES), encoding="utf-8")
+    import_file(engine, path, as_of=AS_OF)
+    run_evaluation(engine, rules, AS_OF)
+    return engine
+
+
+def reasons(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(BreachReason)).scalar_one()
+
+
+def test_it_lists_only_breaches(evaluated):
+    with evaluated.connect() as conn:
+        rows = list_breaches(conn)
+        assert [(str(r.key), r.status, r.days_late) for r in rows] == [
+            ("A-1 referral_review M2", "late", 3),
+            ("G-1 foster_home_supervision_visits F1 2025-H1", "overdue", 32),
+        ]
+        assert [str(r.key) for r in list_breaches(conn, unit="omsorg")] == ["G-1 foster_home_supervision_visits F1 2025-H1"]
+        assert list_breaches(conn, rule="measure_plan") == []
+
+
+def test_explaining_a_breach_stores_the_reason_across_runs(evaluated, rules):
+    with evaluated.begin() as conn:
+        explain(conn, BreachKey("G-1", "foster_home_supervision_visits", "F1", "2025-H1"), "holiday_absence",
+                "Besøk lagt inn i ferieplanen", NOW, by="leder1")
+    run_evaluation(evaluated, rules, date(2025, 8, 15))  # a later run keeps the reason
+    with evaluated.connect() as conn:
+        row = [r for r in list_breaches(conn) if r.key.case_id == "G-1"][0]
+        assert (row.reason, row.action) == ("holiday_absence", "Besøk lagt inn i ferieplanen")
+        assert [str(r.key) for r in list_breaches(conn, unexplained=True)] == ["A-1 referral_review M2"]
+    with evaluated.begin() as conn:  # explaining again replaces
+        explain(conn, BreachKey("G-1", "foster_home_supervision_visits", "F1", "2025-H1"), "lack_of_capacity",
+                "Ekstra tilsynsfører", NOW)
+    assert reasons(evaluated) == 1
+
+
+def test_explain_validates_code_obligation_and_status(evaluated):
+    with evaluated.begin() as conn:
+        with pytest.raises(FristerError, match="unknown reason code"):
+            explain(conn, BreachKey("A-1", "referral_review", "M2"), "bad_luck", "x", NOW)
+        with pytest.raises(FristerError, match="not a breach"):
+            explain(conn, BreachKey("A-1", "referral_review", "M1"), "other", "x", NOW)
+        with pytest.raises(FristerError, match="no obligation"):
+            explain(conn, BreachKey("A-1", "referral_review", "M9"), "other", "x", NOW)
+        with pytest.raises(FristerError, match="must not be empty"):
+            explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "  ", NOW)
+    assert reasons(evaluated) == 0
+
+
+def test_the_visit_period_is_found_when_only_one_is_a_breach(evaluated):
+    with evaluated.connect() as conn:
+        key = resolve_key(conn, "G-1", "foster_home_supervision_visits", "F1")
+    assert key == BreachKey("G-1", "foster_home_supervision_visits", "F1", "2025-H1", 1)
+
+
+def test_import_from_csv_and_jsonl(evaluated, tmp_path):
+    csv_path = tmp_path / "reasons.csv"
+    csv_path.write_text("case_id;rule;subject;period;seq;reason;action\n"
+                        "A-1;referral_review;M2;;1;holiday_absence;Ferievikar for mottak\n", encoding="utf-8")
+    jsonl_path = tmp_path / "reasons.jsonl"
+    jsonl_path.write_text(json.dumps({"case_id": "G-1", "rule": "foster_home_supervision_visits", "subject": "F1",
+                                      "period": "2025-H1", "reason": "hard_to_reach", "action": "Nytt besøk avtalt",
+                                      "explained_by": "leder2"}) + "\n", encoding="utf-8")
+    with evaluated.begin() as conn:
+        assert import_reasons(conn, csv_path, NOW) == 1
+        assert import_reasons(conn, jsonl_path, NOW) == 1
+    with evaluated.connect() as conn:
+        assert {(r.key.case_id, r.reason) for r in list_breaches(conn)} == {
+            ("A-1", "holiday_absence"), ("G-1", "hard_to_reach")}
+
+
+def test_an_import_with_one_bad_line_writes_nothing_and_names_line_and_field(evaluated, tmp_path):
+    path = tmp_path / "reasons.csv"
+    path.write_text(
+        "case_id,rule,subject,period,reason,action\n"
+        "A-1,referral_review,M2,,holiday_absence,Ferievikar\n"
+        "G-1,foster_home_supervision_visits,F1,2025-H1,secret_code,Nytt besøk\n"
+        "A-1,referral_review,M1,,other,Ingen\n",
+        encoding="utf-8")
+    with evaluated.begin() as conn, pytest.raises(ImportRejected) as err:
+        import_reasons(conn, path, NOW)
+    lines = [str(i) for i in err.value.issues]
+    assert lines == [
+        "reasons.csv:3: case G-1: reason: expected one of holiday_absence, hard_to_reach, complex_case, "
+        "avoids_contact, lack_of_capacity, other",
+        "reasons.csv:4: case A-1: rule: expected a breach (late or overdue); the obligation is met",
+    ]
+    assert "secret_code" not in str(err.value)
+    assert reasons(evaluated) == 0
+
+
+def test_cli_explain_and_list(evaluated, cli_env):
+    runner = CliRunner()
+    ok = runner.invoke(build(), ["breach", "explain", "A-1", "referral_review", "M2", "--reason", "complex_case",
+                                 "--action", "Rutine for prioritering"])
+    assert ok.exit_code == 0, ok.output
+    listed = runner.invoke(build(), ["breach", "list"])
+    assert listed.exit_code == 0 and "complex_case" in listed.output and "Rutine for prioritering" in listed.output
+    unexplained = runner.invoke(build(), ["breach", "list", "--unexplained"])
+    assert "A-1" not in unexplained.output and "G-1" in unexplained.output
+    bad = runner.invoke(build(), ["breach", "explain", "A-1", "referral_review", "M1", "--reason", "other",
+                                  "--action", "x"])
+    assert bad.exit_code == 2 and "not a breach" in bad.output
