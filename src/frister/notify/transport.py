@@ -93,6 +93,7 @@ class SmtpConfig:
     password: str | None
     sender: str
     timeout: float = 30.0
+    ca_file: str | None = None  # trust this CA (an internal relay) instead of the system store
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SmtpConfig":
@@ -121,7 +122,8 @@ class SmtpConfig:
         password = settings.get("FRISTER_SMTP_PASSWORD")
         if bool(username) != bool(password):
             raise ConfigError("FRISTER_SMTP_USER and FRISTER_SMTP_PASSWORD go together")
-        return cls(host, port, security, username or None, password or None, sender, timeout)
+        ca_file = settings.get("FRISTER_SMTP_CA_FILE") or None
+        return cls(host, port, security, username or None, password or None, sender, timeout, ca_file)
 
 
 class SmtpTransport(Transport):
@@ -129,14 +131,20 @@ class SmtpTransport(Transport):
 
     The connection is opened lazily on the first send and reused; a dropped connection
     is a transient error for the digest being sent, and the next digest reconnects.
-    Certificates are verified with the system's trust store.
+    Certificates are verified with the system's trust store, or with the CA in
+    ``FRISTER_SMTP_CA_FILE``; there is no option to skip verification.
     """
 
     name = "smtp"
 
     def __init__(self, config: SmtpConfig, ssl_context: ssl.SSLContext | None = None):
         self.config = config
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        if ssl_context is None:
+            try:
+                ssl_context = ssl.create_default_context(cafile=config.ca_file)
+            except OSError as exc:
+                raise ConfigError(f"FRISTER_SMTP_CA_FILE: cannot read {config.ca_file}: {exc.strerror}") from None
+        self.ssl_context = ssl_context
         self._smtp: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:

@@ -1,0 +1,95 @@
+"""Loading the escalation ladder and the recipients directory: strict, with messages
+that name the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from frister.errors import ConfigError
+from frister.escalation.config import Delivery, load_ladder, load_recipients
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "config"
+
+
+def write(tmp_path, text, name="escalation.yaml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_it_loads_the_bundled_ladder_and_example_recipients(rules):
+    ladder = load_ladder(CONFIG / "escalation.yaml", [r.id for r in rules])
+    assert [(s.name, s.offset, s.to, s.repeat_every) for s in ladder.default] == [
+        ("reminder", -14, ("avdelingsleder",), None),
+        ("warning", -3, ("avdelingsleder", "barnevernsjef"), None),
+        ("breach", 1, ("barnevernsjef",), 7),
+    ]
+    assert ladder.stages_for("emergency_petition")[0].offset == -7
+    assert ladder.stages_for("investigation_deadline") == ladder.default
+    recipients = load_recipients(CONFIG / "recipients.example.yaml", ladder)
+    assert set(recipients.unit_leaders) == {"mottak", "undersokelse", "tiltak", "omsorg"}
+
+
+def test_stages_are_ordered_most_urgent_first_for_the_digest(rules):
+    ladder = load_ladder(CONFIG / "escalation.yaml")
+    assert sorted(["reminder", "breach", "warning", "custom"], key=ladder.urgency) == \
+        ["breach", "warning", "reminder", "custom"]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("defaults:\n  stages:\n    - {stage: reminder, days_before_due: 14, to: [leder]}\n",
+     "defaults.stages[0].to[0]: expected one of: avdelingsleder, barnevernsjef, stab"),
+    ("defaults:\n  stages:\n    - {stage: reminder, days_before_due: 14, days_after_due: 1, to: [stab]}\n",
+     "defaults.stages[0]: give exactly one of days_before_due and days_after_due"),
+    ("defaults:\n  stages:\n    - {stage: reminder, days_before_due: 3, to: [stab], repeat_every_days: 7}\n",
+     "defaults.stages[0].repeat_every_days: only a stage after the due date can repeat"),
+    ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 0, to: [stab]}\n",
+     "defaults.stages[0].days_after_due: expected a whole number ≥ 1"),
+    ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 1, to: [stab], colour: red}\n",
+     "defaults.stages[0].colour: unknown key"),
+    ("defaults:\n  stages: []\n", "defaults.stages: expected a list of stages"),
+    ("defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\nrules:\n  no_such_rule:\n    stages: []\n",
+     "rules.no_such_rule: unknown rule id"),
+    ("defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\n  stages: []\n", "duplicate key 'stages'"),
+])
+def test_an_invalid_ladder_is_an_error_naming_the_file_and_the_field(tmp_path, rules, text, where):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_ladder(path, [r.id for r in rules])
+    assert str(path) in str(err.value) and where in str(err.value)
+
+
+RECIPIENTS = """\
+allowed_domains: [barnevern.kommune.example]
+barnevernsjef: sjef@barnevern.kommune.example
+avdelingsleder:
+  mottak: mottak@barnevern.kommune.example
+"""
+
+
+def test_an_address_outside_the_allowed_domains_is_refused(tmp_path):
+    path = write(tmp_path, RECIPIENTS.replace("mottak@barnevern.kommune.example", "mottak@gmail.com"), "r.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_recipients(path)
+    assert f"{path}: avdelingsleder.mottak: address outside the allowed domains" in str(err.value)
+
+
+def test_a_unit_without_a_leader_goes_to_the_barnevernsjef(tmp_path):
+    recipients = load_recipients(write(tmp_path, RECIPIENTS, "r.yaml"))
+    assert recipients.address("avdelingsleder", "mottak") == "mottak@barnevern.kommune.example"
+    assert recipients.address("avdelingsleder", "omsorg") == "sjef@barnevern.kommune.example"
+    assert recipients.address("stab", "mottak") is None
+
+
+def test_a_ladder_that_sends_to_stab_needs_a_stab_address(tmp_path):
+    ladder = load_ladder(write(tmp_path, "defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\n"))
+    with pytest.raises(ConfigError, match="stab: the ladder .* sends to stab"):
+        load_recipients(write(tmp_path, RECIPIENTS, "r.yaml"), ladder)
+
+
+def test_the_backoff_doubles_and_is_capped():
+    delivery = Delivery(backoff_minutes=10, backoff_cap_minutes=60, max_attempts=5)
+    assert [delivery.backoff(n) for n in range(1, 6)] == [10, 20, 40, 60, 60]
