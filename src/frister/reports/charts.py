@@ -25,6 +25,16 @@ class Series:
     values: Sequence[float | None]
 
 
+def nice_max(value: float) -> float:
+    """The smallest of 1, 2, 4, 5, 8 × 10^k (k ≥ 0) at or above ``value``: an axis in four even steps."""
+    step = 1
+    while True:
+        for m in (1, 2, 4, 5, 8):
+            if m * step >= value:
+                return float(m * step)
+        step *= 10
+
+
 def _f(x: float) -> str:
     return f"{x:.1f}"
 
@@ -73,17 +83,18 @@ def columns(title: str, categories: Sequence[str], series: Sequence[Series], sta
     left, right, top, bottom = 44, 10, 30, 46
     slot = max(34, min(70, 640 // n))
     plot_w, plot_h = slot * n, 180
-    legend_h = 18 * ((len(series) + 3) // 4) if len(series) > 1 else 0
+    per_row = 3
+    col_w = 24 + 6 * max((len(s.name) for s in series), default=0)
+    legend_h = 18 * ((len(series) + per_row - 1) // per_row) if len(series) > 1 else 0
     width, height = left + plot_w + right, top + plot_h + bottom + legend_h
     if len(series) > 1:
-        width = max(width, left + 150 * min(4, len(series)) + right)
+        width = max(width, left + col_w * min(per_row, len(series)) + right)
     if percent:
         y_max = 1.0
     elif stacked:
-        y_max = max([sum(s.values[i] or 0 for s in series) for i in range(len(categories))] or [0])
+        y_max = nice_max(max([sum(s.values[i] or 0 for s in series) for i in range(len(categories))] or [0]))
     else:
-        y_max = max([v or 0 for s in series for v in s.values] or [0])
-    y_max = y_max or 1
+        y_max = nice_max(max([v or 0 for s in series for v in s.values] or [0]))
 
     def y_of(v: float) -> float:
         return top + plot_h - plot_h * (v / y_max)
@@ -125,8 +136,8 @@ def columns(title: str, categories: Sequence[str], series: Sequence[Series], sta
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#000000"/>')
     if len(series) > 1:
         for j, s in enumerate(series):
-            lx = left + (j % 4) * 150
-            ly = top + plot_h + 32 + 18 * (j // 4)
+            lx = left + (j % per_row) * col_w
+            ly = top + plot_h + 32 + 18 * (j // per_row)
             parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>')
             parts.append(_text(lx + 14, ly, s.name, size=10))
     parts.append("</svg>")

@@ -56,6 +56,13 @@ class Figure:
             return None
         return self.count / self.total
 
+    @property
+    def missing(self) -> int | None:
+        """Visits: how many required visits were not done."""
+        if not self.key.endswith("_visits") or self.total is None:
+            return None
+        return self.total - self.count
+
 
 @dataclass(frozen=True, slots=True)
 class RuleTotals:
@@ -207,7 +214,7 @@ def indicators(rows: list[Row], snapshot: list[ChildSnapshot], start: dt.date, e
                  and r.result.due_on <= as_of]
         required = sum(x.required or 0 for x in ended)
         done = sum(min(x.done or 0, x.required or 0) for x in ended)
-        figs.append(Figure(key, label, done, required, note=f"{required - done} besøk mangler"))
+        figs.append(Figure(key, label, done, required, note="i avsluttede besøksperioder; antall som mangler i parentes"))
     return figs
 
 

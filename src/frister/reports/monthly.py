@@ -134,6 +134,7 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "month_totals": rule_totals(rules, month_rows, as_of),
         "year_totals": rule_totals(rules, year_rows, as_of),
         "unit_totals": unit_totals,
+        "titles": {r.id: r.title for r in rules},
         "unexplained": unexplained[:MAX_UNEXPLAINED],
         "unexplained_total": len(unexplained),
         "max_unexplained": MAX_UNEXPLAINED,
