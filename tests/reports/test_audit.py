@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 
-from conftest import AS_OF, H1_END, H1_START
+from report_fixture import AS_OF, H1_END, H1_START, TEMPLATES
 from frister.breaches.service import BreachKey, explain
 from frister.cli import build
 from frister.errors import FristerError
@@ -131,3 +131,24 @@ def test_the_header_states_period_as_of_fingerprint_and_totals(municipality, rul
     totals = text.split("\r\n\r\n")[1]
     assert "referral_review;Gjennomgang av melding;V;4;3;1;0;0;75,0 %;3;;" in totals
     assert "foster_home_followup_visits;Oppfølgingsbesøk i fosterhjemmet;V;3;2;0;1;0;66,7 %;32;4;3" in totals
+
+
+def test_no_birth_date_can_be_read_from_the_listing(municipality, rules, tmp_path):
+    import json
+
+    from frister.importer import import_file
+
+    extra = {"case_id": "H-1", "unit": "tiltak", "child": {"birth_date": "2007-09-10"},
+             "measures": [{"id": "T1", "kind": "support", "decided_on": "2024-01-10", "plan_made_on": "2024-01-10",
+                           "evaluations": ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-02", "2025-04-01"]}]}
+    path = tmp_path / "extra.jsonl"
+    path.write_text(json.dumps(extra) + "\n", encoding="utf-8")
+    import_file(municipality, path, as_of=AS_OF)
+    report = audit(municipality, rules, rule_ids=["aftercare_assessment"])
+    assert [(r.result.case_id, r.result.due_on.isoformat()) for r in report.rows] == [("H-1", "2025-03-10")]
+    text = audit_csv(report).decode("utf-8-sig")
+    assert "2025-09-10" not in text and "2007-09-10" not in text  # the 18th birthday is the anchor
+    from frister.reports.audit import audit_html
+
+    html = audit_html(report, TEMPLATES).decode("utf-8")
+    assert "10.09.2025" not in html and "10.09.2007" not in html

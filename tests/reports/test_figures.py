@@ -7,14 +7,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from conftest import AS_OF
+from report_fixture import AS_OF, TEMPLATES
 from frister.breaches.service import BreachKey, explain
 from frister.calendar import half_year
 from frister.cli import build
 from frister.reports.monthly import build_monthly, weeks_ahead, write_monthly
 from frister.reports.periodic import build_annual, build_half_year
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 NOW = datetime(2025, 8, 2, 9, 0, tzinfo=timezone.utc)
 
 

@@ -21,13 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_OF, H1_END, H1_START
+from report_fixture import AS_OF, TEMPLATES, H1_END, H1_START
 from frister.calendar import half_year
 from frister.reports.audit import audit_html, build_audit
 from frister.reports.monthly import write_monthly
 from frister.reports.periodic import annual_html, half_year_html
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if p), None)
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

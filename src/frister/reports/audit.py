@@ -5,7 +5,8 @@ as of the report's as-of date (see :mod:`frister.reports.data`), ordered by rule
 catalogue order), due date, case, subject, period and sequence number. The header
 block states the period, the as-of date of the data, the rules' fingerprint, the
 selection and the totals per rule. Only the case reference identifies a child; no
-caseworker, no birth date. The same facts, reasons, rules, range and as-of date give
+caseworker, no birth date: for rules about the child itself (aftercare) the anchor is the
+18th birthday, so the start date is left blank (:func:`shown_anchor`). The same facts, reasons, rules, range and as-of date give
 byte-identical CSV, XLSX and HTML.
 """
 
@@ -25,7 +26,7 @@ from frister.reports.data import Row, collect
 from frister.reports.figures import RuleTotals, rule_totals
 from frister.reports.render import render
 from frister.reports.tabular import to_csv, to_xlsx
-from frister.rules.model import RuleSet
+from frister.rules.model import Rule, RuleSet
 
 FORMATS = ("csv", "xlsx", "html")
 TITLE = "Fristliste for tilsyn"
@@ -93,13 +94,18 @@ def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, 
                        tuple(sorted(set(units))), tuple(rows), tuple(totals))
 
 
+def shown_anchor(rule: Rule, anchor: dt.date) -> dt.date | None:
+    """The start date as reports show it: None when it would be a birthday (subject ``child``)."""
+    return None if rule.subject == "child" else anchor
+
+
 def row_values(report: AuditReport, row: Row) -> list[Any]:
     """One row's cells in :data:`COLUMNS` order, as typed values (dates, ints, bools, text)."""
     x = row.result
     rule = report.rules.get(x.rule)
     return [
         x.case_id, x.unit, x.rule, rule.title, x.basis, x.rule_version, x.confidence, x.subject, x.period, x.seq,
-        x.anchor_on, x.due_on, x.met_on, STATUS_LABELS[x.status], x.days_late, x.required, x.done,
+        shown_anchor(rule, x.anchor_on), x.due_on, x.met_on, STATUS_LABELS[x.status], x.days_late, x.required, x.done,
         x.extension_requested_on, x.extension_granted,
         REASON_LABELS.get(x.extension_reason, x.extension_reason) if x.extension_reason else None,
         x.extension_applied, x.reduction_decided_on, x.reduction_applied, x.reduction_note,
@@ -130,7 +136,7 @@ def audit_xlsx(report: AuditReport) -> bytes:
 
 
 def audit_html(report: AuditReport, templates_dir: str | Path) -> bytes:
-    return render(templates_dir, "audit.html", report=report, title=TITLE).encode("utf-8")
+    return render(templates_dir, "audit.html", report=report, title=TITLE, shown_anchor=shown_anchor).encode("utf-8")
 
 
 def render_audit(report: AuditReport, fmt: str, templates_dir: str | Path) -> bytes:
