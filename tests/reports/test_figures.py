@@ -131,3 +131,21 @@ def test_cli_reports_are_written(municipality, cli_env, tmp_path):
         assert "Data per" in out.read_text(encoding="utf-8")
     bad = runner.invoke(build(), ["report", "half-year", "--period", "2025-Q1"])
     assert bad.exit_code != 0 and "half-year" in bad.output
+
+
+def test_reasons_appear_in_every_periodic_report(municipality, rules):
+    with municipality.begin() as conn:
+        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Gjennomgang i team", NOW)
+        explain(conn, BreachKey("G-1", "foster_home_supervision_visits", "F1", "2025-H1"), "holiday_absence",
+                "Tilsynsfører på ferie; nytt besøk avtalt", NOW)
+    with municipality.connect() as conn:
+        half = build_half_year(conn, rules, half_year(2025, 1), AS_OF)
+        annual = build_annual(conn, rules, 2025, 2, AS_OF)
+        month = build_monthly(conn, rules, date(2025, 4, 1), AS_OF)
+    # 2025-H1 has 6 breaches (see the audit test): two explained, four not.
+    assert dict(half["reasons"]) == {"Ferieavvikling": 1, "Vanskelig å få kontakt med familie og barn": 0,
+                                     "Kompleks sak": 1, "Familie eller barn unndrar seg kontakt": 0,
+                                     "Manglende kapasitet": 0, "Annet": 0, "Ikke registrert": 4}
+    assert dict(annual["reason_rows"])["Kompleks sak"] == [0, 1]
+    assert [(label, m, y) for (label, m), (_, y) in month["reasons"] if m or y] == [
+        ("Kompleks sak", 1, 1), ("Ikke registrert", 1, 2)]

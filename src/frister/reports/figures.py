@@ -29,10 +29,12 @@ Counting conventions (stated once, used by every report):
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
 from frister.calendar import add_months
+from frister.facts.model import REASON_CODES, REASON_LABELS
 from frister.reports.data import ChildSnapshot, Row
 from frister.rules.model import Rule, RuleSet
 
@@ -216,6 +218,14 @@ def indicators(rows: list[Row], snapshot: list[ChildSnapshot], start: dt.date, e
         done = sum(min(x.done or 0, x.required or 0) for x in ended)
         figs.append(Figure(key, label, done, required, note="i avsluttede besøksperioder; antall som mangler i parentes"))
     return figs
+
+
+def reasons_breakdown(rows: Iterable[Row]) -> list[tuple[str, int]]:
+    """Breaches among ``rows`` per reason (bokmål label, in code order), then those without one."""
+    counts = Counter(r.reason for r in rows if r.is_breach)
+    out = [(REASON_LABELS[code], counts.get(code, 0)) for code in REASON_CODES]
+    out.append(("Ikke registrert", counts.get(None, 0)))
+    return out
 
 
 def snapshot_day(end: dt.date, as_of: dt.date) -> dt.date:

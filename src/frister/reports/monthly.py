@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from frister.calendar import add_months, days_in_month, is_working_day
 from frister.reports import charts
 from frister.reports.data import Row, collect, default_as_of, group_by_unit
-from frister.reports.figures import indicators, rule_totals, snapshot_day, summarise
+from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.reports.render import MONTHS, month_name, render, write_text
 from frister.rules.model import RuleSet
 
@@ -135,6 +135,7 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "year_totals": rule_totals(rules, year_rows, as_of),
         "unit_totals": unit_totals,
         "titles": {r.id: r.title for r in rules},
+        "reasons": list(zip(reasons_breakdown(month_rows), reasons_breakdown(year_rows))),
         "unexplained": unexplained[:MAX_UNEXPLAINED],
         "unexplained_total": len(unexplained),
         "max_unexplained": MAX_UNEXPLAINED,

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from frister.calendar import CalendarPeriod
 from frister.reports import charts
 from frister.reports.data import collect, group_by_unit
-from frister.reports.figures import indicators, rule_totals, snapshot_day, summarise
+from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.reports.render import render
 from frister.rules.model import RuleSet
 
@@ -70,6 +70,7 @@ def build_half_year(conn: Connection, rules: RuleSet, period: CalendarPeriod, as
         "totals": rule_totals(rules, due, as_of),
         "unit_summaries": {u: summarise(r for r in due if r.result.unit == u) for u in units},
         "visits": visits,
+        "reasons": reasons_breakdown(due),
         "visits_by_unit": {u: [t for t in rule_totals(rules, [r for r in due if r.result.unit == u], as_of)
                                if t.rule.kind == "visits"] for u in units},
         "chart": charts.share_bars("Nøkkeltall, andeler", share_items, target=None),
@@ -89,6 +90,7 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
             "figures": indicators(data.rows, data.snapshots[snaps[y]], start, end, as_of),
             "totals": rule_totals(rules, due, as_of),
             "summary": summarise(due),
+            "reasons": reasons_breakdown(due),
             "provisional": as_of < end,
         }
     last = per_year[year]
@@ -123,6 +125,8 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
         "per_year": per_year,
         "figure_rows": figure_rows,
         "rule_rows": rule_rows,
+        "reason_rows": [(label, [per_year[y]["reasons"][i][1] for y in year_list])
+                        for i, (label, _) in enumerate(last["reasons"])],
         "units": data.units,
         "unit_figures": {"total": last["figures"], "units": unit_figures},
         "charts": {
