@@ -22,10 +22,8 @@ measure_plan 1 (E), measure_plan_evaluation 2 (D), follow-up visits 3, supervisi
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
-
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 AS_OF = date(2025, 8, 1)

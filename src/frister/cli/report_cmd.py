@@ -38,7 +38,7 @@ def _emit(data: bytes, output: str | None, binary: bool = False) -> None:
     sys.stdout.flush()
 
 
-def _as_of(app: App, conn, as_of):
+def _as_of(conn, as_of):
     from frister.reports.data import default_as_of
 
     return as_of or default_as_of(conn, today())
@@ -65,7 +65,7 @@ def audit(app: App, start, end, rule_ids, units, fmt, as_of, output) -> None:
 
     rules = app.rules()
     with app.ready_engine().connect() as conn:
-        listing = build_audit(conn, rules, start, end, _as_of(app, conn, as_of), rule_ids, units)
+        listing = build_audit(conn, rules, start, end, _as_of(conn, as_of), rule_ids, units)
     _emit(render_audit(listing, fmt, app.settings.templates_dir), output, binary=fmt == "xlsx")
 
 
@@ -89,7 +89,7 @@ def monthly(app: App, month_text, fmt, as_of, output) -> None:
 
     rules = app.rules()
     with app.ready_engine().connect() as conn:
-        as_of = _as_of(app, conn, as_of)
+        as_of = _as_of(conn, as_of)
         month = _month(month_text) if month_text else as_of.replace(day=1)
         html = monthly_html(conn, rules, month, as_of, app.settings.templates_dir)
     _emit(html.encode("utf-8"), output)
@@ -114,7 +114,7 @@ def half_year(app: App, period_text, fmt, as_of, output) -> None:
         raise click.BadParameter("expected a half-year such as 2025-H1", param_hint="--period")
     rules = app.rules()
     with app.ready_engine().connect() as conn:
-        html = half_year_html(conn, rules, period, _as_of(app, conn, as_of), app.settings.templates_dir)
+        html = half_year_html(conn, rules, period, _as_of(conn, as_of), app.settings.templates_dir)
     _emit(html.encode("utf-8"), output)
 
 
@@ -131,5 +131,5 @@ def annual(app: App, year, years, fmt, as_of, output) -> None:
 
     rules = app.rules()
     with app.ready_engine().connect() as conn:
-        html = annual_html(conn, rules, year, years, _as_of(app, conn, as_of), app.settings.templates_dir)
+        html = annual_html(conn, rules, year, years, _as_of(conn, as_of), app.settings.templates_dir)
     _emit(html.encode("utf-8"), output)
