@@ -44,30 +44,29 @@ def _text(x: float, y: float, label: str, anchor: str = "start", size: int = 11,
             f"{escape(label)}</text>")
 
 
-def share_bars(title: str, items: Sequence[tuple[str, float | None]], target: float | None = None,
-               higher_is_better: bool = True) -> Markup:
-    """One horizontal bar per item, 0–100 %; None is drawn as 'no data'."""
+def share_bars(title: str, items: Sequence[tuple[str, float | None, bool]], good_from: float = 0.9) -> Markup:
+    """One horizontal bar per item ``(label, share, higher_is_better)``, 0–100 %; None is 'no data'.
+
+    A bar is green when the share is at least ``good_from`` (or, when lower is better,
+    at most ``1 - good_from``), else red.
+    """
     label_w, bar_w, row_h, top = 260, 300, 22, 28
     width = label_w + bar_w + 70
     height = top + row_h * len(items) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
              f"<title>{escape(title)}</title>", _text(0, 16, title, size=13, extra=' font-weight="bold"')]
-    for i, (label, value) in enumerate(items):
+    for i, (label, value, higher_is_better) in enumerate(items):
         y = top + i * row_h
         parts.append(_text(label_w - 6, y + 14, label, anchor="end"))
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row_h - 6}" fill="#eeeeee"/>')
         if value is None:
             parts.append(_text(label_w + 4, y + 14, "ingen data", extra=' fill="#555555"'))
             continue
-        good = value >= (target if target is not None else 0.9) if higher_is_better else value <= (target or 0.1)
+        good = value >= good_from if higher_is_better else value <= 1 - good_from
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{_f(bar_w * max(0.0, min(1.0, value)))}" '
                      f'height="{row_h - 6}" fill="{GOOD if good else BAD}"/>')
         parts.append(_text(label_w + bar_w + 6, y + 14, pct(value)))
-    if target is not None:
-        x = label_w + bar_w * target
-        parts.append(f'<line x1="{_f(x)}" y1="{top - 2}" x2="{_f(x)}" y2="{height - 8}" stroke="#000000" '
-                     f'stroke-dasharray="3,3"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

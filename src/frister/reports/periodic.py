@@ -58,7 +58,7 @@ def build_half_year(conn: Connection, rules: RuleSet, period: CalendarPeriod, as
                                 period.end, as_of) for u in units},
     }
     visits = [t for t in rule_totals(rules, due, as_of) if t.rule.kind == "visits"]
-    share_items = [(SHORT_LABELS[f.key], f.share) for f in total if f.key in SHARE_KEYS]
+    share_items = [(SHORT_LABELS[f.key], f.share, f.higher_is_better) for f in total if f.key in SHARE_KEYS]
     return {
         "title": f"Halvårsrapportering {period.label}",
         "meta": _meta("Periode", f"{period.start.strftime('%d.%m.%Y')} – {period.end.strftime('%d.%m.%Y')}",
@@ -73,7 +73,7 @@ def build_half_year(conn: Connection, rules: RuleSet, period: CalendarPeriod, as
         "reasons": reasons_breakdown(due),
         "visits_by_unit": {u: [t for t in rule_totals(rules, [r for r in due if r.result.unit == u], as_of)
                                if t.rule.kind == "visits"] for u in units},
-        "chart": charts.share_bars("Nøkkeltall, andeler", share_items, target=None),
+        "chart": charts.share_bars("Nøkkeltall, andeler", share_items),
     }
 
 
