@@ -115,7 +115,8 @@ class Browser:
 
 
 def open_and_screenshot(page: Path, screenshot: Path, profile: Path) -> list[str]:
-    """Load ``page``, save a full-page PNG to ``screenshot``; return the console errors seen."""
+    """Load ``page``, save a full-page PNG to ``screenshot`` and its print (A4) to ``<screenshot>.pdf``;
+    return the console errors seen."""
     browser = Browser(profile)
     try:
         target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -128,6 +129,9 @@ def open_and_screenshot(page: Path, screenshot: Path, profile: Path) -> list[str
         shot = browser.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
                             session=session, timeout=60)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
+        pdf = browser.call("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True},
+                           session=session, timeout=60)
+        screenshot.with_suffix(".pdf").write_bytes(base64.b64decode(pdf["data"]))
         errors = []
         for e in browser.events:
             method, params = e.get("method"), e.get("params", {})
@@ -174,3 +178,4 @@ def test_every_html_report_renders_in_chromium_without_console_errors(municipali
         errors = open_and_screenshot(page, shot, tmp_path / f"profile-{name}")
         assert errors == [], f"{name}: {errors}"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+        assert shot.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"

@@ -1,0 +1,17 @@
+"""Reports: the audit listing for the Statsforvalteren, the monthly report (månedsrapport),
+half-year figures and the annual status-report (tilstandsrapport) figures.
+
+Every report evaluates the stored case facts with the pure core as of one explicit
+date, the as-of date of the data, and states it in its header together with the rules'
+fingerprint (see :mod:`frister.reports.data`). Layout lives in ``templates/reports``;
+figures are computed in :mod:`frister.reports.figures`; output is byte-identical for the
+same facts, breach reasons, rules and as-of date.
+
+Modules: ``data`` (collect rows), ``figures`` (counting conventions), ``audit``,
+``monthly``, ``periodic`` (half-year and annual), ``charts`` (inline SVG), ``tabular``
+(CSV/XLSX, formula escaping), ``render`` (Jinja2 and bokmål formatting).
+"""
+
+from frister.reports.monthly import write_monthly
+
+__all__ = ["write_monthly"]
