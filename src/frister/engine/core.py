@@ -60,6 +60,30 @@ def iter_results(rules: RuleSet | Iterable[Rule], facts: Iterable[CaseFacts], as
 
 
 def evaluate_case(rules: Iterable[Rule], case: CaseFacts, as_of: date) -> list[Result]:
+    return _evaluate(rules, case, as_of, None)
+
+
+def evaluate_case_until(rules: Iterable[Rule], case: CaseFacts, as_of: date) -> tuple[list[Result], date | None]:
+    """The case's results as of ``as_of``, and the last date they stay valid.
+
+    ``stable_until`` is the last date D ≥ ``as_of`` for which ``evaluate_case(rules, case, D)``
+    gives the same results, except ``days_late`` of ``overdue`` results (which is simply
+    D − due date). None means never: every obligation of the case is settled. It is the
+    earliest of: an open obligation's due date (it turns overdue the day after); the day
+    before a visit period's counting begins; the day before a deadline becomes visible
+    (``opens_before_due``); the day before any recorded event dated after ``as_of``.
+    The incremental nightly run re-evaluates a case only when its facts changed or this
+    date has passed.
+    """
+    limits: list[date] = []
+    results = _evaluate(rules, case, as_of, limits)
+    future = _first_event_after(case, as_of)
+    if future is not None:
+        limits.append(future - timedelta(days=1))
+    return results, (min(limits) if limits else None)
+
+
+def _evaluate(rules: Iterable[Rule], case: CaseFacts, as_of: date, limits: list[date] | None) -> list[Result]:
     out: list[Result] = []
     for rule in rules:
         subject_type = SUBJECTS[rule.subject]
@@ -67,14 +91,43 @@ def evaluate_case(rules: Iterable[Rule], case: CaseFacts, as_of: date) -> list[R
             if not _applies(rule, case, subject, subject_type):
                 continue
             if rule.kind == "deadline":
-                r = _deadline(rule, subject_type, case, subject, as_of)
+                r = _deadline(rule, subject_type, case, subject, as_of, limits)
                 if r is not None:
                     out.append(r)
             elif rule.kind == "rolling":
                 out.extend(_rolling(rule, subject_type, case, subject, as_of))
             else:
-                out.extend(_visits(rule, subject_type, case, subject, as_of))
+                out.extend(_visits(rule, subject_type, case, subject, as_of, limits))
+    if limits is not None:
+        limits.extend(r.due_on for r in out if r.status == "open")
     return out
+
+
+def _first_event_after(case: CaseFacts, as_of: date) -> date | None:
+    """The earliest recorded event dated after ``as_of`` (it will change the evaluation)."""
+    later = [d for d in _all_event_dates(case) if d is not None and d > as_of]
+    return min(later) if later else None
+
+
+def _all_event_dates(case: CaseFacts) -> Iterator[date | None]:
+    yield case.aftercare_assessed_on
+    for r in case.referrals:
+        yield from (r.received_on, r.concluded_on, r.feedback_sent_on)
+    for i in case.investigations:
+        yield from (i.started_on, i.concluded_on, i.reviewed_after_closing_on)
+        if i.extension is not None:
+            yield i.extension.requested_on
+    for m in case.measures:
+        yield from (m.decided_on, m.ended_on, m.plan_made_on)
+        yield from m.evaluations
+    for c in case.care_orders:
+        yield from (c.decided_on, c.implemented_on, c.care_plan_made_on)
+    for e in case.emergency_decisions:
+        yield from (e.decided_on, e.petition_sent_on)
+    for p in case.placements:
+        yield from (p.started_on, p.ended_on, p.followup_reduced_on, p.supervision_reduced_on)
+        yield from p.followup_visits
+        yield from p.supervision_visits
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -124,7 +177,8 @@ def _label(st: SubjectType, name: str | None) -> str:
 # --- one-off deadlines --------------------------------------------------------------
 
 
-def _deadline(rule: Rule, st: SubjectType, case: CaseFacts, subject, as_of: date) -> Result | None:
+def _deadline(rule: Rule, st: SubjectType, case: CaseFacts, subject, as_of: date,
+              limits: list[date] | None = None) -> Result | None:
     start, start_name = _first_recorded(rule.starts, st, case, subject, as_of)
     if start is None:
         return None
@@ -181,8 +235,12 @@ def _deadline(rule: Rule, st: SubjectType, case: CaseFacts, subject, as_of: date
         if rolled != due:
             words.append(f"(flyttet fra {due.isoformat()} til neste virkedag)")
             due = rolled
-    if rule.opens_before_due is not None and as_of < subtract_period(due, rule.opens_before_due):
-        return None
+    if rule.opens_before_due is not None:
+        opens = subtract_period(due, rule.opens_before_due)
+        if as_of < opens:
+            if limits is not None:
+                limits.append(opens - timedelta(days=1))
+            return None
     ended = _ended(st, case, subject, as_of)
     if ended is not None and due > ended:
         return None
@@ -248,23 +306,20 @@ def _rolling(rule: Rule, st: SubjectType, case: CaseFacts, subject, as_of: date)
 # --- visit frequencies ----------------------------------------------------------------
 
 
-def _windows(rule: Rule, start: date, as_of: date) -> Iterator[tuple[CalendarPeriod, date]]:
-    """The counting periods of a placement: (period, first day counted in it)."""
+def _windows(rule: Rule, start: date) -> Iterator[tuple[CalendarPeriod, date]]:
+    """The counting periods of a placement, without end: (period, first day counted in it)."""
     if rule.first_year_quarterly:
         first_year_last_day = add_months(start, 12) - timedelta(days=1)
         last_quarter = quarter_of(first_year_last_day)
         for q in quarters_from(start):
-            if q.start > as_of or q.start > last_quarter.start:
+            if q.start > last_quarter.start:
                 break
             yield q, max(q.start, start)
         after = last_quarter.end + timedelta(days=1)
     else:
         after = start
     for h in half_years_from(after):
-        counted_from = max(h.start, after)
-        if counted_from > as_of:
-            return  # a period whose counting has not begun has no obligation yet
-        yield h, counted_from
+        yield h, max(h.start, after)
 
 
 def _reduction_check(rule: Rule, version: RuleVersion, placement_start: date, decided: date, birth: date | None) -> str | None:
@@ -283,7 +338,8 @@ def _reduction_check(rule: Rule, version: RuleVersion, placement_start: date, de
     return None
 
 
-def _visits(rule: Rule, st: SubjectType, case: CaseFacts, placement, as_of: date) -> list[Result]:
+def _visits(rule: Rule, st: SubjectType, case: CaseFacts, placement, as_of: date,
+            limits: list[date] | None = None) -> list[Result]:
     out: list[Result] = []
     start = _known(placement.started_on, as_of)
     if start is None:
@@ -297,9 +353,14 @@ def _visits(rule: Rule, st: SubjectType, case: CaseFacts, placement, as_of: date
     reduced_on = _known(st.fields[rule.reduced_on].get(case, placement), as_of) if rule.reduced_on else None
     responsible = st.fields[rule.responsible].get(case, placement) if rule.responsible else None
 
-    for period, counted_from in _windows(rule, start, as_of):
+    for period, counted_from in _windows(rule, start):
         if ended is not None and period.end > ended:
             break  # RULES.md: no obligation due after the subject ended
+        if counted_from > as_of:
+            # A period whose counting has not begun has no obligation yet; it appears then.
+            if limits is not None:
+                limits.append(counted_from - timedelta(days=1))
+            break
         version = rule.version_on(period.start)
         if version is None:
             continue
