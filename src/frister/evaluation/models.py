@@ -35,6 +35,9 @@ class EvaluationRun(Base):
     open: Mapped[int] = mapped_column(Integer, default=0)
     overdue: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # full: every case evaluated; incremental: only changed cases and those whose results expired.
+    mode: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
+    evaluated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # cases evaluated by this run
 
 
 class Obligation(Base):
@@ -87,3 +90,21 @@ class BreachReason(Base):
     explained_by: Mapped[str | None] = mapped_column(String(64))
 
 
+
+
+class CaseEvaluation(Base):
+    """When each case was last evaluated, from which facts, and until when that holds.
+
+    A nightly run re-evaluates a case only when its facts changed (``fingerprint``
+    differs from ``cases.fingerprint``, or the row is gone because the import replaced
+    the case) or its results expire (``stable_until`` before the run's as-of date;
+    NULL means they never do). See :func:`frister.engine.evaluate_case_until`.
+    """
+
+    __tablename__ = "case_evaluations"
+    __table_args__ = (Index("ix_case_evaluations_stable_until", "stable_until"),)
+
+    case_id: Mapped[CaseRef] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    evaluated_as_of: Mapped[Day]
+    stable_until: Mapped[Day | None]

@@ -14,13 +14,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Date, Engine, Integer, cast, delete, func, insert, literal, or_, select, update
 
-from frister.engine.core import evaluate_case
+from frister.engine.core import evaluate_case, evaluate_case_until
 from frister.engine.results import STATUSES, Result
-from frister.evaluation.models import EvaluationRun, Obligation
+from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
 from frister.rules.model import RuleSet
-from frister.store.facts import iter_case_facts
+from frister.store.facts import CHUNK, iter_case_facts
+from frister.store.models import Case
 
 WRITE_BATCH = 5000
 
@@ -33,13 +34,17 @@ def utcnow() -> dt.datetime:
 class RunSummary:
     run_id: int | None
     as_of: dt.date
-    cases: int = 0
-    obligations: int = 0
+    cases: int = 0  # stored cases
+    obligations: int = 0  # stored obligations after the run
     by_status: Counter = field(default_factory=Counter)
+    mode: str = "full"
+    evaluated: int = 0  # cases this run evaluated (all of them in a full run)
 
     def line(self) -> str:
         counts = ", ".join(f"{self.by_status.get(s, 0)} {s}" for s in STATUSES)
-        return f"evaluated {self.cases} case(s) as of {self.as_of.isoformat()}: {self.obligations} obligations ({counts})"
+        scope = "" if self.mode == "full" else f" ({self.evaluated} re-evaluated)"
+        return (f"evaluated {self.cases} case(s){scope} as of {self.as_of.isoformat()}: "
+                f"{self.obligations} obligations ({counts})")
 
 
 def obligation_row(r: Result, run_id: int) -> dict:
@@ -70,49 +75,140 @@ def evaluate_and_store(
     kind: str = "evaluate",
     now: Callable[[], dt.datetime] = utcnow,
     on_result: Callable[[Result], None] | None = None,
+    incremental: bool = False,
 ) -> RunSummary:
-    """Evaluate all cases and replace the stored obligations, inside the caller's transaction.
+    """Evaluate the cases and store the obligations, inside the caller's transaction.
 
-    ``on_result`` sees every result as it is written (for printing or notices).
+    A full run evaluates every case and replaces every obligation. An incremental run
+    (``incremental=True``, used by the nightly job) evaluates only the cases whose facts
+    changed since they were last evaluated or whose results expired by ``as_of`` (see
+    :func:`frister.engine.evaluate_case_until`), replaces their obligations, and brings
+    ``days_late`` of every other overdue obligation up to ``as_of`` in one statement.
+    The stored obligations are then the same as a full run would store (apart from
+    ``run_id``); the work is proportional to what changed plus what falls due. It falls
+    back to a full run when there is no earlier run with the same rules, or when
+    ``as_of`` is before the last run's.
+
+    ``on_result`` sees every result this run computes (all of them in a full run).
     """
+    previous = _last_success(conn)
+    mode = "incremental" if incremental and previous is not None and previous.rules_fingerprint == rules.fingerprint \
+        and previous.as_of <= as_of else "full"
     run_id = conn.execute(
         insert(EvaluationRun).values(
             kind=kind, as_of=as_of, started_at=now(), status="running", rules_fingerprint=rules.fingerprint,
-            cases=0, obligations=0, met=0, late=0, open=0, overdue=0,
+            cases=0, obligations=0, met=0, late=0, open=0, overdue=0, mode=mode, evaluated=0,
         ).returning(EvaluationRun.id)
     ).scalar_one()
-    summary = RunSummary(run_id, as_of)
-    conn.execute(delete(Obligation))
-    batch: list[dict] = []
+    summary = RunSummary(run_id, as_of, mode=mode)
     rule_list = tuple(rules)
-    for case in iter_case_facts(conn):
-        summary.cases += 1
-        for r in evaluate_case(rule_list, case, as_of):
-            summary.obligations += 1
-            summary.by_status[r.status] += 1
-            batch.append(obligation_row(r, run_id))
-            if on_result is not None:
-                on_result(r)
-        if len(batch) >= WRITE_BATCH:
-            conn.execute(insert(Obligation), batch)
-            batch = []
-    if batch:
-        conn.execute(insert(Obligation), batch)
+    writer = _Writer(conn, run_id, as_of)
+    if mode == "full":
+        conn.execute(delete(Obligation))
+        conn.execute(delete(CaseEvaluation))
+        chunks = _all_chunks(conn)
+    else:
+        chunks = _stale_chunks(conn, as_of)
+    for ids, cases in chunks:
+        if mode == "incremental":
+            conn.execute(delete(Obligation).where(Obligation.case_id.in_(ids)))
+            conn.execute(delete(CaseEvaluation).where(CaseEvaluation.case_id.in_(ids)))
+        for case, fingerprint in cases:
+            summary.evaluated += 1
+            results, until = evaluate_case_until(rule_list, case, as_of)
+            writer.case(case.case_id, fingerprint, until)
+            for r in results:
+                writer.result(r)
+                if on_result is not None:
+                    on_result(r)
+        writer.flush()
+    writer.flush(final=True)
+    if mode == "incremental":
+        conn.execute(
+            update(Obligation).where(Obligation.status == "overdue").values(days_late=_days_since_due(conn, as_of))
+        )
+    summary.cases = conn.execute(select(func.count()).select_from(Case)).scalar_one()
+    summary.by_status = Counter(dict(conn.execute(
+        select(Obligation.status, func.count()).group_by(Obligation.status)).all()))
+    summary.obligations = sum(summary.by_status.values())
     conn.execute(
         update(EvaluationRun).where(EvaluationRun.id == run_id).values(
             finished_at=now(), status="succeeded", cases=summary.cases, obligations=summary.obligations,
-            **{s: summary.by_status.get(s, 0) for s in STATUSES},
+            evaluated=summary.evaluated, **{s: summary.by_status.get(s, 0) for s in STATUSES},
         )
     )
     return summary
 
 
+def _last_success(conn: Connection):
+    return conn.execute(
+        select(EvaluationRun.as_of, EvaluationRun.rules_fingerprint)
+        .where(EvaluationRun.status == "succeeded").order_by(EvaluationRun.id.desc()).limit(1)
+    ).first()
+
+
+def _days_since_due(conn: Connection, as_of: dt.date):
+    """``as_of − due_on`` in days, as SQL for this database."""
+    if conn.dialect.name == "postgresql":
+        return literal(as_of, Date) - Obligation.due_on
+    return cast(func.julianday(literal(as_of.isoformat())) - func.julianday(Obligation.due_on), Integer)
+
+
+def _all_chunks(conn: Connection):
+    chunk: list = []
+    for item in iter_case_facts(conn, with_fingerprint=True):
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            yield [f.case_id for f, _ in chunk], chunk
+            chunk = []
+    if chunk:
+        yield [f.case_id for f, _ in chunk], chunk
+
+
+def _stale_chunks(conn: Connection, as_of: dt.date):
+    """The cases to re-evaluate: new or changed facts, or results that expired by ``as_of``."""
+    e = CaseEvaluation
+    stale = conn.execute(
+        select(Case.case_id).outerjoin(e, e.case_id == Case.case_id)
+        .where(or_(e.case_id.is_(None), e.fingerprint != Case.fingerprint, e.stable_until < as_of))
+        .order_by(Case.case_id)
+    ).scalars().all()
+    for i in range(0, len(stale), CHUNK):
+        ids = stale[i:i + CHUNK]
+        yield ids, list(iter_case_facts(conn, ids, with_fingerprint=True))
+
+
+class _Writer:
+    """Batches obligation and case-evaluation rows."""
+
+    def __init__(self, conn: Connection, run_id: int, as_of: dt.date):
+        self.conn, self.run_id, self.as_of = conn, run_id, as_of
+        self.obligations: list[dict] = []
+        self.cases: list[dict] = []
+
+    def result(self, r: Result) -> None:
+        self.obligations.append(obligation_row(r, self.run_id))
+
+    def case(self, case_id: str, fingerprint: str, until: dt.date | None) -> None:
+        self.cases.append({"case_id": case_id, "fingerprint": fingerprint, "evaluated_as_of": self.as_of,
+                           "stable_until": until})
+
+    def flush(self, final: bool = False) -> None:
+        if self.obligations and (final or len(self.obligations) >= WRITE_BATCH):
+            self.conn.execute(insert(Obligation), self.obligations)
+            self.obligations = []
+        if self.cases and (final or len(self.cases) >= WRITE_BATCH):
+            self.conn.execute(insert(CaseEvaluation), self.cases)
+            self.cases = []
+
+
 def run_evaluation(engine: Engine, rules: RuleSet, as_of: dt.date, kind: str = "evaluate",
                    now: Callable[[], dt.datetime] = utcnow,
-                   on_result: Callable[[Result], None] | None = None) -> RunSummary:
+                   on_result: Callable[[Result], None] | None = None,
+                   incremental: bool = False) -> RunSummary:
     """:func:`evaluate_and_store` in a transaction of its own."""
     with engine.begin() as conn:
-        return evaluate_and_store(conn, rules, as_of, kind, now, on_result)
+        return evaluate_and_store(conn, rules, as_of, kind, now, on_result, incremental)
 
 
 def latest_run(conn: Connection, kind: str | None = None) -> EvaluationRun | None:

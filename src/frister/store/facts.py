@@ -37,12 +37,15 @@ def _rows_by_case(conn: Connection, stmt) -> dict[str, list]:
     return out
 
 
-def iter_case_facts(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK) -> Iterator[CaseFacts]:
-    """Every case (or the given ones), in ``case_id`` order, as :class:`CaseFacts`."""
+def iter_case_facts(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK,
+                    with_fingerprint: bool = False) -> Iterator:
+    """Every case (or the given ones), in ``case_id`` order, as :class:`CaseFacts`
+    (or ``(CaseFacts, fingerprint)`` pairs with ``with_fingerprint``)."""
     if case_ids is not None:
         wanted = sorted(set(case_ids))
         for i in range(0, len(wanted), chunk):
-            yield from _load_chunk(conn, m.Case.case_id.in_(wanted[i:i + chunk]), lambda t: t.case_id.in_(wanted[i:i + chunk]))
+            part = wanted[i:i + chunk]
+            yield from _load_chunk(conn, m.Case.case_id.in_(part), lambda t: t.case_id.in_(part), with_fingerprint)
         return
     last: str | None = None
     while True:
@@ -53,15 +56,16 @@ def iter_case_facts(conn: Connection, case_ids: Sequence[str] | None = None, chu
         if not ids:
             return
         lo, hi = ids[0], ids[-1]
-        yield from _load_chunk(conn, m.Case.case_id.between(lo, hi), lambda t: t.case_id.between(lo, hi))
+        yield from _load_chunk(conn, m.Case.case_id.between(lo, hi), lambda t: t.case_id.between(lo, hi), with_fingerprint)
         last = hi
         if len(ids) < chunk:
             return
 
 
-def _load_chunk(conn: Connection, case_filter, child_filter) -> Iterator[CaseFacts]:
+def _load_chunk(conn: Connection, case_filter, child_filter, with_fingerprint: bool = False) -> Iterator:
     cases = conn.execute(
-        select(m.Case.case_id, m.Case.unit, m.Case.caseworker, m.Case.birth_date, m.Case.aftercare_assessed_on)
+        select(m.Case.case_id, m.Case.unit, m.Case.caseworker, m.Case.birth_date, m.Case.aftercare_assessed_on,
+               m.Case.fingerprint)
         .where(case_filter).order_by(m.Case.case_id)
     ).all()
     R, I, Me, E, C, A, P, V = (m.Referral, m.Investigation, m.Measure, m.MeasureEvaluation, m.CareOrder,
@@ -89,8 +93,8 @@ def _load_chunk(conn: Connection, case_filter, child_filter) -> Iterator[CaseFac
     for row in conn.execute(select(V.case_id, V.placement_id, V.kind, V.visited_on).where(child_filter(V))):
         visits[(row[0], row[1], row[2])].append(row[3])
 
-    for case_id, unit, caseworker, birth_date, aftercare_on in cases:
-        yield CaseFacts(
+    for case_id, unit, caseworker, birth_date, aftercare_on, fingerprint in cases:
+        facts = CaseFacts(
             case_id=case_id,
             unit=unit,
             caseworker=caseworker,
@@ -121,6 +125,7 @@ def _load_chunk(conn: Connection, case_filter, child_filter) -> Iterator[CaseFac
                 for r in placements.get(case_id, ())
             ),
         )
+        yield (facts, fingerprint) if with_fingerprint else facts
 
 
 def stored_fingerprints(conn: Connection, case_ids: Iterable[str]) -> dict[str, str]:

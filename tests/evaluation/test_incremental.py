@@ -1,0 +1,85 @@
+"""The incremental nightly evaluation stores exactly what a full evaluation stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select
+
+from frister.db.engine import create_db_engine, migrate
+from frister.demo.generate import generate_cases, write_jsonl
+from frister.evaluation.models import EvaluationRun, Obligation
+from frister.evaluation.service import run_evaluation
+from frister.importer import import_file
+
+from ..conftest import MIGRATIONS
+
+START = dt.date(2025, 6, 20)
+
+
+def _obligations(engine):
+    cols = [c for c in Obligation.__table__.columns if c.name != "run_id"]
+    with engine.connect() as conn:
+        return conn.execute(select(*cols).order_by(*Obligation.__table__.primary_key.columns)).all()
+
+
+def _full_reference(rules, tmp_path, files, as_of):
+    """A fresh SQLite database with the same imports, fully evaluated as of ``as_of``."""
+    ref = create_db_engine(f"sqlite:///{tmp_path / f'ref-{as_of}.db'}")
+    migrate(ref, MIGRATIONS)
+    for path, imported_as_of in files:
+        import_file(ref, path, as_of=imported_as_of)
+    run_evaluation(ref, rules, as_of)
+    rows = _obligations(ref)
+    ref.dispose()
+    return rows
+
+
+def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path):
+    records = list(generate_cases(START, seed=5, cases=120))
+    first = tmp_path / "first.jsonl"
+    write_jsonl(first, records)
+    files = [(first, START)]
+    import_file(engine, first, as_of=START)
+    full = run_evaluation(engine, rules, START)
+    assert full.mode == "full" and full.evaluated == 120
+
+    # Nights with nothing new, across due dates and the end of June (a visit period).
+    evaluated = {}
+    for night in (1, 2, 5, 11, 12, 30):
+        as_of = START + dt.timedelta(days=night)
+        if night == 11:
+            # A newer export of a tenth of the cases: a review recorded, a visit added.
+            changed = []
+            for doc in records[::10]:
+                doc = json.loads(json.dumps(doc))
+                for ref in doc.get("referrals", []):
+                    ref["concluded_on"] = ref.get("concluded_on") or ref["received_on"]
+                for p in doc.get("placements", []):
+                    p["supervision_visits"] = sorted(set(p["supervision_visits"] + [as_of.isoformat()]))
+                changed.append(doc)
+            path = tmp_path / "newer.jsonl"
+            write_jsonl(path, changed)
+            import_file(engine, path, as_of=as_of)
+            files.append((path, as_of))
+        summary = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True)
+        assert summary.mode == "incremental"
+        evaluated[night] = summary.evaluated
+        assert _obligations(engine) == _full_reference(rules, tmp_path, files, as_of), f"night {night}"
+        with engine.connect() as conn:
+            run = conn.execute(select(EvaluationRun.__table__).order_by(EvaluationRun.id.desc()).limit(1)).one()
+        assert (run.mode, run.evaluated, run.obligations) == ("incremental", summary.evaluated, summary.obligations)
+
+    assert evaluated[1] < 40  # a night's work is the cases that fall due, not all 120
+    assert evaluated[11] >= 12  # the changed cases are re-evaluated
+
+
+def test_it_falls_back_to_a_full_run_when_going_back_in_time(engine, rules, tmp_path):
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, generate_cases(START, seed=6, cases=30))
+    import_file(engine, path, as_of=START)
+    run_evaluation(engine, rules, START)
+    back = run_evaluation(engine, rules, START - dt.timedelta(days=10), incremental=True)
+    assert (back.mode, back.evaluated) == ("full", 30)
+    assert _obligations(engine) == _full_reference(rules, tmp_path, [(path, START)], START - dt.timedelta(days=10))
