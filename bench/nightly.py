@@ -1,0 +1,432 @@
+"""National-scale benchmark: how close the nightly work comes to the speed of reading the data.
+
+One run, one database (issue 5)::
+
+    python bench/nightly.py --cases 100000 --database sqlite|postgresql|URL [--keep]
+
+1. generates and bulk-loads ``--cases`` cases (:mod:`generate`) and writes the
+   contract-v1 export of the next day, in which 1 % of the cases have a new referral;
+2. **raw scan**: streams exactly the columns the engine reads (captured from
+   :func:`frister.store.facts.iter_case_facts` itself) through the DBAPI driver, one
+   plain query per table, doing nothing per row;
+3. **evaluate**: :func:`frister.evaluation.service.run_evaluation` over every case (what
+   ``frister evaluate`` calls), results stored;
+4. **run, first night**: ``frister run --as-of D --transport console`` (output to
+   /dev/null), after the evaluation;
+5. **import** of the export file as of D+1 (:func:`frister.importer.import_file`):
+   99 % unchanged, 1 % replaced;
+6. **run, second night**: ``frister run --as-of D+1`` after that import;
+7. **peak memory**: the RSS high-water mark of every step's process.
+
+Each measured step runs in a fresh Python process of its own (``--step``), so its peak
+RSS is its own (``getrusage``/``wait4``) and one step's caches do not flatter the next.
+The time printed is measured inside the process around the work, without interpreter
+start-up. The last line is ``ratio evaluate/raw-scan: X.XX``.
+
+``sqlite`` is a file in a temporary directory; ``postgresql`` a database
+``frister_bench_<random>`` created on ``--postgres-server`` and dropped at the end; a
+URL must name an empty database (it is migrated and filled, and left as it is). Nothing
+is cleaned up with ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402  (bench/ is not a package)
+
+MIGRATIONS = ROOT / "migrations"
+RULES = ROOT / "rules"
+DEFAULT_PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CHANGED_SHARE = 0.01
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# --- the steps (each runs in a process of its own) -----------------------------------
+
+
+def scan_statements(engine) -> dict[str, str]:
+    """The engine's read queries, one per table, without their WHERE/ORDER BY.
+
+    Captured from :func:`iter_case_facts` on one case, so the raw scan reads exactly the
+    columns the engine reads, also after the engine changes.
+    """
+    from sqlalchemy import event, select
+
+    from frister.store import models as m
+    from frister.store.facts import iter_case_facts
+
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with engine.connect() as conn:
+        first = conn.execute(select(m.Case.case_id).order_by(m.Case.case_id).limit(1)).scalar()
+        if first is None:
+            raise SystemExit("the database holds no cases")
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            for _ in iter_case_facts(conn, [first]):
+                pass
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+    best: dict[str, tuple[int, str]] = {}
+    for sql in seen:
+        found = re.match(r"\s*SELECT\s+(.*?)\s+FROM\s+(\w+)\b", sql, re.S | re.I)
+        if not found:
+            continue
+        cols, table = found.group(1), found.group(2)
+        n = cols.count(",") + 1
+        if n > best.get(table, (0, ""))[0]:
+            best[table] = (n, f"SELECT {cols} FROM {table}")
+    return {t: s for t, (_, s) in best.items()}
+
+
+def step_scan(url: str, **_) -> dict:
+    """Stream the columns through the DBAPI cursor (server-side on PostgreSQL)."""
+    from frister.db.engine import create_db_engine
+
+    engine = create_db_engine(url)
+    statements = scan_statements(engine)
+    raw = engine.raw_connection()
+    dbapi = raw.driver_connection
+    rows = 0
+    t0 = time.perf_counter()
+    for table, sql in statements.items():
+        if engine.dialect.name == "postgresql":
+            with dbapi.cursor(name=f"scan_{table}") as cur:
+                cur.itersize = 10_000
+                cur.execute(sql)
+                n = 0
+                for n, _ in enumerate(cur, 1):
+                    pass
+        else:
+            cur = dbapi.cursor()
+            cur.execute(sql)
+            n = 0
+            for n, _ in enumerate(cur, 1):
+                pass
+            cur.close()
+        rows += n
+    seconds = time.perf_counter() - t0
+    raw.close()
+    engine.dispose()
+    return {"seconds": seconds, "rows": rows, "tables": len(statements), "rss_mb": _maxrss_mb()}
+
+
+def step_evaluate(url: str, as_of: str, **_) -> dict:
+    from frister.db.engine import create_db_engine
+    from frister.evaluation.service import run_evaluation
+    from frister.rules.loader import load_rules
+
+    engine = create_db_engine(url)
+    rules = load_rules(RULES)
+    t0 = time.perf_counter()
+    summary = run_evaluation(engine, rules, date.fromisoformat(as_of))
+    seconds = time.perf_counter() - t0
+    engine.dispose()
+    return {"seconds": seconds, "cases": summary.cases, "obligations": summary.obligations,
+            "by_status": dict(summary.by_status), "mode": getattr(summary, "mode", "full"),
+            "rss_mb": _maxrss_mb()}
+
+
+def step_import(url: str, as_of: str, jsonl: str, **_) -> dict:
+    from frister.db.engine import create_db_engine
+    from frister.importer import import_file
+
+    engine = create_db_engine(url)
+    t0 = time.perf_counter()
+    stats = import_file(engine, Path(jsonl), date.fromisoformat(as_of))
+    seconds = time.perf_counter() - t0
+    engine.dispose()
+    return {"seconds": seconds, "summary": stats.summary(), "rss_mb": _maxrss_mb()}
+
+
+STEPS = {"scan": step_scan, "evaluate": step_evaluate, "import": step_import}
+
+
+def _run_step(name: str, url: str, in_process: bool = False, **kwargs) -> dict:
+    """Run one step in a fresh interpreter (or here, with ``in_process``); its JSON report
+    with its peak RSS (in process: this process's high-water mark so far)."""
+    if in_process:
+        return STEPS[name](url=url, **{k: str(v) for k, v in kwargs.items()})
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--step", name, "--url", url]
+    for key, value in kwargs.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"step {name} failed with exit status {proc.returncode}")
+    report = json.loads(out.strip().splitlines()[-1])
+    report["rss_mb"] = usage.ru_maxrss / 1024
+    return report
+
+
+# --- frister run ---------------------------------------------------------------------
+
+
+def _frister() -> str:
+    exe = Path(sys.executable).with_name("frister")
+    return str(exe) if exe.exists() else (shutil.which("frister") or "frister")
+
+
+def run_available() -> bool:
+    """Whether this frister has the nightly ``run`` command (issue 3)."""
+    try:
+        from frister.cli import build
+    except ImportError:
+        return False
+    return "run" in build().commands
+
+
+def nightly_run(url: str, as_of: date, in_process: bool = False) -> dict:
+    """``frister run --transport console`` with its output to /dev/null; time, RSS and what it did."""
+    args = ["run", "--as-of", as_of.isoformat(), "--transport", "console"]
+    env = {"FRISTER_DATABASE_URL": url, "FRISTER_RULES_DIR": str(RULES)}
+    if in_process:
+        return {**_nightly_run_here(args, env), "rss_mb": _maxrss_mb(), **_last_run(url)}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([_frister(), *args], stdout=subprocess.DEVNULL, env={**os.environ, **env})
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"frister run failed with exit status {code}")
+    return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, **_last_run(url)}
+
+
+def _nightly_run_here(args: list[str], env: dict[str, str]) -> dict:
+    import contextlib
+
+    from frister.cli import build
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+            t0 = time.perf_counter()
+            try:
+                build().main(args=args, prog_name="frister", standalone_mode=False)
+            except SystemExit as exc:
+                if exc.code:
+                    raise SystemExit(f"frister run failed with exit status {exc.code}") from None
+            seconds = time.perf_counter() - t0
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return {"seconds": seconds}
+
+
+def _last_run(url: str) -> dict:
+    """What the last nightly and evaluation runs recorded (counts, mode, cases re-evaluated)."""
+    from sqlalchemy import text
+
+    from frister.db.engine import create_db_engine
+
+    engine = create_db_engine(url)
+    out: dict = {}
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT * FROM nightly_runs ORDER BY id DESC LIMIT 1")).mappings().first()
+        if row is not None:
+            out.update(obligations=row.get("obligations"), notices=row.get("notices_created"),
+                       emails=row.get("emails_sent"))
+        ev = conn.execute(text("SELECT * FROM evaluation_runs ORDER BY id DESC LIMIT 1")).mappings().first()
+        if ev is not None:
+            out.update(mode=ev.get("mode") or "full", evaluated=ev.get("evaluated"))
+    engine.dispose()
+    return out
+
+
+# --- databases -------------------------------------------------------------------------
+
+
+class Database:
+    """The database a benchmark runs on, created (and removed) as ``--database`` says."""
+
+    def __init__(self, spec: str, keep: bool, pg_server: str):
+        from sqlalchemy.engine import make_url
+
+        self.keep = keep
+        self.tmp = Path(tempfile.mkdtemp(prefix="frister-bench-"))
+        self.pg_name: str | None = None
+        self.pg_server = pg_server
+        if spec == "sqlite":
+            self.url = f"sqlite:///{self.tmp / 'bench.db'}"
+        elif spec == "postgresql":
+            self.pg_name = f"frister_bench_{uuid.uuid4().hex[:10]}"
+            self._admin(f'CREATE DATABASE "{self.pg_name}"')
+            self.url = make_url(pg_server).set(database=self.pg_name).render_as_string(hide_password=False)
+        else:
+            self.url = spec
+        self.jsonl = self.tmp / "export.jsonl"
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+    def shown(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def _admin(self, sql: str) -> None:
+        from sqlalchemy import text
+
+        from frister.db.engine import create_db_engine
+
+        admin = create_db_engine(self.pg_server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+        admin.dispose()
+
+    def cleanup(self) -> None:
+        if self.keep:
+            print(f"kept: {self.shown()} and {self.tmp}", file=sys.stderr)
+            return
+        if self.pg_name:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _versions(db: Database) -> str:
+    import platform
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from frister.db.engine import create_db_engine
+
+    if db.dialect == "postgresql":
+        engine = create_db_engine(db.url)
+        with engine.connect() as conn:
+            server = "PostgreSQL " + conn.execute(text("SHOW server_version")).scalar()
+        engine.dispose()
+    else:
+        server = f"SQLite {sqlite3.sqlite_version}"
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{server}, Python {platform.python_version()}, {os.cpu_count()} CPUs, {mem:.0f} GB RAM"
+
+
+# --- the benchmark -----------------------------------------------------------------------
+
+
+def benchmark(args) -> None:
+    from frister.db.engine import create_db_engine, migrate
+
+    as_of: date = args.as_of
+    next_day = as_of + timedelta(days=1)
+    db = Database(args.database, args.keep, args.postgres_server)
+    try:
+        print(f"database: {db.dialect} ({db.shown()}); {_versions(db)}", flush=True)
+        engine = create_db_engine(db.url)
+        migrate(engine, MIGRATIONS)
+        stats = generate.load(engine, args.cases, args.seed, as_of, db.jsonl, CHANGED_SHARE, next_day)
+        engine.dispose()
+        print(f"data: {stats.line()}", flush=True)
+        print(f"load (generate + bulk load + write export): {stats.seconds:.2f} s; export file "
+              f"{stats.jsonl_bytes / 1e6:.1f} MB, all {stats.cases} cases, {stats.changed} changed", flush=True)
+
+        here = args.in_process
+        scan = _run_step("scan", db.url, here)
+        print(f"(1) raw scan: {scan['seconds']:.2f} s ({scan['rows']} rows from {scan['tables']} tables; "
+              f"peak RSS {scan['rss_mb']:.0f} MB)", flush=True)
+
+        ev = _run_step("evaluate", db.url, here, as_of=as_of.isoformat())
+        print(f"(2) evaluate: {ev['seconds']:.2f} s ({ev['cases']} cases, {ev['obligations']} obligations, "
+              f"mode {ev['mode']}; peak RSS {ev['rss_mb']:.0f} MB)", flush=True)
+
+        runs: list[dict] = []
+        if run_available():
+            first = nightly_run(db.url, as_of, here)
+            runs.append(first)
+            print(f"(3) run, first night after evaluate (as of {as_of}): {first['seconds']:.2f} s "
+                  f"({_run_detail(first)}; peak RSS {first['rss_mb']:.0f} MB)", flush=True)
+        else:
+            print("(3) run: not available yet", flush=True)
+
+        imp = _run_step("import", db.url, here, as_of=next_day.isoformat(), jsonl=db.jsonl)
+        print(f"(4) import: {imp['seconds']:.2f} s ({imp['summary']}; peak RSS {imp['rss_mb']:.0f} MB)", flush=True)
+
+        if runs:
+            second = nightly_run(db.url, next_day, here)
+            runs.append(second)
+            share = 100 * second["seconds"] / ev["seconds"]
+            print(f"(3) run, second night ({CHANGED_SHARE:.0%} of cases changed, as of {next_day}): "
+                  f"{second['seconds']:.2f} s = {share:.0f} % of evaluate ({_run_detail(second)}; "
+                  f"peak RSS {second['rss_mb']:.0f} MB)", flush=True)
+
+        peaks = {"raw scan": scan["rss_mb"], "evaluate": ev["rss_mb"], "import": imp["rss_mb"],
+                 **{f"run {i + 1}": r["rss_mb"] for i, r in enumerate(runs)},
+                 "driver (load)": _maxrss_mb()}
+        top = max(peaks, key=peaks.get)
+        print(f"(5) peak memory: {peaks[top]:.0f} MB ({top}); "
+              + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()), flush=True)
+        print(f"ratio evaluate/raw-scan: {ev['seconds'] / scan['seconds']:.2f}", flush=True)
+    finally:
+        db.cleanup()
+
+
+def _run_detail(r: dict) -> str:
+    parts = []
+    if r.get("obligations") is not None:
+        parts.append(f"{r['obligations']} obligations")
+    if r.get("notices") is not None:
+        parts.append(f"{r['notices']} notices created, {r.get('emails') or 0} e-mails")
+    if r.get("mode"):
+        ev = f", {r['evaluated']} cases evaluated" if r.get("evaluated") is not None else ""
+        parts.append(f"evaluation {r['mode']}{ev}")
+    return "; ".join(parts) or "no run record"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=100_000)
+    ap.add_argument("--database", default="sqlite", help="sqlite, postgresql, or an SQLAlchemy URL of an empty database")
+    ap.add_argument("--keep", action="store_true", help="keep the database and the export file")
+    ap.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
+    ap.add_argument("--as-of", type=date.fromisoformat, default=generate.DEFAULT_AS_OF)
+    ap.add_argument("--postgres-server", default=DEFAULT_PG_SERVER,
+                    help="where --database postgresql creates its database (default: %(default)s)")
+    ap.add_argument("--in-process", action="store_true",
+                    help="run every step in this process (faster start; peak memory is then the process's)")
+    # Internal: one step in a process of its own.
+    ap.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    ap.add_argument("--jsonl", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.step:
+        report = STEPS[args.step](url=args.url, as_of=args.as_of.isoformat(), jsonl=args.jsonl)
+        print(json.dumps(report))
+        return 0
+    benchmark(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

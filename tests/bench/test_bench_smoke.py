@@ -1,0 +1,48 @@
+"""A small-size run of the national benchmark (``bench/nightly.py``): it starts, every
+figure is printed, and the last line is the ratio. The benchmark itself is not part of
+the suite; this keeps it from rotting."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PG_ENV, ROOT
+
+SCRIPT = ROOT / "bench" / "nightly.py"
+FIGURES = ("database:", "data:", "load ", "(1) raw scan:", "(2) evaluate:", "(3) run", "(4) import:",
+           "(5) peak memory:")
+RATIO = re.compile(r"ratio evaluate/raw-scan: \d+\.\d\d")
+
+
+def _bench(*args: str) -> list[str]:
+    # In process: one interpreter instead of one per step keeps this test to a few seconds.
+    done = subprocess.run([sys.executable, str(SCRIPT), "--cases", "300", "--in-process", *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()
+
+
+def _assert_figures(lines: list[str]) -> None:
+    for prefix in FIGURES:
+        assert any(line.startswith(prefix) for line in lines), f"no line starting with {prefix!r}:\n" + "\n".join(lines)
+    assert "0 new, " in next(line for line in lines if line.startswith("(4) import:"))  # bulk load set fingerprints
+    assert RATIO.fullmatch(lines[-1]), lines[-1]
+
+
+def test_it_prints_every_figure_and_ends_with_the_ratio_on_sqlite():
+    _assert_figures(_bench("--database", "sqlite"))
+
+
+@pytest.mark.postgresql
+def test_it_prints_every_figure_and_ends_with_the_ratio_on_postgresql():
+    server = os.environ.get(PG_ENV)
+    if not server:
+        pytest.skip(f"PostgreSQL benchmark smoke run needs {PG_ENV}")
+    lines = _bench("--database", "postgresql", "--postgres-server", server)
+    _assert_figures(lines)
+    assert lines[0].startswith("database: postgresql")
