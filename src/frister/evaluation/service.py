@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import Connection, Date, Engine, Integer, cast, delete, func, insert, literal, or_, select, update
 
+from frister.db.bulk import bulk_insert
 from frister.engine.core import evaluate_case, evaluate_case_until
 from frister.engine.results import STATUSES, Result
 from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
@@ -47,18 +48,23 @@ class RunSummary:
                 f"{self.obligations} obligations ({counts})")
 
 
-def obligation_row(r: Result, run_id: int) -> dict:
-    return {
-        "case_id": r.case_id, "rule": r.rule, "subject": r.subject, "period": r.period or "", "seq": r.seq,
-        "run_id": run_id, "unit": r.unit, "caseworker": r.caseworker, "status": r.status, "due_on": r.due_on,
-        "met_on": r.met_on, "days_late": r.days_late, "required": r.required, "done": r.done,
-        "rule_version": r.rule_version, "anchor_on": r.anchor_on, "basis": r.basis[:400],
-        "confidence": r.confidence, "explanation": r.explanation,
-        "extension_requested_on": r.extension_requested_on, "extension_granted": r.extension_granted,
-        "extension_reason": r.extension_reason, "extension_applied": r.extension_applied,
-        "reduction_decided_on": r.reduction_decided_on, "reduction_applied": r.reduction_applied,
-        "reduction_note": r.reduction_note, "responsible": r.responsible,
-    }
+OBLIGATION_COLUMNS = (
+    "case_id", "rule", "subject", "period", "seq", "run_id", "unit", "caseworker", "status", "due_on", "met_on",
+    "days_late", "required", "done", "rule_version", "anchor_on", "basis", "confidence", "explanation",
+    "extension_requested_on", "extension_granted", "extension_reason", "extension_applied",
+    "reduction_decided_on", "reduction_applied", "reduction_note", "responsible",
+)
+CASE_EVALUATION_COLUMNS = ("case_id", "fingerprint", "evaluated_as_of", "stable_until")
+
+
+def obligation_values(r: Result, run_id: int) -> tuple:
+    """The ``obligations`` row of a result, in :data:`OBLIGATION_COLUMNS` order."""
+    return (
+        r.case_id, r.rule, r.subject, r.period or "", r.seq, run_id, r.unit, r.caseworker, r.status, r.due_on,
+        r.met_on, r.days_late, r.required, r.done, r.rule_version, r.anchor_on, r.basis[:400], r.confidence,
+        r.explanation, r.extension_requested_on, r.extension_granted, r.extension_reason, r.extension_applied,
+        r.reduction_decided_on, r.reduction_applied, r.reduction_note, r.responsible,
+    )
 
 
 def results_for(conn: Connection, rules: RuleSet, as_of: dt.date, case_ids=None) -> Iterator[Result]:
@@ -187,18 +193,17 @@ class _Writer:
         self.cases: list[dict] = []
 
     def result(self, r: Result) -> None:
-        self.obligations.append(obligation_row(r, self.run_id))
+        self.obligations.append(obligation_values(r, self.run_id))
 
     def case(self, case_id: str, fingerprint: str, until: dt.date | None) -> None:
-        self.cases.append({"case_id": case_id, "fingerprint": fingerprint, "evaluated_as_of": self.as_of,
-                           "stable_until": until})
+        self.cases.append((case_id, fingerprint, self.as_of, until))
 
     def flush(self, final: bool = False) -> None:
         if self.obligations and (final or len(self.obligations) >= WRITE_BATCH):
-            self.conn.execute(insert(Obligation), self.obligations)
+            bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS, self.obligations)
             self.obligations = []
         if self.cases and (final or len(self.cases) >= WRITE_BATCH):
-            self.conn.execute(insert(CaseEvaluation), self.cases)
+            bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, self.cases)
             self.cases = []
 
 
