@@ -369,6 +369,9 @@ class _SqliteSink:
         self.dbapi = self.raw.driver_connection
         self.dbapi.isolation_level = None  # we issue BEGIN/COMMIT ourselves
         cur = self.dbapi.cursor()
+        # For the load only: no rollback journal (a failed load is thrown away anyway) and
+        # no fsync. The engine's settings (WAL, synchronous=NORMAL) are restored after.
+        cur.execute("PRAGMA journal_mode=OFF")
         cur.execute("PRAGMA synchronous=OFF")
         cur.execute("PRAGMA foreign_keys=OFF")  # rows are written parents first anyway
         cur.execute("PRAGMA cache_size=-262144")  # 256 MB for the load
@@ -382,6 +385,7 @@ class _SqliteSink:
 
     def close(self) -> None:
         self.cur.execute("COMMIT")
+        self.cur.execute("PRAGMA journal_mode=WAL")
         self.cur.execute("PRAGMA synchronous=NORMAL")
         self.cur.execute("PRAGMA foreign_keys=ON")
         self.cur.execute("ANALYZE")
