@@ -175,7 +175,7 @@ def _referral(rng: random.Random, c: _Case, received: date, birth: date, busy_un
     elif x < 0.17:  # late
         concluded = due + _days(rng, 1, 60)
     else:
-        concluded = started + timedelta(days=rng.randint(20, max(21, (due - started).days)))
+        concluded = started + timedelta(days=rng.randint(45, max(46, (due - started).days)))
     y = rng.random()
     outcome = "measures" if y < 0.42 else ("closed" if y < 0.85 else ("closed_with_concern" if y < 0.96 else "petition"))
     inv["concluded_on"] = c.d(concluded)

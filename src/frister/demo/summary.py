@@ -9,7 +9,14 @@ from rich.table import Table
 from sqlalchemy import Connection, func, select
 
 from frister.evaluation.models import Obligation
+from frister.facts.subjects import SUBJECTS
 from frister.rules.model import RuleSet
+
+
+def _in_case_order(rules: RuleSet) -> list:
+    """Rules in the order a case meets them: referral, investigation, measures, …, aftercare."""
+    order = {name: i for i, name in enumerate(SUBJECTS)}
+    return sorted(rules, key=lambda r: (order[r.subject], r.id))
 
 
 def print_summary(conn: Connection, rules: RuleSet, as_of: dt.date, console: Console | None = None, top: int = 10) -> None:
@@ -24,7 +31,7 @@ def print_summary(conn: Connection, rules: RuleSet, as_of: dt.date, console: Con
     table.add_column("Hjemmel (gjeldende)")
     for label in ("overholdt", "for sent", "åpen", "forfalt", "overholdt %"):
         table.add_column(label, justify="right")
-    for rule in rules:
+    for rule in _in_case_order(rules):
         c = counts.get(rule.id, {})
         done = c.get("met", 0) + c.get("late", 0) + c.get("overdue", 0)
         share = f"{100 * c.get('met', 0) / done:.1f}" if done else "–"
