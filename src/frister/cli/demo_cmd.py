@@ -27,6 +27,7 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     from frister.demo.summary import print_summary
     from frister.evaluation.service import run_evaluation
     from frister.importer import import_file
+    from frister.reports import write_monthly
 
     as_of = as_of or today()
     rules = app.rules()
@@ -40,3 +41,7 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     click.echo(f"run {summary.run_id}: {summary.line()}\n")
     with app.engine.connect() as conn:
         print_summary(conn, rules, as_of)
+    report = write_monthly(app.engine, rules, as_of.replace(day=1),
+                           Path(out_dir) / f"maanedsrapport-{as_of:%Y-%m}.html",
+                           as_of=as_of, templates_dir=app.settings.templates_dir)
+    click.echo(f"\nmonthly report (månedsrapport): {report}")
