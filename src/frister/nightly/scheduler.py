@@ -12,9 +12,10 @@ run has succeeded since the most recent scheduled time, it runs once at once
 (catch-up). Notices are derived from state, so that one run creates every notice that
 became due in the gap.
 
-Clock changes: the trigger is in Europe/Oslo; 02:00 is skipped on the last Sunday of
-March (no such local time; APScheduler runs at 03:00 then) and occurs twice on the last
-Sunday of October (it runs once). ``as_of`` is the local date at the time of the run.
+Clock changes: the trigger is in Europe/Oslo. 02:00 does not exist on the last Sunday
+of March (APScheduler fires at the next valid time) and occurs twice on the last Sunday
+of October (the job may fire at both; the second run finds nothing new to send, since
+notices are created once). ``as_of`` is the local date at the time of the run.
 """
 
 from __future__ import annotations
@@ -47,12 +48,16 @@ def make_trigger(cron: str) -> CronTrigger:
 
 
 def previous_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
-    """The latest scheduled time at or before ``now`` (looking back up to 32 days)."""
+    """The latest scheduled time at or before ``now`` (looking back up to 32 days), in UTC."""
+    # Work in UTC: arithmetic and comparison of aware datetimes in the same zone are
+    # wall-clock operations that ignore the fold, and stall in the repeated hour.
+    utc = dt.timezone.utc
+    now = now.astimezone(utc)
     moment = trigger.get_next_fire_time(None, now - dt.timedelta(days=32))
     last = None
-    while moment is not None and moment <= now:
-        last = moment
-        moment = trigger.get_next_fire_time(moment, moment + dt.timedelta(seconds=1))
+    while moment is not None and moment.astimezone(utc) <= now:
+        last = moment.astimezone(utc)
+        moment = trigger.get_next_fire_time(moment, last + dt.timedelta(seconds=1))
     return last
 
 
