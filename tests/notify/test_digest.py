@@ -1,0 +1,70 @@
+"""Rendering a digest: order, counts, Norwegian wording, escaping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from frister.errors import ConfigError
+from frister.notify.digest import DigestRenderer, NoticeLine, days_text, period_label
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = dt.date(2025, 11, 25)
+URGENCY = {"breach": -1, "warning": 3, "reminder": 14}.get
+
+
+def line(case_id, stage, rule="referral_review", due=dt.date(2025, 11, 27), period="", repeat=0):
+    return NoticeLine(case_id, rule, period, stage, repeat, due, "mottak", "ks01", "barnevernsloven § 2-1")
+
+
+def renderer():
+    return DigestRenderer(ROOT / "templates", {"referral_review": "Gjennomgang av melding",
+                                               "foster_home_followup_visits": "Oppfølgingsbesøk"}, URGENCY)
+
+
+def render(lines):
+    return renderer().render(lines, AS_OF, "avdelingsleder", "frister@kommune.example", "leder@kommune.example",
+                             "<frister.x@kommune.example>", dt.datetime(2025, 11, 25, 1, tzinfo=dt.timezone.utc))
+
+
+def test_the_most_urgent_stage_comes_first_and_counts_are_at_the_top():
+    msg = render([line("BV-1", "reminder"), line("BV-2", "breach", due=dt.date(2025, 11, 1), repeat=3),
+                  line("BV-3", "warning"), line("BV-4", "reminder")])
+    body = msg.get_body(("plain",)).get_content()
+    assert msg["Subject"] == "[frister] 1 fristbrudd, 1 varsel, 2 påminnelser per 25.11.2025"
+    assert body.index("Totalt") < body.index("== Fristbrudd (1) ==") < body.index("== Varsel (1) ==") \
+        < body.index("== Påminnelse (2) ==")
+    assert "  - Sak BV-2: frist 01.11.2025, 24 dager over fristen. Enhet mottak, saksbehandler ks01. " \
+           "(Gjentatt varsel nr. 3.)" in body
+
+
+def test_a_visit_period_is_named_in_norwegian():
+    body = render([line("BV-1", "breach", rule="foster_home_followup_visits", due=dt.date(2025, 6, 30),
+                        period="2025-H1")]).get_body(("plain",)).get_content()
+    assert "  - Sak BV-1, 1. halvår 2025: frist 30.06.2025, 148 dager over fristen." in body
+
+
+def test_the_html_part_escapes_what_it_shows():
+    html = render([line("BV-<b>1</b>", "warning")]).get_body(("html",)).get_content()
+    assert "BV-&lt;b&gt;1&lt;/b&gt;" in html and "<b>1</b>" not in html
+
+
+@pytest.mark.parametrize("due, text", [
+    (dt.date(2025, 11, 27), "2 dager igjen"), (dt.date(2025, 11, 26), "1 dag igjen"),
+    (AS_OF, "fristen er i dag"), (dt.date(2025, 11, 24), "1 dag over fristen"),
+    (dt.date(2025, 11, 1), "24 dager over fristen"),
+])
+def test_days_left_or_late_are_said_in_words(due, text):
+    assert days_text(due, AS_OF) == text
+
+
+def test_period_labels():
+    assert (period_label("2025-Q3"), period_label("2025-H2"), period_label("x")) == \
+        ("3. kvartal 2025", "2. halvår 2025", "x")
+
+
+def test_missing_templates_are_a_config_error_before_any_run(tmp_path):
+    with pytest.raises(ConfigError, match="e-mail template not found"):
+        DigestRenderer(tmp_path, {})
