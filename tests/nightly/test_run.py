@@ -165,3 +165,40 @@ def test_a_deadline_met_meanwhile_gets_no_notice_and_pending_ones_are_cancelled(
     bv3 = [(n.stage, n.status) for n in notices(municipality) if n.case_id == "BV-3"]
     assert sorted(bv3) == [("breach", "sent"), ("reminder", "cancelled")]
     assert report.counts["notices_cancelled"] == 4
+
+
+def test_waiting_notices_go_to_the_current_address_and_a_foreign_one_is_refused_before_sending(
+        municipality, rules, config, tmp_path):
+    import pytest
+    from sqlalchemy import update
+
+    from frister.errors import ConfigError
+    from frister.nightly.run import load_config
+    from frister.settings import Settings
+
+    from tests.nightly.conftest import RECIPIENTS, ROOT
+
+    run(municipality, rules, config, smtp(free_port()))  # SMTP down: five notices wait
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / "escalation.yaml").write_text((tmp_path / "escalation.yaml").read_text(), encoding="utf-8")
+    (moved / "recipients.yaml").write_text(RECIPIENTS.replace("barnevern.kommune.example", "ny.kommune.example"),
+                                           encoding="utf-8")
+    settings = Settings.from_env({"FRISTER_CONFIG_DIR": str(moved), "FRISTER_SMTP_FROM": SENDER,
+                                  "FRISTER_TEMPLATES_DIR": str(ROOT / "templates")})
+    new_config = load_config(settings, rules, "smtp")
+    # A claim left by a killed run still names an address of the old domain: refused,
+    # and nothing at all is sent.
+    with municipality.begin() as conn:
+        conn.execute(update(Notice).where(Notice.case_id == "BV-3").values(status="sending", digest_key="k",
+                                                                            message_id="<frister.k@x>"))
+    with SmtpCatcher() as server:
+        with pytest.raises(ConfigError, match="outside the allowed domains"):
+            run(municipality, rules, new_config, smtp(server.port), as_of=AS_OF + dt.timedelta(days=1))
+        assert server.messages == []
+        with municipality.begin() as conn:
+            conn.execute(update(Notice).where(Notice.case_id == "BV-3").values(status="pending"))
+        report = run(municipality, rules, new_config, smtp(server.port), as_of=AS_OF + dt.timedelta(days=1), hour=3)
+    assert {m["To"] for m in server.messages} == {CHIEF.replace("barnevern", "ny"), MOTTAK.replace("barnevern", "ny"),
+                                                 OMSORG.replace("barnevern", "ny")}
+    assert report.counts["sent"] >= 5

@@ -19,7 +19,9 @@ Policy, stated once:
   no leader falls back to the barnevernsjef), only the first role's row is created,
   so nobody reads the same line twice.
 * A ``pending`` notice whose obligation no longer is in the stage's state (met, late,
-  gone, or back to open after a corrected import) is ``cancelled``.
+  gone, or back to open after a corrected import), or whose role has no address any
+  more, is ``cancelled``; the other pending notices go to the role's *current* address
+  (the recipients file is re-read every run).
 """
 
 from __future__ import annotations
@@ -75,10 +77,16 @@ def derive_notices(
     Runs in the caller's transaction. Returns the counts; ``due == created + existing``.
     """
     counts = DeriveCounts()
+    # Only notices of obligations that can get a notice now can collide with a new one;
+    # the outbox of met deadlines (most of it, after a while) is not read.
     existing: set[NoticeKey] = {
         tuple(row) for row in conn.execute(
             select(Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq,
                    Notice.stage, Notice.repeat, Notice.role)
+            .join(Obligation, (Obligation.case_id == Notice.case_id) & (Obligation.rule == Notice.rule)
+                  & (Obligation.subject == Notice.subject) & (Obligation.period == Notice.period)
+                  & (Obligation.seq == Notice.seq))
+            .where(Obligation.status.in_(("open", "overdue")))
         )
     }
     horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
@@ -125,24 +133,34 @@ def derive_notices(
                     batch = []
     if batch:
         conn.execute(insert(Notice), batch)
-    counts.cancelled = _cancel_stale(conn, ladder, current)
+    counts.cancelled = _refresh_pending(conn, ladder, recipients, current)
     return counts
 
 
-def _cancel_stale(conn: Connection, ladder: Ladder, current: dict[ObligationKey, str]) -> int:
+def _refresh_pending(conn: Connection, ladder: Ladder, recipients: Recipients,
+                     current: dict[ObligationKey, str]) -> int:
+    """Cancel the pending notices no longer due, and send the others to the role's
+    current address (a new leader gets what is still waiting). Returns the cancelled."""
     stale: list[int] = []
+    moved: list[tuple[int, str]] = []
     rows = conn.execute(
-        select(Notice.id, Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq, Notice.stage)
+        select(Notice.id, Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq, Notice.stage,
+               Notice.role, Notice.unit, Notice.recipient)
         .where(Notice.status == "pending")
-    )
-    for nid, case_id, rule, subject, period, seq, stage_name in rows:
+    ).all()
+    for nid, case_id, rule, subject, period, seq, stage_name, role, unit, recipient in rows:
         status = current.get((case_id, rule, subject, period, seq))
         stage = next((s for s in ladder.stages_for(rule) if s.name == stage_name), None)
-        if status is None or (stage is not None and not stage.concerns(status)):
+        address = recipients.address(role, unit)
+        if status is None or (stage is not None and not stage.concerns(status)) or address is None:
             stale.append(nid)
+        elif address != recipient:
+            moved.append((nid, address))
+    for nid, address in moved:
+        conn.execute(update(Notice).where(Notice.id == nid, Notice.status == "pending").values(recipient=address))
     for i in range(0, len(stale), 500):
         conn.execute(
             update(Notice).where(Notice.id.in_(stale[i:i + 500]), Notice.status == "pending")
-            .values(status="cancelled", last_error="obligation no longer in this stage's state")
+            .values(status="cancelled", last_error="no longer due, or no recipient for its role")
         )
     return len(stale)

@@ -4,7 +4,7 @@
   connection held for the whole run. It is released when the run ends or, if the
   process dies, when its connection closes; nothing stale is left behind.
 * **SQLite**: an exclusive ``flock`` on a file next to the database
-  (``<database>.run-lock``). A database lock (``BEGIN IMMEDIATE``) cannot be held for
+  (``<database>-run-lock``). A database lock (``BEGIN IMMEDIATE``) cannot be held for
   the whole run because the run itself writes in several transactions, and a lock row
   would outlive a killed process; the kernel releases a ``flock`` when the holder dies.
   SQLite lives on one machine, so a file lock covers every process that can reach it.
@@ -42,7 +42,7 @@ def run_lock(engine: Engine) -> Iterator[None]:
         if not database or database == ":memory:" or database.startswith("file::memory:"):
             yield
         else:
-            with _file_lock(Path(database).with_name(Path(database).name + ".run-lock")):
+            with _file_lock(Path(database).with_name(Path(database).name + "-run-lock")):
                 yield
     else:  # pragma: no cover - frister supports SQLite and PostgreSQL
         raise RunInProgress(f"no run lock for the {engine.dialect.name} database")

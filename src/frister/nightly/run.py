@@ -5,8 +5,9 @@
 1. take the run lock (:mod:`frister.nightly.lock`), or raise ``RunInProgress``;
 2. record the run (``nightly_runs``, status ``running``); runs left ``running`` by a
    killed process become ``interrupted``;
-3. **one transaction**: evaluate every case and replace the obligations
-   (:func:`~frister.evaluation.service.evaluate_and_store`), then create the notices
+3. **one transaction**: evaluate the cases and store the obligations
+   (:func:`~frister.evaluation.service.evaluate_and_store`, incremental: the stored
+   obligations equal a full run's), then create the notices
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
    together or not at all;
@@ -137,7 +138,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         log.info("run %d as of %s started", run_id, as_of.isoformat())
         try:
             with engine.begin() as conn:
-                summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now)
+                summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
                 derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now)
                 report.counts.update(cases=summary.cases, obligations=summary.obligations, notices_due=derived.due,
                                      notices_created=derived.created, notices_existing=derived.existing,
