@@ -34,10 +34,11 @@ def run(app: App, as_of, transport, quiet) -> None:
 
     as_of = as_of or today()
     rules = app.rules()
-    sender = make_transport(transport, app.settings) if transport != "console" else ConsoleTransport(quiet=quiet)
+    # Settings first: without SMTP settings (and without --transport console) refuse to start.
+    channel = ConsoleTransport(quiet=quiet) if transport == "console" else make_transport(transport, app.settings)
     config = load_config(app.settings, rules, transport or "smtp")
     engine = app.ready_engine()
-    report = nightly_run(engine, rules, config, sender, as_of)
+    report = nightly_run(engine, rules, config, channel, as_of)
     click.echo(report.line())
 
 
