@@ -51,8 +51,7 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
         # Rules, configuration and transport are loaded afresh every night, so edits apply.
         night_rules = app.rules()
         config = load_config(app.settings, night_rules, transport or "smtp")
-        report = nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of)
-        logging.getLogger("frister.scheduler").info(report.line())
+        nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of)  # logs its line
 
     catch_up = needs_catch_up(engine, trigger, dt.datetime.now(TIMEZONE))
     sched = build_scheduler(job, cron, misfire_grace_hours, run_now=run_now or catch_up)
