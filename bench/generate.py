@@ -37,7 +37,9 @@ from frister.importer.jsonl import fingerprint
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
 
-DEFAULT_AS_OF = date(2026, 6, 30)
+# A Wednesday in the middle of a quarter: the next day (the second night) starts no new
+# visit period. Use --as-of 2026-06-30 for the heaviest kind of night (a new half-year).
+DEFAULT_AS_OF = date(2026, 6, 10)
 DEFAULT_SEED = 5
 YEARS = 10
 

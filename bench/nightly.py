@@ -9,13 +9,15 @@ One run, one database (issue 5)::
 2. **raw scan**: streams exactly the columns the engine reads (captured from
    :func:`frister.store.facts.iter_case_facts` itself) through the DBAPI driver, one
    plain query per table, doing nothing per row;
-3. **evaluate**: :func:`frister.evaluation.service.run_evaluation` over every case (what
+3. **run, first night**: ``frister run --as-of D --transport console`` (output to
+   /dev/null); the first run on the database, so it evaluates every case and creates
+   the notices of the whole decade (a full nightly run);
+4. **evaluate**: :func:`frister.evaluation.service.run_evaluation` over every case (what
    ``frister evaluate`` calls), results stored;
-4. **run, first night**: ``frister run --as-of D --transport console`` (output to
-   /dev/null), after the evaluation;
 5. **import** of the export file as of D+1 (:func:`frister.importer.import_file`):
    99 % unchanged, 1 % replaced;
-6. **run, second night**: ``frister run --as-of D+1`` after that import;
+6. **run, second night**: ``frister run --as-of D+1`` after that import (incremental
+   when the engine is);
 7. **peak memory**: the RSS high-water mark of every step's process.
 
 Each measured step runs in a fresh Python process of its own (``--step``), so its peak
@@ -39,6 +41,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -364,6 +367,7 @@ def benchmark(args) -> None:
     as_of: date = args.as_of
     next_day = as_of + timedelta(days=1)
     db = Database(args.database, args.keep, args.postgres_server)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the cleanup below runs
     try:
         print(f"database: {db.dialect} ({db.shown()}); {_versions(db)}", flush=True)
         here = args.in_process
@@ -384,20 +388,22 @@ def benchmark(args) -> None:
         print(f"(1) raw scan: {scan['seconds']:.3f} s (median of {passes} s; {scan['rows']} rows from "
               f"{scan['tables']} tables; peak RSS {scan['rss_mb']:.0f} MB)", flush=True)
 
-        ev = _run_step("evaluate", db.url, here, as_of=as_of.isoformat())
-        print(f"(2) evaluate: {ev['seconds']:.3f} s ({ev['cases']} cases, {ev['obligations']} obligations, "
-              f"mode {ev['mode']}; peak RSS {ev['rss_mb']:.0f} MB)", flush=True)
-
         runs: list[dict] = []
         if "run" in args.skip:
             print("(3) run: skipped (--skip run)", flush=True)
         elif run_available():
+            # The first run on a database evaluates every case (there is no earlier run to
+            # be incremental to) and creates the notices of the whole decade: a full night.
             first = nightly_run(db.url, as_of, here)
             runs.append(first)
-            print(f"(3) run, first night after evaluate (as of {as_of}): {first['seconds']:.2f} s "
+            print(f"(3) run, first night (as of {as_of}, a full run): {first['seconds']:.2f} s "
                   f"({_run_detail(first)}; peak RSS {first['rss_mb']:.0f} MB)", flush=True)
         else:
             print("(3) run: not available yet", flush=True)
+
+        ev = _run_step("evaluate", db.url, here, as_of=as_of.isoformat())
+        print(f"(2) evaluate: {ev['seconds']:.3f} s ({ev['cases']} cases, {ev['obligations']} obligations, "
+              f"mode {ev['mode']}; peak RSS {ev['rss_mb']:.0f} MB)", flush=True)
 
         imp = None
         if "import" in args.skip:
@@ -411,12 +417,12 @@ def benchmark(args) -> None:
             second = nightly_run(db.url, next_day, here)
             runs.append(second)
             share = 100 * second["seconds"] / ev["seconds"]
-            print(f"(3) run, second night ({CHANGED_SHARE:.0%} of cases changed, as of {next_day}): "
+            print(f"(3) run, second night (after evaluate and the import, as of {next_day}): "
                   f"{second['seconds']:.2f} s = {share:.0f} % of evaluate ({_run_detail(second)}; "
                   f"peak RSS {second['rss_mb']:.0f} MB)", flush=True)
 
         peaks = {"raw scan": scan["rss_mb"], "evaluate": ev["rss_mb"], **({"import": imp["rss_mb"]} if imp else {}),
-                 **{f"run {i + 1}": r["rss_mb"] for i, r in enumerate(runs)},
+                 **{f"run night {i + 1}": r["rss_mb"] for i, r in enumerate(runs)},
                  **({"load": stats["rss_mb"]} if not here else {})}
         top = max(peaks, key=peaks.get)
         print(f"(5) peak memory: {peaks[top]:.0f} MB ({top}); "
