@@ -27,6 +27,7 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     from frister.demo.summary import print_summary
     from frister.evaluation.service import run_evaluation
     from frister.importer import import_file
+    from frister.nightly import demo_step
     from frister.reports import write_monthly
 
     as_of = as_of or today()
@@ -41,6 +42,8 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     click.echo(f"run {summary.run_id}: {summary.line()}\n")
     with app.engine.connect() as conn:
         print_summary(conn, rules, as_of)
+    click.echo("\nTonight's escalation (console transport, example recipients):")
+    demo_step(app.engine, rules, as_of, settings=app.settings)
     report = write_monthly(app.engine, rules, as_of.replace(day=1),
                            Path(out_dir) / f"maanedsrapport-{as_of:%Y-%m}.html",
                            as_of=as_of, templates_dir=app.settings.templates_dir)
