@@ -135,3 +135,20 @@ def test_no_free_text_or_name_reaches_an_email_or_a_log_line(night):
     log_dates = set(DATE_TOKEN.findall(re.sub(r"<frister\.[0-9a-f]+@[^>]*>", "<id>", log)))
     assert log_dates <= formats(AS_OF) | formats(AS_OF + dt.timedelta(days=3))
     assert "run 1 as of 2025-11-24" in log  # the log says what happened, with counts only
+
+
+def test_a_due_date_computed_from_the_birth_date_is_shown_as_a_month_only(night):
+    """Aftercare falls due six months before the 18th birthday: its exact date is the birth date in disguise."""
+    messages, _, _, _ = night
+    checked = 0
+    for message in messages:
+        rule = None
+        for line in message.get_body(("plain",)).get_content().splitlines():
+            if line and not line.startswith((" ", "==", "Hjemmel")):
+                rule = line
+            elif line.startswith("  - Sak ") and rule and rule.startswith("Vurdering av ettervern"):
+                assert not DATE_TOKEN.findall(line) and "dag" not in line, line
+                assert re.search(r"frist (januar|februar|mars|april|mai|juni|juli|august|september|oktober|"
+                                 r"november|desember) \d{4}, (over fristen|ikke forfalt ennå)\.", line), line
+                checked += 1
+    assert checked >= 5

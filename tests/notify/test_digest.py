@@ -68,3 +68,16 @@ def test_period_labels():
 def test_missing_templates_are_a_config_error_before_any_run(tmp_path):
     with pytest.raises(ConfigError, match="e-mail template not found"):
         DigestRenderer(tmp_path, {})
+
+
+def test_a_birth_linked_due_date_shows_the_month_and_no_day_count():
+    r = DigestRenderer(ROOT / "templates", {"aftercare_assessment": "Vurdering av ettervern før 18 år"}, URGENCY,
+                       birth_linked=frozenset({"aftercare_assessment"}))
+    msg = r.render([line("BV-1", "breach", rule="aftercare_assessment", due=dt.date(2025, 11, 10)),
+                    line("BV-2", "reminder", rule="aftercare_assessment", due=dt.date(2025, 12, 5))],
+                   AS_OF, "barnevernsjef", "frister@kommune.example", "sjef@kommune.example",
+                   "<frister.y@kommune.example>", dt.datetime(2025, 11, 25, 1, tzinfo=dt.timezone.utc))
+    body = msg.get_body(("plain",)).get_content()
+    assert "  - Sak BV-1: frist november 2025, over fristen. Enhet mottak, saksbehandler ks01." in body
+    assert "  - Sak BV-2: frist desember 2025, ikke forfalt ennå." in body
+    assert "10.11.2025" not in body and "05.12.2025" not in body and "dager" not in body

@@ -87,7 +87,9 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
     if not recipients_path.is_file():
         raise ConfigError(f"{recipients_path}: recipients directory not found")
     recipients = load_recipients(recipients_path, ladder)
-    renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency)
+    # Rules whose due date is computed from the birth date: e-mails show only the month.
+    birth_linked = frozenset(r.id for r in rules if r.subject == "child")
+    renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency, birth_linked)
     sender = settings.get("FRISTER_SMTP_FROM") or (CONSOLE_SENDER if transport == "console" else "")
     if not sender:
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")

@@ -6,6 +6,11 @@ rule title and legal basis, visit period, due date, days left or late, unit and
 caseworker code, and counts. It is built from outbox rows, which hold nothing else;
 no case fact (birth date, free text, explanation) is ever passed to a template.
 
+A due date computed from the child's birth date (aftercare: six months before the 18th
+birthday) would give the birth date away, exactly, together with the as-of date and the
+days left. For such rules (``birth_linked``) a line shows only the month of the due date
+and whether it has passed, never the day or a count of days.
+
 Order: groups by stage, most urgent first (the ladder's later stages first), then by
 rule title; within a rule the most overdue / soonest due first, then case reference.
 """
@@ -60,6 +65,15 @@ def period_label(period: str) -> str:
     return period
 
 
+MONTHS_NB = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
+             "oktober", "november", "desember")
+
+
+def month_text(day: dt.date) -> str:
+    """``november 2025``: the due month without the day (see ``birth_linked``)."""
+    return f"{MONTHS_NB[day.month - 1]} {day.year}"
+
+
 def days_text(due_on: dt.date, as_of: dt.date) -> str:
     days = (due_on - as_of).days
     if days > 1:
@@ -78,7 +92,7 @@ class DigestRenderer:
     template = "digest"
 
     def __init__(self, templates_dir: Path, rule_titles: Mapping[str, str],
-                 urgency: Callable[[str], int] = lambda stage: 0):
+                 urgency: Callable[[str], int] = lambda stage: 0, birth_linked: frozenset[str] = frozenset()):
         self.env = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -86,11 +100,18 @@ class DigestRenderer:
         )
         self.rule_titles = rule_titles
         self.urgency = urgency
+        self.birth_linked = birth_linked
         try:
             self.parts = {p: self.env.get_template(f"email/{self.template}/{p}")
                           for p in ("subject.txt", "body.txt", "body.html")}
         except TemplateNotFound as exc:
             raise ConfigError(f"{templates_dir}: e-mail template not found: {exc.name}") from None
+
+    def _when(self, line: NoticeLine, as_of: dt.date) -> dict:
+        if line.rule in self.birth_linked:
+            return {"due": month_text(line.due_on),
+                    "days": "over fristen" if line.due_on < as_of else "ikke forfalt ennå"}
+        return {"due": norwegian_date(line.due_on), "days": days_text(line.due_on, as_of)}
 
     def context(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str) -> dict:
         lines = list(lines)
@@ -109,7 +130,7 @@ class DigestRenderer:
                     "title": title, "basis": basis, "count": len(items),
                     "lines": [{
                         "case_id": x.case_id, "period": period_label(x.period) if x.period else "",
-                        "due": norwegian_date(x.due_on), "days": days_text(x.due_on, as_of),
+                        **self._when(x, as_of),
                         "overdue": x.due_on < as_of, "unit": x.unit, "caseworker": x.caseworker or "–",
                         "repeat": x.repeat,
                     } for x in items],
