@@ -4,8 +4,8 @@ Sizes follow issue 5 (per 1,000,000 cases: about 1M referrals, 600k investigatio
 200k placements, 8M visit dates) over a decade of history up to ``as_of``. The shape
 is the one :mod:`frister.demo.generate` produces for one municipality (same units, the
 same kinds of late, missing and extended events), but the generator works on day
-ordinals and precomputed ISO strings so that a million cases take about a minute, not
-several.
+ordinals and precomputed ISO strings: a million cases generate and load in about two
+minutes on SQLite (2 shared cores).
 
 Deterministic: the same ``(cases, seed, as_of)`` gives the same records, byte for byte.
 Nothing is dated after ``as_of`` (an export cannot know the future).
