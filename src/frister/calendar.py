@@ -77,8 +77,13 @@ class Period:
         return None
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def days_in_month(year: int, month: int) -> int:
-    return _stdcal.monthrange(year, month)[1]
+    if month == 2 and _stdcal.isleap(year):
+        return 29
+    return _MONTH_DAYS[month - 1]
 
 
 def add_months(start: date, months: int) -> date:
@@ -167,14 +172,12 @@ class CalendarPeriod:
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
 
-    def quarters(self) -> list["CalendarPeriod"]:
+    def quarters(self) -> tuple["CalendarPeriod", ...]:
         """The quarters making up this period (itself for a quarter)."""
-        if self.kind == "Q":
-            return [self]
-        first = 1 if self.start.month == 1 else 3
-        return [quarter(self.start.year, first), quarter(self.start.year, first + 1)]
+        return _quarters_of(self)
 
 
+@lru_cache(maxsize=1024)
 def half_year(year: int, half: int) -> CalendarPeriod:
     if half == 1:
         return CalendarPeriod(date(year, 1, 1), date(year, 6, 30), f"{year}-H1")
@@ -183,12 +186,21 @@ def half_year(year: int, half: int) -> CalendarPeriod:
     raise ValueError("half must be 1 or 2")
 
 
+@lru_cache(maxsize=2048)
 def quarter(year: int, q: int) -> CalendarPeriod:
     if not 1 <= q <= 4:
         raise ValueError("quarter must be 1..4")
     start = date(year, 3 * q - 2, 1)
     end_month = 3 * q
     return CalendarPeriod(start, date(year, end_month, days_in_month(year, end_month)), f"{year}-Q{q}")
+
+
+@lru_cache(maxsize=2048)
+def _quarters_of(period: CalendarPeriod) -> tuple[CalendarPeriod, ...]:
+    if period.kind == "Q":
+        return (period,)
+    first = 1 if period.start.month == 1 else 3
+    return (quarter(period.start.year, first), quarter(period.start.year, first + 1))
 
 
 def half_year_of(day: date) -> CalendarPeriod:

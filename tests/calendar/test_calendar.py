@@ -168,3 +168,9 @@ def test_subtract_period_undoes_add_period_for_day_periods(start, text):
         assert subtract_period(add_period(start, p), p) == start
     else:
         assert subtract_period(add_period(start, p), p) <= start
+
+
+def test_days_in_month_agrees_with_the_standard_library_for_two_centuries():
+    import calendar as stdcal
+
+    assert all(days_in_month(y, m) == stdcal.monthrange(y, m)[1] for y in range(1900, 2101) for m in range(1, 13))

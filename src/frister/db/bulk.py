@@ -8,10 +8,9 @@ per-value Python bind processing that dominates large ORM or Core inserts.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Date, Table
 
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
@@ -24,9 +23,15 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
         return
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in columns)
-        dbapi.executemany(
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
-            ([v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows),
-        )
+        dates = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, Date)]
+
+        def text_dates(row: tuple) -> list:
+            out = list(row)
+            for i in dates:
+                if out[i] is not None:
+                    out[i] = out[i].isoformat()
+            return out
+
+        dbapi.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", map(text_dates, rows))
         return
     conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])  # any other database
