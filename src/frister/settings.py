@@ -67,6 +67,11 @@ class Settings:
             kwargs["templates_dir"] = Path(templates)
         return cls(**kwargs)
 
+    @property
+    def debug(self) -> bool:
+        """``FRISTER_DEBUG=1``: show tracebacks of internal errors (never on by default)."""
+        return (self.get("FRISTER_DEBUG") or "") not in ("", "0")
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """Read another setting (SMTP and friends) with ``*_FILE`` support."""
         return read_env(self.environ, name, default)

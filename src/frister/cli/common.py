@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from functools import cached_property
 
@@ -34,7 +33,9 @@ class FristerGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: say what kind, not what values
-            if os.environ.get("FRISTER_DEBUG"):
+            from frister.settings import Settings
+
+            if Settings.from_env().debug:
                 raise
             click.echo(f"error: internal error ({type(exc).__name__}); set FRISTER_DEBUG=1 for details", err=True)
             sys.exit(70)
