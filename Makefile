@@ -23,5 +23,8 @@ check: $(STAMP)  ## rules, examples and schema drift on the SQLite default
 	rm -f /tmp/frister-check.db && FRISTER_DATABASE_URL=sqlite:////tmp/frister-check.db $(BIN)/frister db upgrade
 	FRISTER_DATABASE_URL=sqlite:////tmp/frister-check.db $(BIN)/alembic check
 
+bench: $(STAMP)  ## the national-scale benchmark at a small size; see bench/README.md for larger ones
+	$(BIN)/python bench/nightly.py --cases $${BENCH_CASES:-2000} --database sqlite
+
 clean:
 	rm -rf $(VENV) frister.db frister.db-* demo .pytest_cache
