@@ -51,8 +51,6 @@ def test_every_problem_of_the_file_is_reported_and_nothing_is_written(engine, tm
 
 
 def test_the_cli_exits_non_zero_and_prints_the_errors_without_a_traceback(cli_env, tmp_path):
-    from frister.db.engine import create_db_engine  # noqa: F401  (database already migrated)
-
     bad = case("BV-2", child={"birth_date": "2012-02-30"})
     path = write(tmp_path, case("BV-1"), bad)
     result = CliRunner().invoke(build(), ["import", str(path), "--as-of", "2025-11-01"])

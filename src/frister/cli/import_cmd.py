@@ -24,20 +24,18 @@ def import_(app: App, file: str, dry_run: bool, as_of) -> None:
     from frister.importer import import_file
 
     engine = app.ready_engine()
-    progress = None
-    if sys.stderr.isatty():
+    bar = progress = None
+    if sys.stderr.isatty():  # a progress bar for people, nothing for cron and logs
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
         bar = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                        TimeRemainingColumn(), transient=True)
         bar.start()
         task = bar.add_task("importing", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
     try:
         stats = import_file(engine, file, as_of=as_of or today(), dry_run=dry_run, progress=progress)
     finally:
-        if progress is not None:
+        if bar is not None:
             bar.stop()
     click.echo(stats.summary())

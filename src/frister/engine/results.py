@@ -9,7 +9,7 @@ notice stays attached to the same obligation while its status changes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -83,6 +83,3 @@ class Result:
             "done": self.done,
             "rule_version": self.rule_version,
         }
-
-    def as_dict(self) -> dict:
-        return asdict(self)

@@ -97,7 +97,7 @@ def evaluate_and_store(
 
     ``on_result`` sees every result this run computes (all of them in a full run).
     """
-    previous = _last_success(conn)
+    previous = latest_run(conn)
     mode = "incremental" if incremental and previous is not None and previous.rules_fingerprint == rules.fingerprint \
         and previous.as_of <= as_of else "full"
     run_id = conn.execute(
@@ -144,13 +144,6 @@ def evaluate_and_store(
         )
     )
     return summary
-
-
-def _last_success(conn: Connection):
-    return conn.execute(
-        select(EvaluationRun.as_of, EvaluationRun.rules_fingerprint)
-        .where(EvaluationRun.status == "succeeded").order_by(EvaluationRun.id.desc()).limit(1)
-    ).first()
 
 
 def _days_since_due(conn: Connection, as_of: dt.date):

@@ -108,7 +108,7 @@ class _Record:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.problems.append((self.field(name), f"expected a list of dates YYYY-MM-DD"))
+            self.problems.append((self.field(name), "expected a list of dates YYYY-MM-DD"))
             return ()
         out = []
         for i, item in enumerate(value):

@@ -113,10 +113,6 @@ class Rule:
                 return v
         return None
 
-    @property
-    def basis_summary(self) -> str:
-        return "; ".join(f"{v.name}: {v.basis}" for v in self.versions)
-
 
 @dataclass(frozen=True)
 class RuleSet:
@@ -139,8 +135,3 @@ class RuleSet:
 
     def get(self, rule_id: str) -> Rule:
         return self._by_id[rule_id]
-
-    def only(self, rule_ids: set[str] | None) -> "RuleSet":
-        if not rule_ids:
-            return self
-        return RuleSet(tuple(r for r in self.rules if r.id in rule_ids), self.fingerprint, self.directory)

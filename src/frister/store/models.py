@@ -136,6 +136,3 @@ class PlacementVisit(Base):
     visited_on: Mapped[Day]
 
 
-CHILD_TABLES = (MeasureEvaluation, PlacementVisit, Referral, Investigation, Measure, CareOrder,
-                EmergencyDecision, Placement)
-
