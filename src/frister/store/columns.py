@@ -1,0 +1,183 @@
+"""Reading case facts as columns (:class:`frister.engine.columnar.Batch`), in bulk.
+
+The columnar counterpart of :func:`frister.store.facts.iter_case_facts`: the same
+tables and columns, chunk by chunk of consecutive ``case_id``s (a primary-key range
+scan per table), but straight from the driver's cursor into numpy arrays, with no
+object per subject. Two things are left to the database because it does them in C:
+
+* dates arrive as day numbers (days since 1970-01-01), ``NULL`` as
+  :data:`~frister.engine.columnar.NONE`;
+* the lists of dates (visits, plan evaluations) arrive as one comma-separated string
+  per placement/measure (``group_concat``/``string_agg``), which numpy parses in one
+  call: 7.8 million visit dates at national scale become 0.4 million strings.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+from sqlalchemy import Connection
+
+from frister.engine.columnar import NONE, Batch, DateLists, Table, finish_batch
+
+CHUNK = 20_000
+_EPOCH_DAYS = "{col} - DATE '1970-01-01'"
+
+
+class _Dialect:
+    def __init__(self, conn: Connection):
+        self.name = conn.dialect.name
+        if self.name not in ("sqlite", "postgresql"):
+            raise NotImplementedError(f"columnar reading is not implemented for {self.name}")
+        self.mark = "?" if self.name == "sqlite" else "%s"
+
+    def day(self, col: str) -> str:
+        if self.name == "sqlite":
+            expr = f"CAST(julianday({col}) - 2440587.5 AS INTEGER)"
+        else:
+            expr = _EPOCH_DAYS.format(col=col)
+        return f"COALESCE({expr}, {int(NONE)})"
+
+    def day_list(self, col: str) -> str:
+        if self.name == "sqlite":
+            return f"group_concat({col})"
+        return f"string_agg({col}::text, ',')"
+
+
+def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK) -> Iterator[Batch]:
+    """Every case (or the given ones), ``chunk`` cases per batch, in ``case_id`` order."""
+    d = _Dialect(conn)
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cases_sql = (f"SELECT case_id, unit, caseworker, {d.day('birth_date')}, {d.day('aftercare_assessed_on')}, "
+                     f"fingerprint FROM cases")
+        if case_ids is not None:
+            wanted = sorted(set(case_ids))
+            for i in range(0, len(wanted), chunk):
+                part = wanted[i:i + chunk]
+                where = f"case_id IN ({', '.join([d.mark] * len(part))})"
+                cur.execute(f"{cases_sql} WHERE {where} ORDER BY case_id", part)
+                cases = cur.fetchall()
+                if cases:
+                    yield _batch(cur, d, cases, where, part)
+            return
+        last = ""
+        while True:
+            cur.execute(f"{cases_sql} WHERE case_id > {d.mark} ORDER BY case_id LIMIT {int(chunk)}", (last,))
+            cases = cur.fetchall()
+            if not cases:
+                return
+            lo, hi = cases[0][0], cases[-1][0]
+            yield _batch(cur, d, cases, f"case_id BETWEEN {d.mark} AND {d.mark}", (lo, hi))
+            last = hi
+            if len(cases) < chunk:
+                return
+    finally:
+        cur.close()
+
+
+def _columns(cur, sql: str, params, width: int) -> list[tuple]:
+    cur.execute(sql, params)
+    rows = cur.fetchall()
+    return list(zip(*rows)) if rows else [()] * width
+
+
+def _days(values: tuple) -> np.ndarray:
+    return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def _obj(values: tuple) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _case_index(position: dict[str, int], case_ids: tuple) -> np.ndarray:
+    return np.fromiter(map(position.__getitem__, case_ids), dtype=np.int64, count=len(case_ids))
+
+
+def _date_lists(rows: int, owners: list[int], texts: list[str]) -> DateLists:
+    """One :class:`DateLists` from (owner row, "YYYY-MM-DD,YYYY-MM-DD,…") pairs."""
+    if not texts:
+        return DateLists(np.zeros(rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    counts = np.fromiter((t.count(",") + 1 for t in texts), dtype=np.int64, count=len(texts))
+    values = np.array(",".join(texts).split(","), dtype="datetime64[D]").astype(np.int64)
+    owner = np.repeat(np.array(owners, dtype=np.int64), counts)
+    order = np.lexsort((values, owner))
+    per_row = np.bincount(owner, minlength=rows)
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(per_row, out=offsets[1:])
+    return DateLists(offsets, values[order])
+
+
+def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
+    case_ids, units, caseworkers, birth, aftercare, fingerprints = zip(*cases)
+    position = {c: i for i, c in enumerate(case_ids)}
+    day = d.day
+
+    c = _columns(cur, f"SELECT case_id, id, {day('received_on')}, {day('concluded_on')}, conclusion, "
+                      f"{day('feedback_sent_on')} FROM referrals WHERE {where}", params, 6)
+    referral_days = {(cid, rid): (rec, con) for cid, rid, rec, con in zip(c[0], c[1], c[2], c[3])}
+    tables = {"referral": Table(_case_index(position, c[0]), list(c[1]), {
+        "received_on": _days(c[2]), "concluded_on": _days(c[3]), "conclusion": _obj(c[4]),
+        "feedback_sent_on": _days(c[5]),
+    })}
+
+    c = _columns(cur, f"SELECT case_id, id, {day('started_on')}, referral_id, {day('extension_requested_on')}, "
+                      f"extension_granted, extension_reason, {day('concluded_on')}, conclusion, review_after_closing, "
+                      f"{day('reviewed_after_closing_on')} FROM investigations WHERE {where}", params, 11)
+    none = (int(NONE), int(NONE))
+    linked = [referral_days.get((cid, rid), none) for cid, rid in zip(c[0], c[3])]
+    tables["investigation"] = Table(_case_index(position, c[0]), list(c[1]), {
+        "started_on": _days(c[2]), "concluded_on": _days(c[7]), "conclusion": _obj(c[8]),
+        "review_after_closing": np.array([bool(x) for x in c[9]], dtype=bool),
+        "reviewed_after_closing_on": _days(c[10]),
+        "referral_received_on": _days(tuple(x[0] for x in linked)),
+        "referral_concluded_on": _days(tuple(x[1] for x in linked)),
+        "extension_requested_on": _days(c[4]),
+        "extension_granted": np.array([bool(x) for x in c[5]], dtype=bool),
+        "extension_reason": _obj(c[6]),
+    })
+
+    c = _columns(cur, f"SELECT case_id, id, kind, {day('decided_on')}, {day('ended_on')}, {day('plan_made_on')} "
+                      f"FROM measures WHERE {where}", params, 6)
+    measure_row = {key: i for i, key in enumerate(zip(c[0], c[1]))}
+    e = _columns(cur, f"SELECT case_id, measure_id, {d.day_list('evaluated_on')} FROM measure_evaluations "
+                      f"WHERE {where} GROUP BY case_id, measure_id", params, 3)
+    tables["measure"] = Table(_case_index(position, c[0]), list(c[1]), {
+        "kind": _obj(c[2]), "decided_on": _days(c[3]), "ended_on": _days(c[4]), "plan_made_on": _days(c[5]),
+        "evaluations": _date_lists(len(c[0]), [measure_row[k] for k in zip(e[0], e[1])], list(e[2])),
+    })
+
+    c = _columns(cur, f"SELECT case_id, id, {day('decided_on')}, {day('implemented_on')}, {day('care_plan_made_on')} "
+                      f"FROM care_orders WHERE {where}", params, 5)
+    tables["care_order"] = Table(_case_index(position, c[0]), list(c[1]), {
+        "decided_on": _days(c[2]), "implemented_on": _days(c[3]), "care_plan_made_on": _days(c[4]),
+    })
+
+    c = _columns(cur, f"SELECT case_id, id, kind, {day('decided_on')}, {day('petition_sent_on')} "
+                      f"FROM emergency_decisions WHERE {where}", params, 5)
+    tables["emergency_decision"] = Table(_case_index(position, c[0]), list(c[1]), {
+        "kind": _obj(c[2]), "decided_on": _days(c[3]), "petition_sent_on": _days(c[4]),
+    })
+
+    c = _columns(cur, f"SELECT case_id, id, kind, {day('started_on')}, {day('ended_on')}, "
+                      f"{day('followup_reduced_on')}, {day('supervision_reduced_on')}, supervision_municipality "
+                      f"FROM placements WHERE {where}", params, 8)
+    placement_row = {key: i for i, key in enumerate(zip(c[0], c[1]))}
+    v = _columns(cur, f"SELECT case_id, placement_id, kind, {d.day_list('visited_on')} FROM placement_visits "
+                      f"WHERE {where} GROUP BY case_id, placement_id, kind", params, 4)
+    lists: dict[str, tuple[list, list]] = {"followup": ([], []), "supervision": ([], [])}
+    for cid, pid, kind, text in zip(*v) if v[0] else ():
+        owners, texts = lists[kind]
+        owners.append(placement_row[(cid, pid)])
+        texts.append(text)
+    tables["placement"] = Table(_case_index(position, c[0]), list(c[1]), {
+        "kind": _obj(c[2]), "started_on": _days(c[3]), "ended_on": _days(c[4]),
+        "followup_reduced_on": _days(c[5]), "supervision_reduced_on": _days(c[6]),
+        "supervision_municipality": _obj(c[7]),
+        "followup_visits": _date_lists(len(c[0]), *lists["followup"]),
+        "supervision_visits": _date_lists(len(c[0]), *lists["supervision"]),
+    })
+    return finish_batch(case_ids, units, caseworkers, _days(birth), _days(aftercare), tables, list(fingerprints))

@@ -1,0 +1,55 @@
+"""Reading columns straight from the database gives the batch the facts give."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from frister.demo.generate import generate_cases, write_jsonl
+from frister.engine import columnar
+from frister.importer import import_file
+from frister.store.columns import iter_batches
+from frister.store.facts import iter_case_facts
+
+AS_OF = date(2025, 9, 30)
+
+
+def _results(rules, batches, as_of):
+    out, until = [], {}
+    for batch in batches:
+        ev = columnar.evaluate_batch(tuple(rules), batch, as_of)
+        out.extend(ev.results())
+        until.update(zip(batch.case_ids, ev.stable_until_dates()))
+    return sorted(out, key=lambda r: r.key), until
+
+
+def test_batches_read_from_the_database_evaluate_like_the_stored_facts(engine, rules, tmp_path):
+    path = tmp_path / "cases.jsonl"
+    write_jsonl(path, generate_cases(date(2026, 1, 31), seed=9, cases=300, years=5))
+    import_file(engine, path, as_of=date(2026, 1, 31))
+    with engine.connect() as conn:
+        facts = list(iter_case_facts(conn))
+        from_db = list(iter_batches(conn, chunk=70))
+        subset = list(iter_batches(conn, case_ids=[f.case_id for f in facts[::7]], chunk=11))
+    assert [len(b) for b in from_db] == [70, 70, 70, 70, 20]
+    assert [c for b in from_db for c in b.case_ids] == [f.case_id for f in facts]
+    for as_of in (AS_OF, date(2026, 1, 31)):
+        expected, expected_until = _results(rules, [columnar.batch_from_facts(facts)], as_of)
+        actual, actual_until = _results(rules, from_db, as_of)
+        assert len(expected) > 3000
+        assert actual == expected
+        assert actual_until == expected_until
+        part, part_until = _results(rules, subset, as_of)
+        wanted = {f.case_id for f in facts[::7]}
+        assert part == [r for r in expected if r.case_id in wanted]
+        assert part_until == {c: u for c, u in expected_until.items() if c in wanted}
+
+
+def test_a_batch_carries_each_case_fingerprint(engine, tmp_path):
+    path = tmp_path / "cases.jsonl"
+    write_jsonl(path, generate_cases(date(2026, 1, 31), seed=2, cases=40))
+    import_file(engine, path, as_of=date(2026, 1, 31))
+    with engine.connect() as conn:
+        stored = {f.case_id: fp for f, fp in iter_case_facts(conn, with_fingerprint=True)}
+        batch, = iter_batches(conn)
+    assert dict(zip(batch.case_ids, batch.fingerprints)) == stored
+    assert all(len(fp) == 64 for fp in batch.fingerprints)
