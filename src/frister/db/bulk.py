@@ -13,7 +13,11 @@ from typing import Iterable, Sequence
 from sqlalchemy import Connection, Date, Table
 
 
-def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple],
+                ready: bool = False) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order). ``ready``: the values are already
+    what the driver takes as they are (dates as ``YYYY-MM-DD`` text, plain Python
+    ints, strs, bools and None), so nothing is converted per value."""
     dbapi = conn.connection.driver_connection
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
@@ -32,6 +36,7 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
                     out[i] = out[i].isoformat()
             return out
 
-        dbapi.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", map(text_dates, rows))
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+        dbapi.executemany(sql, rows if ready or not dates else map(text_dates, rows))
         return
     conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])  # any other database

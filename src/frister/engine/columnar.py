@@ -397,11 +397,7 @@ class Evaluation:
                     )
                 if p.red_valid is not None and p.red_valid[i] >= 0:
                     valid = bool(p.red_valid[i])
-                    if valid:
-                        note = ("barnets samtykke kreves, men registreres ikke i importen og er ikke kontrollert"
-                                if version.reduction.consent_required else None)
-                    else:
-                        note = f"Reduksjon ikke lagt til grunn: {p.red_why[(row, int(p.version[i]))]}"
+                    note = _reduction_note(version, valid, p.red_why.get((row, int(p.version[i]))))
                     extra.update(reduction_decided_on=from_day(p.red_decided[i]), reduction_applied=valid,
                                  reduction_note=note)
                 if rule.responsible:
@@ -419,8 +415,113 @@ class Evaluation:
                     explanation="", **extra,
                 )
 
+    def case_counts(self) -> np.ndarray:
+        """Obligations per case and status: shape ``(cases, 4)``."""
+        out = np.zeros((len(self.batch), 4), dtype=np.int64)
+        for p in self.parts:
+            np.add.at(out, (p.table.case[p.row], p.status), 1)
+        return out
+
+    def columns(self, statuses: Iterable[int]) -> dict[str, list]:
+        """The obligations whose status is in ``statuses`` as database-ready columns
+        (``obligations`` column name → list; dates as ISO text, None for no value), built
+        column by column without a Python object per obligation field."""
+        wanted = np.array(sorted(set(statuses)), dtype=np.int8)
+        b = self.batch
+        case_ids, units, caseworkers = _objects(b.case_ids), _objects(b.units), _objects(b.caseworkers)
+        chunks: list[dict[str, np.ndarray]] = []
+        for p in self.parts:
+            idx = np.nonzero(np.isin(p.status, wanted))[0]
+            if not len(idx):
+                continue
+            rule, t = p.rule, p.table
+            rows = p.row[idx]
+            cases = t.case[rows]
+            n = len(idx)
+            version = p.version[idx]
+            col = {
+                "case_id": case_ids[cases], "rule": _repeat(rule.id, n), "subject": _objects(t.ids)[rows],
+                "period": _labels(p.period[idx]) if p.period is not None else _repeat("", n),
+                "seq": p.seq[idx].astype(object) if p.seq is not None else _repeat(1, n),
+                "unit": units[cases], "caseworker": caseworkers[cases],
+                "status": _STATUS_OBJECTS[p.status[idx]], "due_on": iso_text(p.due[idx]), "met_on": iso_text(p.met[idx]),
+                "days_late": p.days_late[idx].astype(object),
+                "required": p.required[idx].astype(object) if p.required is not None else _repeat(None, n),
+                "done": p.done[idx].astype(object) if p.done is not None else _repeat(None, n),
+                "rule_version": _objects([v.name for v in rule.versions])[version],
+                "anchor_on": iso_text(p.anchor[idx]),
+                "confidence": _objects([v.confidence for v in rule.versions])[version],
+                "responsible": t.fields[rule.responsible][rows] if rule.responsible else _repeat(None, n),
+            }
+            none = _repeat(None, n)
+            col.update(extension_requested_on=none, extension_granted=none, extension_reason=none,
+                       extension_applied=none, reduction_decided_on=none, reduction_applied=none,
+                       reduction_note=none)
+            if p.ext_applied is not None:
+                asked = p.ext_applied[idx] >= 0
+                col["extension_requested_on"] = iso_text(p.ext_requested[idx])
+                col["extension_granted"] = _bools(t.fields["extension_granted"][rows], asked)
+                col["extension_reason"] = np.where(asked, t.fields["extension_reason"][rows], None)
+                col["extension_applied"] = _bools(p.ext_applied[idx] == 1, asked)
+            if p.red_valid is not None:
+                valid = p.red_valid[idx]
+                has = valid >= 0
+                col["reduction_decided_on"] = iso_text(np.where(has, p.red_decided[idx], NONE))
+                col["reduction_applied"] = _bools(valid == 1, has)
+                notes = _repeat(None, n)
+                for i in np.nonzero(has)[0]:
+                    notes[i] = _reduction_note(rule.versions[int(version[i])], bool(valid[i] == 1),
+                                               p.red_why.get((int(rows[i]), int(version[i]))))
+                col["reduction_note"] = notes
+            chunks.append(col)
+        if not chunks:
+            return {}
+        return {name: np.concatenate([c[name] for c in chunks]).tolist() for name in chunks[0]}
+
     def stable_until_dates(self) -> list[date | None]:
         return [from_day(x) for x in self.stable_until]
+
+
+_STATUS_OBJECTS = np.array(STATUS_NAMES, dtype=object)
+
+
+def _reduction_note(version: RuleVersion, valid: bool, why: str | None) -> str | None:
+    """The result's reduction note, worded as :func:`frister.engine.core._visits` words it."""
+    if not valid:
+        return f"Reduksjon ikke lagt til grunn: {why}"
+    if version.reduction.consent_required:
+        return "barnets samtykke kreves, men registreres ikke i importen og er ikke kontrollert"
+    return None
+
+
+def _objects(values) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _repeat(value, n: int) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out[:] = [value] * n
+    return out
+
+
+def iso_text(d: np.ndarray) -> np.ndarray:
+    """Days as ``YYYY-MM-DD`` text (None for :data:`NONE`)."""
+    out = np.where(d < NONE, d, 0).astype("datetime64[D]").astype(str).astype(object)
+    out[d >= NONE] = None
+    return out
+
+
+def _bools(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    out = values.astype(bool).astype(object)
+    out[~present] = None
+    return out
+
+
+def _labels(codes: np.ndarray) -> np.ndarray:
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    return _objects([period_label(c) for c in uniq])[inverse]
 
 
 def _status(due: np.ndarray, met: np.ndarray, as_of: int) -> tuple[np.ndarray, np.ndarray]:

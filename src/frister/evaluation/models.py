@@ -108,3 +108,9 @@ class CaseEvaluation(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     evaluated_as_of: Mapped[Day]
     stable_until: Mapped[Day | None]
+    # The case's obligations as of ``evaluated_as_of`` per status (met ones are not
+    # stored in ``obligations``; these make the run's totals without re-evaluating).
+    met: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    late: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    open: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
