@@ -50,7 +50,7 @@ class RunSummary:
 
 OBLIGATION_COLUMNS = (
     "case_id", "rule", "subject", "period", "seq", "run_id", "unit", "caseworker", "status", "due_on", "met_on",
-    "days_late", "required", "done", "rule_version", "anchor_on", "basis", "confidence", "explanation",
+    "days_late", "required", "done", "rule_version", "anchor_on", "confidence",
     "extension_requested_on", "extension_granted", "extension_reason", "extension_applied",
     "reduction_decided_on", "reduction_applied", "reduction_note", "responsible",
 )
@@ -61,8 +61,8 @@ def obligation_values(r: Result, run_id: int) -> tuple:
     """The ``obligations`` row of a result, in :data:`OBLIGATION_COLUMNS` order."""
     return (
         r.case_id, r.rule, r.subject, r.period or "", r.seq, run_id, r.unit, r.caseworker, r.status, r.due_on,
-        r.met_on, r.days_late, r.required, r.done, r.rule_version, r.anchor_on, r.basis[:400], r.confidence,
-        r.explanation, r.extension_requested_on, r.extension_granted, r.extension_reason, r.extension_applied,
+        r.met_on, r.days_late, r.required, r.done, r.rule_version, r.anchor_on, r.confidence,
+        r.extension_requested_on, r.extension_granted, r.extension_reason, r.extension_applied,
         r.reduction_decided_on, r.reduction_applied, r.reduction_note, r.responsible,
     )
 
