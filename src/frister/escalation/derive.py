@@ -138,13 +138,15 @@ def derive_notices(
     run_id: int,
     now: Callable[[], dt.datetime],
     bases: Bases,
-    chunk_size: int = CHUNK,
+    chunk_size: int | None = None,
 ) -> DeriveCounts:
     """Create the notices due as of ``as_of`` and cancel the pending ones no longer due.
 
     Runs in the caller's transaction. ``bases`` maps ``(rule, rule_version)`` to the
-    legal basis (:func:`bases_of`). Returns the counts; ``due == created + existing``.
+    legal basis (:func:`bases_of`); ``chunk_size`` (default :data:`CHUNK`) bounds how many
+    obligations are in memory at a time. Returns the counts; ``due == created + existing``.
     """
+    chunk_size = chunk_size or CHUNK
     counts = DeriveCounts()
     horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
     created_at = now()
