@@ -15,8 +15,8 @@ AS_OF = dt.date(2025, 11, 25)
 URGENCY = {"breach": -1, "warning": 3, "reminder": 14}.get
 
 
-def line(case_id, stage, rule="referral_review", due=dt.date(2025, 11, 27), period="", repeat=0):
-    return NoticeLine(case_id, rule, period, stage, repeat, due, "mottak", "ks01", "barnevernsloven § 2-1")
+def line(case_id, stage, rule="referral_review", due=dt.date(2025, 11, 27), period="", earlier=0):
+    return NoticeLine(case_id, rule, period, stage, earlier, due, "mottak", "ks01", "barnevernsloven § 2-1")
 
 
 def renderer():
@@ -30,7 +30,7 @@ def render(lines):
 
 
 def test_the_most_urgent_stage_comes_first_and_counts_are_at_the_top():
-    msg = render([line("BV-1", "reminder"), line("BV-2", "breach", due=dt.date(2025, 11, 1), repeat=3),
+    msg = render([line("BV-1", "reminder"), line("BV-2", "breach", due=dt.date(2025, 11, 1), earlier=3),
                   line("BV-3", "warning"), line("BV-4", "reminder")])
     body = msg.get_body(("plain",)).get_content()
     assert msg["Subject"] == "[frister] 1 fristbrudd, 1 varsel, 2 påminnelser per 25.11.2025"

@@ -14,6 +14,7 @@ Ladder (``config/escalation.yaml``)::
       backoff_minutes: 10      # first retry after a transient failure
       backoff_cap_minutes: 360 # never wait longer than this (keep below the run interval)
       max_attempts: 10         # then the notice is dead
+      max_lines_per_email: 500 # a longer digest goes out in parts ("del 2 av 7")
 
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
 obligation that is still ``open``; a stage *after* it (``days_after_due`` ≥ 1) one that
@@ -75,6 +76,7 @@ class Delivery:
     backoff_minutes: int = 10
     backoff_cap_minutes: int = 360
     max_attempts: int = 10
+    max_lines_per_email: int = 500
 
     def backoff(self, attempts: int) -> int:
         """Minutes to wait after the ``attempts``-th failed attempt (1, 2, …): doubling, capped."""
@@ -236,11 +238,13 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
                 overrides[str(rule_id)] = _stages(node.child("stages"), ROLES)
     delivery = Delivery()
     d = root.child("delivery")
-    if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts"}):
+    if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts",
+                                          "max_lines_per_email"}):
         delivery = Delivery(
             d.child("backoff_minutes").integer(1, required=False) or delivery.backoff_minutes,
             d.child("backoff_cap_minutes").integer(1, required=False) or delivery.backoff_cap_minutes,
             d.child("max_attempts").integer(1, required=False) or delivery.max_attempts,
+            d.child("max_lines_per_email").integer(1, required=False) or delivery.max_lines_per_email,
         )
     _raise(errors)
     return Ladder(default, overrides, delivery, display)

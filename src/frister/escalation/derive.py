@@ -22,24 +22,44 @@ Policy, stated once:
   gone, or back to open after a corrected import), or whose role has no address any
   more, is ``cancelled``; the other pending notices go to the role's *current* address
   (the recipients file is re-read every run).
-"""
+* The e-mail shows a notice's ``ordinal``, not its ``repeat``: the first notice
+  created for an obligation and stage to a role is number 1 (a first notice, even for
+  a breach overdue for months), the next one 2 ("Gjentatt varsel nr. 1"), and so on;
+  cancelled notices do not count. ``repeat`` (counted from the due date) stays in the
+  key, so "create once" does not depend on what was created before.
+* A repeat at or below the latest repeat already created for the obligation, stage and
+  role counts as existing (a run with an earlier as-of date never goes back to an
+  older repeat).
+* The legal basis copied into a notice is that of the obligation's rule version
+  (``bases``, see :func:`bases_of`); obligations do not store it.
 
+Memory is bounded by the chunk size, not by the number of obligations or notices:
+the open and overdue obligations are read in key order from one streaming cursor, in
+chunks of ``chunk_size``; for each chunk one query reads, per obligation, stage and
+role, the latest repeat and the number of notices created so far (an aggregate, not
+the notices), and the new notices are inserted in batches. Cancelling and re-addressing
+pending notices is set-based SQL: one statement per condition, per stage name and per
+(role, unit, address) group, never a list of notices in memory.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, case, exists, func, insert, or_, select, tuple_, update
 
 from frister.escalation.config import Ladder, Recipients, Stage
 from frister.escalation.models import Notice
 from frister.evaluation.models import Obligation
+from frister.rules.model import RuleSet
 
+CHUNK = 2000
 INSERT_BATCH = 2000
+CANCELLED_WHY = "no longer due, or no recipient for its role"
 
 ObligationKey = tuple[str, str, str, str, int]
-NoticeKey = tuple[str, str, str, str, int, str, int, str]
+Bases = Mapping[tuple[str, str], str]
 
 
 @dataclass
@@ -48,6 +68,11 @@ class DeriveCounts:
     created: int = 0
     existing: int = 0
     cancelled: int = 0
+
+
+def bases_of(rules: RuleSet) -> dict[tuple[str, str], str]:
+    """``{(rule id, version name): legal basis}``: what a notice cites."""
+    return {(r.id, v.name): v.basis[:400] for r in rules for v in r.versions}
 
 
 def due_points(stage: Stage, due_on: dt.date, status: str, as_of: dt.date) -> tuple[int, dt.date] | None:
@@ -64,6 +89,47 @@ def due_points(stage: Stage, due_on: dt.date, status: str, as_of: dt.date) -> tu
     return n, first + dt.timedelta(days=n * stage.repeat_every)
 
 
+_O = Obligation
+_KEY = (_O.case_id, _O.rule, _O.subject, _O.period, _O.seq)
+_NOTICE_KEY = (Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq)
+_SAME_OBLIGATION = and_(*(o == n for o, n in zip(_KEY, _NOTICE_KEY)))
+
+
+def _candidate(horizon: dt.date):
+    """The obligations that can get a notice now (or keep a pending one)."""
+    return or_(_O.status == "overdue", (_O.status == "open") & (_O.due_on <= horizon))
+
+
+def obligation_chunks(conn: Connection, horizon: dt.date, chunk_size: int = CHUNK) -> Iterator[Sequence[Row]]:
+    """The candidate obligations in key order, at most ``chunk_size`` rows at a time,
+    from one streaming (server-side on PostgreSQL) cursor."""
+    stmt = (
+        select(*_KEY, _O.status, _O.due_on, _O.unit, _O.caseworker, _O.rule_version)
+        .where(_candidate(horizon)).order_by(*_KEY)
+        .execution_options(yield_per=chunk_size)
+    )
+    result = conn.execute(stmt)
+    try:
+        yield from result.partitions(chunk_size)
+    finally:
+        result.close()
+
+
+def _created_so_far(conn: Connection, first: ObligationKey, last: ObligationKey) -> dict[tuple, tuple[int, int]]:
+    """For the open and overdue obligations with keys in ``[first, last]``:
+    ``{(*key, stage, role): (latest repeat, notices not cancelled)}``."""
+    n = Notice
+    rows = conn.execute(
+        select(*_NOTICE_KEY, n.stage, n.role, func.max(n.repeat),
+               func.count(case((n.status != "cancelled", 1))))
+        .join(_O, _SAME_OBLIGATION)
+        .where(n.case_id.between(first[0], last[0]), tuple_(*_NOTICE_KEY) >= tuple_(*first),
+               tuple_(*_NOTICE_KEY) <= tuple_(*last), _O.status.in_(("open", "overdue")))
+        .group_by(*_NOTICE_KEY, n.stage, n.role)
+    )
+    return {tuple(r[:7]): (r[7], r[8]) for r in rows}
+
+
 def derive_notices(
     conn: Connection,
     ladder: Ladder,
@@ -71,96 +137,92 @@ def derive_notices(
     as_of: dt.date,
     run_id: int,
     now: Callable[[], dt.datetime],
+    bases: Bases,
+    chunk_size: int | None = None,
 ) -> DeriveCounts:
     """Create the notices due as of ``as_of`` and cancel the pending ones no longer due.
 
-    Runs in the caller's transaction. Returns the counts; ``due == created + existing``.
+    Runs in the caller's transaction. ``bases`` maps ``(rule, rule_version)`` to the
+    legal basis (:func:`bases_of`); ``chunk_size`` (default :data:`CHUNK`) bounds how many
+    obligations are in memory at a time. Returns the counts; ``due == created + existing``.
     """
+    chunk_size = chunk_size or CHUNK
     counts = DeriveCounts()
-    # Only notices of obligations that can get a notice now can collide with a new one;
-    # the outbox of met deadlines (most of it, after a while) is not read.
-    existing: set[NoticeKey] = {
-        tuple(row) for row in conn.execute(
-            select(Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq,
-                   Notice.stage, Notice.repeat, Notice.role)
-            .join(Obligation, (Obligation.case_id == Notice.case_id) & (Obligation.rule == Notice.rule)
-                  & (Obligation.subject == Notice.subject) & (Obligation.period == Notice.period)
-                  & (Obligation.seq == Notice.seq))
-            .where(Obligation.status.in_(("open", "overdue")))
-        )
-    }
     horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
-    stmt = (
-        select(Obligation.case_id, Obligation.rule, Obligation.subject, Obligation.period, Obligation.seq,
-               Obligation.status, Obligation.due_on, Obligation.unit, Obligation.caseworker, Obligation.basis)
-        .where(or_(Obligation.status == "overdue", (Obligation.status == "open") & (Obligation.due_on <= horizon)))
-        .order_by(Obligation.case_id, Obligation.rule, Obligation.subject, Obligation.period, Obligation.seq)
-    )
-    current: dict[ObligationKey, str] = {}
-    batch: list[dict] = []
     created_at = now()
-    for case_id, rule, subject, period, seq, status, due_on, unit, caseworker, basis in conn.execute(stmt):
-        key: ObligationKey = (case_id, rule, subject, period, seq)
-        current[key] = status
-        for stage in ladder.stages_for(rule):
-            point = due_points(stage, due_on, status, as_of)
-            if point is None:
-                continue
-            repeat, fire_on = point
-            addresses: set[str] = set()
-            for role in stage.to:
-                address = recipients.address(role, unit)
-                if address is None or address in addresses:
+    batch: list[dict] = []
+    for chunk in obligation_chunks(conn, horizon, chunk_size):
+        so_far = _created_so_far(conn, tuple(chunk[0][:5]), tuple(chunk[-1][:5]))
+        for case_id, rule, subject, period, seq, status, due_on, unit, caseworker, version in chunk:
+            for stage in ladder.stages_for(rule):
+                point = due_points(stage, due_on, status, as_of)
+                if point is None:
                     continue
-                addresses.add(address)
-                counts.due += 1
-                nkey: NoticeKey = (*key, stage.name, repeat, role)
-                if nkey in existing:
-                    counts.existing += 1
-                    continue
-                recipients.check(address)
-                existing.add(nkey)
-                counts.created += 1
-                batch.append({
-                    "case_id": case_id, "rule": rule, "subject": subject, "period": period, "seq": seq,
-                    "stage": stage.name, "repeat": repeat, "role": role, "recipient": address,
-                    "unit": unit, "caseworker": caseworker, "due_on": due_on, "fire_on": fire_on,
-                    "basis": basis, "created_run_id": run_id, "created_at": created_at,
-                    "status": "pending", "attempts": 0,
-                })
-                if len(batch) >= INSERT_BATCH:
-                    conn.execute(insert(Notice), batch)
-                    batch = []
+                repeat, fire_on = point
+                addresses: set[str] = set()
+                for role in stage.to:
+                    address = recipients.address(role, unit)
+                    if address is None or address in addresses:
+                        continue
+                    addresses.add(address)
+                    counts.due += 1
+                    latest, earlier = so_far.get((case_id, rule, subject, period, seq, stage.name, role), (-1, 0))
+                    if repeat <= latest:
+                        counts.existing += 1
+                        continue
+                    recipients.check(address)
+                    counts.created += 1
+                    batch.append({
+                        "case_id": case_id, "rule": rule, "subject": subject, "period": period, "seq": seq,
+                        "stage": stage.name, "repeat": repeat, "ordinal": earlier + 1, "role": role,
+                        "recipient": address, "unit": unit, "caseworker": caseworker, "due_on": due_on,
+                        "fire_on": fire_on, "basis": bases.get((rule, version), ""), "created_run_id": run_id,
+                        "created_at": created_at, "status": "pending", "attempts": 0,
+                    })
+                    if len(batch) >= INSERT_BATCH:
+                        conn.execute(insert(Notice), batch)
+                        batch = []
     if batch:
         conn.execute(insert(Notice), batch)
-    counts.cancelled = _refresh_pending(conn, ladder, recipients, current)
+    counts.cancelled = _refresh_pending(conn, ladder, recipients, horizon)
     return counts
 
 
-def _refresh_pending(conn: Connection, ladder: Ladder, recipients: Recipients,
-                     current: dict[ObligationKey, str]) -> int:
+def _refresh_pending(conn: Connection, ladder: Ladder, recipients: Recipients, horizon: dt.date) -> int:
     """Cancel the pending notices no longer due, and send the others to the role's
-    current address (a new leader gets what is still waiting). Returns the cancelled."""
-    stale: list[int] = []
-    moved: list[tuple[int, str]] = []
-    rows = conn.execute(
-        select(Notice.id, Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq, Notice.stage,
-               Notice.role, Notice.unit, Notice.recipient)
-        .where(Notice.status == "pending")
-    ).all()
-    for nid, case_id, rule, subject, period, seq, stage_name, role, unit, recipient in rows:
-        status = current.get((case_id, rule, subject, period, seq))
-        stage = next((s for s in ladder.stages_for(rule) if s.name == stage_name), None)
+    current address (a new leader gets what is still waiting). Returns the cancelled.
+
+    Set-based: the statements are per condition, per stage name and per (role, unit,
+    address) group, whatever the number of pending notices."""
+    n = Notice
+    pending = n.status == "pending"
+    cancel = update(n).values(status="cancelled", last_error=CANCELLED_WHY)
+    # Gone, met or late (or an open one whose due date moved beyond every stage).
+    cancelled = conn.execute(
+        cancel.where(pending, ~exists().where(_SAME_OBLIGATION, _candidate(horizon)))
+    ).rowcount
+    # In the other state than the stage's (a reminder of an overdue deadline, a breach
+    # notice of a deadline open again after a corrected import). A stage no longer in
+    # the ladder is left alone.
+    pairs = conn.execute(select(n.rule, n.stage).where(pending).distinct()).all()
+    for state in ("open", "overdue"):
+        by_stage: dict[str, list[str]] = {}
+        for rule, stage_name in pairs:
+            stage = next((s for s in ladder.stages_for(rule) if s.name == stage_name), None)
+            if stage is not None and stage.concerns(state):
+                by_stage.setdefault(stage_name, []).append(rule)
+        for stage_name, rules in sorted(by_stage.items()):
+            cancelled += conn.execute(cancel.where(
+                pending, n.stage == stage_name, n.rule.in_(sorted(rules)),
+                exists().where(_SAME_OBLIGATION, _O.status != state),
+            )).rowcount
+    # The role's address today: none any more (cancel), or another one (move).
+    groups = conn.execute(select(n.role, n.unit, n.recipient).where(pending).distinct()).all()
+    for role, unit, recipient in groups:
         address = recipients.address(role, unit)
-        if status is None or (stage is not None and not stage.concerns(status)) or address is None:
-            stale.append(nid)
+        same = (pending, n.role == role, n.unit == unit, n.recipient == recipient)
+        if address is None:
+            cancelled += conn.execute(cancel.where(*same)).rowcount
         elif address != recipient:
-            moved.append((nid, address))
-    for nid, address in moved:
-        conn.execute(update(Notice).where(Notice.id == nid, Notice.status == "pending").values(recipient=address))
-    for i in range(0, len(stale), 500):
-        conn.execute(
-            update(Notice).where(Notice.id.in_(stale[i:i + 500]), Notice.status == "pending")
-            .values(status="cancelled", last_error="no longer due, or no recipient for its role")
-        )
-    return len(stale)
+            conn.execute(update(n).where(*same).values(recipient=address))
+    return cancelled

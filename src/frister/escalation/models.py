@@ -41,7 +41,10 @@ class Notice(Base):
     period: Mapped[str] = mapped_column(String(8))  # '' when not a visit period
     seq: Mapped[int] = mapped_column(Integer)
     stage: Mapped[Code]
-    repeat: Mapped[int] = mapped_column(Integer)
+    repeat: Mapped[int] = mapped_column(Integer)  # part of the key: counts from the due date
+    # 1 for the first notice of this obligation and stage to this role, 2 for the next, …
+    # (not cancelled ones): what the e-mail shows, so an old breach's first notice reads as a first.
+    ordinal: Mapped[int] = mapped_column(Integer)
     role: Mapped[Code]
     recipient: Mapped[str] = mapped_column(String(254))
     # What the e-mail says (copied, so the outbox stays readable whatever happens to the case).
@@ -58,6 +61,8 @@ class Notice(Base):
     claimed_run_id: Mapped[int | None] = mapped_column(ForeignKey("nightly_runs.id"))
     digest_key: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(200))
+    digest_part: Mapped[int | None] = mapped_column(Integer)  # "del 2 av 7": the part …
+    digest_parts: Mapped[int | None] = mapped_column(Integer)  # … and how many parts its claim made
     sent_at: Mapped[Instant | None]
     last_error: Mapped[str | None] = mapped_column(String(200))
 

@@ -1,25 +1,38 @@
 """Sending the outbox: claim, send, record — so that every notice goes out exactly once.
 
-Protocol, per recipient (one digest e-mail per recipient per run):
+Protocol, per recipient (one digest per recipient per run, in parts when it is long):
 
-1. **Claim** (own transaction): the ready ``pending`` rows of the recipient are switched
-   to ``sending`` with a conditional ``UPDATE … WHERE status = 'pending'``; the row
-   count must match, or nothing is claimed (another sender got there: skip). The claim
-   stores the run, the digest key (a hash of the recipient and the notice ids) and the
-   Message-ID derived from it.
-2. **Send** the digest rendered from the claimed rows.
-3. **Record** (own transaction): ``sent`` (with the time), or back to ``pending`` with
-   capped exponential backoff on a transient failure, or ``dead`` on a permanent one
-   (or when the attempts are used up); plus one ``deliveries`` row for the attempt.
+1. **Claim** (own transaction): the ready ``pending`` rows of the recipient are taken
+   in the digest's order (most urgent stage first, then rule, due date, case) and cut
+   into **parts** of at most ``delivery.max_lines_per_email`` lines. Each part's rows are
+   switched to ``sending`` with a conditional ``UPDATE … WHERE status = 'pending'``; the
+   row counts must match, or nothing is claimed (another sender got there: skip). The
+   claim stores on every row the run, the part's digest key (a hash of the recipient
+   and the part's notice ids), the Message-ID derived from it, and ``digest_part`` of
+   ``digest_parts``. All parts are claimed together, so the numbering ("del 2 av 7")
+   is fixed before anything is sent.
+2. **Send** each part, one after the other, rendered from that part's rows only.
+3. **Record** each part right after its send (own transaction): ``sent`` (with the
+   time), or back to ``pending`` with capped exponential backoff on a transient
+   failure, or ``dead`` on a permanent one (or when the attempts are used up); plus one
+   ``deliveries`` row for the attempt.
 
-A run killed after 1 leaves rows in ``sending``. The next run (it holds the run lock,
-so no sender is alive) first **recovers** them: it resends each such digest with its
-stored Message-ID. Killed between the server's acceptance and 3, the e-mail is sent
-twice with the same Message-ID (mail clients collapse it); killed anywhere else,
-exactly once.
+A run killed after 1 leaves the parts not yet recorded in ``sending``. The next run
+(it holds the run lock, so no sender is alive) first **recovers** them: it resends each
+such part with its stored Message-ID and part number; parts already recorded are not
+touched. Killed between the server's acceptance of a part and its record, that one part
+is sent twice with the same Message-ID (mail clients collapse it); killed anywhere
+else, every part exactly once. A part that failed transiently goes back to ``pending``
+and is claimed again, into a new digest, by a later run.
 
-``fail_at(step)`` is called after each step (``claimed``, ``sent``, ``recorded``) to let
-tests simulate a crash there by raising.
+Why parts and not one e-mail: on the first night at national scale a barnevernsjef can
+have 100,000 lines; one e-mail of that size cannot be read, may be refused by the mail
+server, and would have to be held in memory whole. Parts of a few hundred lines, the
+most urgent first, are readable one at a time, and each is claimed, sent and recorded
+on its own, so memory is bounded by the part size, not by the recipient's backlog.
+
+``fail_at(step)`` is called after each step (``claimed``, then ``sent`` and ``recorded``
+for every part) to let tests simulate a crash there by raising.
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, case, func, insert, select, update
 
 from frister.escalation.config import Ladder, Recipients
 from frister.escalation.models import Delivery, Notice
@@ -96,14 +109,15 @@ class Outbox:
 
     def send_all(self) -> SendCounts:
         self.check_recipients()
-        for key, recipient, message_id in self._abandoned_claims():
+        for key, recipient, message_id, part, parts in self._abandoned_claims():
             log.info("resending digest %s left unfinished by an earlier run", message_id)
-            self._send_claimed(key, recipient, message_id)
+            self._send_claimed(key, recipient, message_id, part, parts)
         for recipient in self._ready_recipients():
-            claim = self.claim(recipient)
-            if claim is not None:
+            claimed = self.claim(recipient)
+            if claimed:
                 self.fail_at("claimed")
-                self._send_claimed(*claim)
+                for key, message_id, part, parts in claimed:
+                    self._send_claimed(key, recipient, message_id, part, parts)
         return self.counts
 
     def check_recipients(self) -> None:
@@ -118,11 +132,14 @@ class Outbox:
 
     # --- steps ---------------------------------------------------------------------
 
-    def _abandoned_claims(self) -> list[tuple[str, str, str]]:
+    def _abandoned_claims(self) -> list[tuple[str, str, str, int | None, int | None]]:
+        """The parts claimed but not recorded by an earlier run (one row per part)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Notice.digest_key, Notice.recipient, Notice.message_id)
-                .where(Notice.status == "sending").distinct().order_by(Notice.recipient, Notice.digest_key)
+                select(Notice.digest_key, Notice.recipient, Notice.message_id, Notice.digest_part,
+                       Notice.digest_parts)
+                .where(Notice.status == "sending").distinct()
+                .order_by(Notice.recipient, Notice.digest_part, Notice.digest_key)
             ).all()
         return [tuple(r) for r in rows]
 
@@ -137,38 +154,69 @@ class Outbox:
         return (Notice.status == "pending",
                 (Notice.next_attempt_at.is_(None)) | (Notice.next_attempt_at <= now))
 
-    def claim(self, recipient: str) -> tuple[str, str, str] | None:
-        """Claim every ready notice of ``recipient``; None when another sender won."""
+    def claim(self, recipient: str) -> list[tuple[str, str, int, int]] | None:
+        """Claim every ready notice of ``recipient``, in parts: ``[(digest key, Message-ID,
+        part, parts)]``; None when there is nothing or another sender won."""
         try:
             return self._claim(recipient)
         except _ClaimLost as lost:
             log.warning("claim lost for one recipient (%s): skipped", lost)
             return None
 
-    def _claim(self, recipient: str) -> tuple[str, str, str] | None:
-        with self.engine.begin() as conn:
-            ids = list(conn.execute(
-                select(Notice.id).where(Notice.recipient == recipient, *self._ready()).order_by(Notice.id)
-            ).scalars())
-            if not ids:
-                return None
-            key = digest_key(recipient, ids)
-            message_id = message_id_for(key, self.sender)
-            claimed = 0
-            for i in range(0, len(ids), CHUNK):
-                claimed += conn.execute(
-                    update(Notice).where(Notice.id.in_(ids[i:i + CHUNK]), Notice.status == "pending")
-                    .values(status="sending", claimed_run_id=self.run_id, digest_key=key, message_id=message_id)
-                ).rowcount
-            if claimed != len(ids):
-                raise _ClaimLost(f"{claimed} of {len(ids)} notices")  # rolls the partial claim back
-        return key, recipient, message_id
+    def _digest_order(self) -> tuple:
+        """The digest's order as SQL (see :mod:`frister.notify.digest`): the most urgent
+        stage first, then rule title and basis, then due date, case and period."""
+        stages = {s.name for stages in (self.ladder.default, *self.ladder.overrides.values()) for s in stages}
+        titles = self.renderer.rule_titles
+        ranked = sorted(titles, key=lambda rule: (titles[rule], rule))
+        urgency = case({name: self.ladder.urgency(name) for name in stages}, value=Notice.stage, else_=10_000) \
+            if stages else None
+        title = case({rule: i for i, rule in enumerate(ranked)}, value=Notice.rule, else_=len(ranked)) \
+            if ranked else None
+        return tuple(x for x in (urgency, Notice.stage, title, Notice.rule, Notice.basis, Notice.due_on,
+                                 Notice.case_id, Notice.period, Notice.id) if x is not None)
 
-    def _send_claimed(self, key: str, recipient: str, message_id: str) -> None:
+    def _claim(self, recipient: str) -> list[tuple[str, str, int, int]] | None:
+        size = self.ladder.delivery.max_lines_per_email
+        with self.engine.begin() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(Notice).where(Notice.recipient == recipient, *self._ready())
+            ).scalar_one()
+            if not total:
+                return None
+            parts = -(-total // size)
+            claimed: list[tuple[str, str, int, int]] = []
+            rows = conn.execute(
+                select(Notice.id).where(Notice.recipient == recipient, *self._ready())
+                .order_by(*self._digest_order()).execution_options(yield_per=size)
+            )
+            # The ids arrive sorted (a sort on PostgreSQL's side, or SQLite's sorter, which
+            # has read every row before the first comes out), so the updates below do not
+            # disturb the read; only one part's ids are in memory at a time.
+            for part, chunk in enumerate(rows.partitions(size), start=1):
+                ids = [r.id for r in chunk]
+                key = digest_key(recipient, ids)
+                message_id = message_id_for(key, self.sender)
+                done = 0
+                for i in range(0, len(ids), CHUNK):
+                    done += conn.execute(
+                        update(Notice).where(Notice.id.in_(ids[i:i + CHUNK]), Notice.status == "pending")
+                        .values(status="sending", claimed_run_id=self.run_id, digest_key=key,
+                                message_id=message_id, digest_part=part, digest_parts=parts)
+                    ).rowcount
+                if done != len(ids) or part > parts:
+                    raise _ClaimLost(f"{done} of {len(ids)} notices")  # rolls the whole claim back
+                claimed.append((key, message_id, part, parts))
+            if len(claimed) != parts:
+                raise _ClaimLost(f"{len(claimed)} of {parts} parts")
+        return claimed
+
+    def _send_claimed(self, key: str, recipient: str, message_id: str, part: int | None = None,
+                      parts: int | None = None) -> None:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(Notice.id, Notice.attempts, Notice.claimed_run_id, Notice.role, Notice.case_id, Notice.rule,
-                       Notice.period, Notice.stage, Notice.repeat, Notice.due_on, Notice.unit, Notice.caseworker,
+                       Notice.period, Notice.stage, Notice.ordinal, Notice.due_on, Notice.unit, Notice.caseworker,
                        Notice.basis)
                 .where(Notice.digest_key == key, Notice.status == "sending", Notice.recipient == recipient)
             ).all()
@@ -176,11 +224,12 @@ class Outbox:
             return
         ids = [r.id for r in rows]
         retried = sum(1 for r in rows if r.attempts > 0 or r.claimed_run_id != self.run_id)
-        lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.repeat, r.due_on, r.unit, r.caseworker, r.basis)
-                 for r in rows]
+        lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.ordinal - 1, r.due_on, r.unit, r.caseworker,
+                            r.basis) for r in rows]
         role = self.recipients.role_of(recipient)
         self.recipients.check(recipient)
-        message = self.renderer.render(lines, self.as_of, role, self.sender, recipient, message_id, self.now())
+        message = self.renderer.render(lines, self.as_of, role, self.sender, recipient, message_id, self.now(),
+                                       part, parts)
         error: SendError | None = None
         try:
             self.transport.send(message)

@@ -3,7 +3,9 @@
 ``evaluation_runs`` has one row per evaluation (as-of date, rules fingerprint, counts).
 ``obligations`` holds the current status of every obligation, one row per obligation
 key ``(case_id, rule, subject, period, seq)`` as of the latest run that evaluated it
-(``run_id``), with the explanation the reports need. Escalation and reports query it.
+(``run_id``). The explanation is not stored (the core is pure: a report re-evaluates),
+nor the legal basis (it is per rule version: ``RuleSet`` by ``(rule, rule_version)``).
+Escalation and reports query it.
 ``breach_reasons`` keeps a leader's reason and corrective action for a breach, by the
 same key, across runs.
 """
@@ -63,9 +65,7 @@ class Obligation(Base):
     done: Mapped[int | None] = mapped_column(Integer)
     rule_version: Mapped[str] = mapped_column(String(32))
     anchor_on: Mapped[Day]
-    basis: Mapped[str] = mapped_column(String(400))
     confidence: Mapped[str] = mapped_column(String(1))
-    explanation: Mapped[str] = mapped_column(Text)
     extension_requested_on: Mapped[Day | None]
     extension_granted: Mapped[bool | None] = mapped_column(Boolean)
     extension_reason: Mapped[Code | None]

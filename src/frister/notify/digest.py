@@ -13,6 +13,12 @@ and whether it has passed, never the day or a count of days.
 
 Order: groups by stage, most urgent first (the ladder's later stages first), then by
 rule title; within a rule the most overdue / soonest due first, then case reference.
+
+A long digest goes out in parts (see :mod:`frister.escalation.outbox`): each part is a
+complete e-mail of its own lines and counts, and its subject and first paragraph say
+which part it is ("del 2 av 7"). A repeated notice says how many notices went before
+it for the same deadline and stage ("Gjentatt varsel nr. 2"); the first notice of an
+old breach is not called a repeat.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ class NoticeLine:
     rule: str
     period: str
     stage: str
-    repeat: int
+    earlier: int  # notices created before this one for the same deadline, stage and role
     due_on: dt.date
     unit: str
     caseworker: str | None
@@ -113,7 +119,8 @@ class DigestRenderer:
                     "days": "over fristen" if line.due_on < as_of else "ikke forfalt ennå"}
         return {"due": norwegian_date(line.due_on), "days": days_text(line.due_on, as_of)}
 
-    def context(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str) -> dict:
+    def context(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str, part: int | None = None,
+                parts: int | None = None) -> dict:
         lines = list(lines)
         stages: dict[str, list[NoticeLine]] = {}
         for line in lines:
@@ -132,7 +139,7 @@ class DigestRenderer:
                         "case_id": x.case_id, "period": period_label(x.period) if x.period else "",
                         **self._when(x, as_of),
                         "overdue": x.due_on < as_of, "unit": x.unit, "caseworker": x.caseworker or "–",
-                        "repeat": x.repeat,
+                        "repeat": x.earlier,
                     } for x in items],
                 })
             groups.append({
@@ -144,11 +151,15 @@ class DigestRenderer:
             "as_of": norwegian_date(as_of), "role": ROLE_GREETING.get(role, role),
             "total": len(lines), "groups": groups,
             "counts": [{"label": g["label"], "noun": g["noun"], "count": g["count"]} for g in groups],
+            "part": part if parts and parts > 1 else None, "parts": parts if parts and parts > 1 else None,
         }
 
     def render(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str, sender: str, recipient: str,
-               message_id: str, now: dt.datetime) -> EmailMessage:
-        ctx = self.context(lines, as_of, role)
+               message_id: str, now: dt.datetime, part: int | None = None,
+               parts: int | None = None) -> EmailMessage:
+        """One e-mail; ``part`` of ``parts`` when the digest is split (shown only when
+        there is more than one part)."""
+        ctx = self.context(lines, as_of, role, part, parts)
         msg = EmailMessage()
         subject = " ".join(self.parts["subject.txt"].render(ctx).split())
         msg["Subject"] = subject
