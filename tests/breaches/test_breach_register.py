@@ -77,8 +77,8 @@ def test_explain_validates_code_obligation_and_status(evaluated):
     with evaluated.begin() as conn:
         with pytest.raises(FristerError, match="unknown reason code"):
             explain(conn, BreachKey("A-1", "referral_review", "M2"), "bad_luck", "x", NOW)
-        with pytest.raises(FristerError, match="not a breach"):
-            explain(conn, BreachKey("A-1", "referral_review", "M1"), "other", "x", NOW)
+        with pytest.raises(FristerError, match="met ones are not breaches"):
+            explain(conn, BreachKey("A-1", "referral_review", "M1"), "other", "x", NOW)  # met in time
         with pytest.raises(FristerError, match="no obligation"):
             explain(conn, BreachKey("A-1", "referral_review", "M9"), "other", "x", NOW)
         with pytest.raises(FristerError, match="must not be empty"):
@@ -122,7 +122,8 @@ def test_an_import_with_one_bad_line_writes_nothing_and_names_line_and_field(eva
     assert lines == [
         "reasons.csv:3: case G-1: reason: expected one of holiday_absence, hard_to_reach, complex_case, "
         "avoids_contact, lack_of_capacity, other",
-        "reasons.csv:4: case A-1: rule: expected a breach (late or overdue); the obligation is met",
+        "reasons.csv:4: case A-1: rule: expected a breach (late or overdue) of the latest evaluation; no obligation "
+        "(case_id, rule, subject, period, seq) is open or broken (met ones are not breaches)",
     ]
     assert "secret_code" not in str(err.value)
     assert reasons(evaluated) == 0
@@ -139,4 +140,4 @@ def test_cli_explain_and_list(evaluated, cli_env):
     assert "A-1" not in unexplained.output and "G-1" in unexplained.output
     bad = runner.invoke(build(), ["breach", "explain", "A-1", "referral_review", "M1", "--reason", "other",
                                   "--action", "x"])
-    assert bad.exit_code == 2 and "not a breach" in bad.output
+    assert bad.exit_code == 2 and "met ones are not breaches" in bad.output

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from frister.demo.generate import generate_cases, write_jsonl
 from frister.engine import evaluate
-from frister.evaluation.models import EvaluationRun, Obligation
-from frister.evaluation.service import run_evaluation
+from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
+from frister.evaluation.service import obligation_values, run_evaluation
 from frister.facts.parse import parse_case
 from frister.importer import import_file
 
@@ -23,24 +23,43 @@ def _rows(engine):
         return conn.execute(select(*cols).order_by(*Obligation.__table__.primary_key.columns)).all()
 
 
-def test_it_stores_one_row_per_obligation_and_a_run_record(engine, rules, tmp_path):
+def test_it_stores_every_obligation_not_met_in_time_and_counts_all_in_the_run_record(engine, rules, tmp_path):
     records = list(generate_cases(AS_OF, seed=7, cases=60))
     write_jsonl(tmp_path / "c.jsonl", records)
     import_file(engine, tmp_path / "c.jsonl", as_of=AS_OF)
     summary = run_evaluation(engine, rules, AS_OF, now=lambda: FIXED)
 
     expected = [r for rec in records for r in evaluate(rules, parse_case(rec)[0], AS_OF)]
+    not_met = sorted((r for r in expected if r.status != "met"), key=lambda r: r.key)
     assert summary.cases == 60 and summary.obligations == len(expected) > 300
     with engine.connect() as conn:
         run = conn.execute(select(EvaluationRun.__table__)).one()
-        stored = conn.execute(select(func.count()).select_from(Obligation)).scalar_one()
         by_status = dict(conn.execute(select(Obligation.status, func.count()).group_by(Obligation.status)).all())
-    assert stored == len(expected)
+    # Every stored row is exactly the core's result, field by field (dates read back as dates).
+    assert _rows(engine) == [obligation_values(r, 0)[:5] + obligation_values(r, 0)[6:] for r in not_met]
+    assert len(not_met) > 100 and by_status.keys() == {"late", "open", "overdue"}
     assert (run.status, run.as_of, run.cases, run.obligations) == ("succeeded", AS_OF, 60, len(expected))
     assert run.rules_fingerprint == rules.fingerprint
     assert {s: getattr(run, s) for s in ("met", "late", "open", "overdue")} == {
         s: sum(1 for r in expected if r.status == s) for s in ("met", "late", "open", "overdue")}
-    assert by_status == {s: n for s, n in summary.by_status.items()}
+    assert by_status == {s: n for s, n in summary.by_status.items() if s != "met"}
+
+
+def test_a_run_through_the_core_stores_what_a_columnar_run_stores(engine, rules, tmp_path):
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, generate_cases(AS_OF, seed=12, cases=80, years=6))
+    import_file(engine, path, as_of=AS_OF)
+    columnar_run = run_evaluation(engine, rules, AS_OF, now=lambda: FIXED)
+    columnar_rows = _rows(engine)
+    with engine.connect() as conn:
+        columnar_cases = conn.execute(select(CaseEvaluation.__table__).order_by(CaseEvaluation.case_id)).all()
+    seen = []
+    core_run = run_evaluation(engine, rules, AS_OF, now=lambda: FIXED, on_result=seen.append)
+    with engine.connect() as conn:
+        core_cases = conn.execute(select(CaseEvaluation.__table__).order_by(CaseEvaluation.case_id)).all()
+    assert _rows(engine) == columnar_rows and len(columnar_rows) > 100
+    assert core_cases == columnar_cases
+    assert core_run.by_status == columnar_run.by_status and len(seen) == core_run.obligations
 
 
 def test_rerunning_for_the_same_date_gives_identical_results(engine, rules, tmp_path):

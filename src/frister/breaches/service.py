@@ -136,7 +136,8 @@ def resolve_key(conn: Connection, case_id: str, rule: str, subject: str,
     rows = conn.execute(stmt.order_by(O.period, O.seq)).all()
     wanted = BreachKey(case_id, rule, subject, period or "", seq or 1)
     if not rows:
-        raise FristerError(f"no obligation {wanted} in the latest evaluation (check case, rule, subject, --period, --seq)")
+        raise FristerError(f"no obligation {wanted} that is open or broken in the latest evaluation (met ones are "
+                           "not breaches; check case, rule, subject, --period, --seq)")
     breaches = [r for r in rows if r[2] in BREACH_STATUSES]
     if not breaches:
         statuses = ", ".join(sorted({r[2] for r in rows}))
@@ -296,7 +297,8 @@ def import_reasons(conn: Connection, path: str | Path, at: dt.datetime) -> int:
         status = statuses.get(key)
         if status is None:
             issues.append(ValidationIssue(source, line, row["case_id"], "rule",
-                                          "expected an obligation (case_id, rule, subject, period, seq) in the latest evaluation"))
+                                          "expected a breach (late or overdue) of the latest evaluation; no obligation "
+                                          "(case_id, rule, subject, period, seq) is open or broken (met ones are not breaches)"))
         elif status not in BREACH_STATUSES:
             issues.append(ValidationIssue(source, line, row["case_id"], "rule",
                                           f"expected a breach (late or overdue); the obligation is {status}"))
