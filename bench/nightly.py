@@ -12,8 +12,12 @@ One run, one database (issue 5)::
 3. **run, first night**: ``frister run --as-of D --transport console`` (output to
    /dev/null); the first run on the database, so it evaluates every case and creates
    the notices of the whole decade (a full nightly run);
-4. **evaluate**: :func:`frister.evaluation.service.run_evaluation` over every case (what
-   ``frister evaluate`` calls), results stored;
+4. **evaluate**: every case evaluated as of D, nothing stored
+   (:func:`frister.evaluation.service.count_obligations`, what ``frister evaluate
+   --no-store --format summary`` calls); then **evaluate and store**:
+   :func:`frister.evaluation.service.run_evaluation` (what ``frister evaluate`` calls: the
+   same, plus replacing the stored obligations and the per-case records in one
+   transaction);
 5. **import** of the export file as of D+1 (:func:`frister.importer.import_file`):
    99 % unchanged, 1 % replaced;
 6. **run, second night**: ``frister run --as-of D+1`` after that import (incremental
@@ -23,7 +27,8 @@ One run, one database (issue 5)::
 Each measured step runs in a fresh Python process of its own (``--step``), so its peak
 RSS is its own (``getrusage``/``wait4``) and one step's caches do not flatter the next.
 The time printed is measured inside the process around the work, without interpreter
-start-up. The last line is ``ratio evaluate/raw-scan: X.XX``.
+start-up. The last two lines are ``ratio evaluate-and-store/raw-scan: X.XX`` and
+``ratio evaluate/raw-scan: X.XX``.
 
 ``sqlite`` is a file in a temporary directory; ``postgresql`` a database
 ``frister_bench_<random>`` created on ``--postgres-server`` and dropped at the end; a
@@ -149,6 +154,27 @@ def _scan_once(dialect: str, dbapi, statements: dict[str, str]) -> int:
 
 
 def step_evaluate(url: str, as_of: str, **_) -> dict:
+    """Every case evaluated, nothing stored: obligations counted per rule and status."""
+    from frister.db.engine import create_db_engine
+    from frister.evaluation.service import count_obligations
+    from frister.rules.loader import load_rules
+
+    engine = create_db_engine(url)
+    rules = load_rules(RULES)
+    with engine.connect() as conn:
+        t0 = time.perf_counter()
+        counts = count_obligations(conn, rules, date.fromisoformat(as_of))
+        seconds = time.perf_counter() - t0
+    engine.dispose()
+    by_status: dict[str, int] = {}
+    for (_, status), n in counts.items():
+        by_status[status] = by_status.get(status, 0) + n
+    return {"seconds": seconds, "obligations": sum(by_status.values()), "by_status": by_status,
+            "rss_mb": _maxrss_mb()}
+
+
+def step_store(url: str, as_of: str, **_) -> dict:
+    """Every case evaluated and the results stored as a run (``frister evaluate``)."""
     from frister.db.engine import create_db_engine
     from frister.evaluation.service import run_evaluation
     from frister.rules.loader import load_rules
@@ -189,7 +215,7 @@ def step_load(url: str, as_of: str, cases: str, seed: str, jsonl: str | None = N
             "jsonl_bytes": stats.jsonl_bytes, "rss_mb": _maxrss_mb()}
 
 
-STEPS = {"load": step_load, "scan": step_scan, "evaluate": step_evaluate, "import": step_import}
+STEPS = {"load": step_load, "scan": step_scan, "evaluate": step_evaluate, "store": step_store, "import": step_import}
 
 
 def _run_step(name: str, url: str, in_process: bool = False, **kwargs) -> dict:
@@ -402,8 +428,13 @@ def benchmark(args) -> None:
             print("(3) run: not available yet", flush=True)
 
         ev = _run_step("evaluate", db.url, here, as_of=as_of.isoformat())
-        print(f"(2) evaluate: {ev['seconds']:.3f} s ({ev['cases']} cases, {ev['obligations']} obligations, "
-              f"mode {ev['mode']}; peak RSS {ev['rss_mb']:.0f} MB)", flush=True)
+        statuses = ", ".join(f"{ev['by_status'].get(s, 0)} {s}" for s in ("met", "late", "open", "overdue"))
+        print(f"(2) evaluate (nothing stored): {ev['seconds']:.3f} s ({ev['obligations']} obligations: {statuses}; "
+              f"peak RSS {ev['rss_mb']:.0f} MB)", flush=True)
+        st = _run_step("store", db.url, here, as_of=as_of.isoformat())
+        stored = sum(st["by_status"].get(s, 0) for s in ("late", "open", "overdue"))
+        print(f"(2) evaluate and store: {st['seconds']:.3f} s ({st['cases']} cases, {st['obligations']} obligations, "
+              f"{stored} stored (late, open, overdue), mode {st['mode']}; peak RSS {st['rss_mb']:.0f} MB)", flush=True)
 
         imp = None
         if "import" in args.skip:
@@ -416,18 +447,19 @@ def benchmark(args) -> None:
         if runs and imp is not None:
             second = nightly_run(db.url, next_day, here)
             runs.append(second)
-            share = 100 * second["seconds"] / ev["seconds"]
+            share = 100 * second["seconds"] / st["seconds"]
             print(f"(3) run, second night (after evaluate and the import, as of {next_day}): "
-                  f"{second['seconds']:.2f} s = {share:.0f} % of evaluate ({_run_detail(second)}; "
+                  f"{second['seconds']:.2f} s = {share:.0f} % of evaluate and store ({_run_detail(second)}; "
                   f"peak RSS {second['rss_mb']:.0f} MB)", flush=True)
 
-        peaks = {"raw scan": scan["rss_mb"], "evaluate": ev["rss_mb"], **({"import": imp["rss_mb"]} if imp else {}),
+        peaks = {"raw scan": scan["rss_mb"], "evaluate": ev["rss_mb"], "evaluate and store": st["rss_mb"], **({"import": imp["rss_mb"]} if imp else {}),
                  **{f"run night {i + 1}": r["rss_mb"] for i, r in enumerate(runs)}}
         top = max(peaks, key=peaks.get)
         # The loader is the benchmark's, not frister's (SQLite: a 256 MB page cache): shown apart.
         loader = f"; bench loader {stats['rss_mb']:.0f} MB" if not here else ""
         print(f"(5) peak memory: {peaks[top]:.0f} MB ({top}); "
               + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()) + loader, flush=True)
+        print(f"ratio evaluate-and-store/raw-scan: {st['seconds'] / max(scan['seconds'], 1e-6):.2f}", flush=True)
         print(f"ratio evaluate/raw-scan: {ev['seconds'] / max(scan['seconds'], 1e-6):.2f}", flush=True)
     finally:
         db.cleanup()

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import PG_ENV, ROOT
 
 SCRIPT = ROOT / "bench" / "nightly.py"
-FIGURES = ("database:", "data:", "load ", "(1) raw scan:", "(2) evaluate:", "(3) run", "(4) import:",
+FIGURES = ("database:", "data:", "load ", "(1) raw scan:", "(2) evaluate (nothing stored):", "(2) evaluate and store:", "(3) run", "(4) import:",
            "(5) peak memory:")
 RATIO = re.compile(r"ratio evaluate/raw-scan: \d+\.\d\d")
 
@@ -31,6 +31,7 @@ def _assert_figures(lines: list[str]) -> None:
     for prefix in FIGURES:
         assert any(line.startswith(prefix) for line in lines), f"no line starting with {prefix!r}:\n" + "\n".join(lines)
     assert "0 new, " in next(line for line in lines if line.startswith("(4) import:"))  # bulk load set fingerprints
+    assert re.fullmatch(r"ratio evaluate-and-store/raw-scan: \d+\.\d\d", lines[-2]), lines[-2]
     assert RATIO.fullmatch(lines[-1]), lines[-1]
 
 

@@ -45,6 +45,21 @@ def test_evaluate_filters_by_rule_status_and_case(cli_env, tmp_path):
     assert [(r["case_id"], r["period"], r["status"]) for r in rows] == [("BV-2", "2025-Q2", "open")]
 
 
+def test_evaluate_summary_counts_every_obligation_with_or_without_storing(cli_env, tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(CASE) + "\n" + json.dumps({**CASE, "case_id": "BV-2"}) + "\n")
+    invoke("import", str(path), "--as-of", "2025-04-15")
+    listed = json.loads(invoke("evaluate", "--as-of", "2025-04-15", "--format", "json", "--no-store").output)
+    counted = invoke("evaluate", "--as-of", "2025-04-15", "--format", "summary", "--no-store").output
+    line = next(x for x in counted.splitlines() if x.strip().startswith("foster_home_followup_visits"))
+    visits = [r["status"] for r in listed if r["rule"] == "foster_home_followup_visits"]
+    assert line.split()[1:] == [str(visits.count(s)) for s in ("met", "late", "open", "overdue")]
+    total = counted.splitlines()[-1].split()
+    assert total[0] == "total" and sum(map(int, total[1:])) == len(listed)
+    stored = invoke("evaluate", "--as-of", "2025-04-15", "--format", "summary").output
+    assert f"{len(listed)} obligations" in stored and "evaluated 2 case(s)" in stored
+
+
 def test_an_unmigrated_database_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("FRISTER_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     result = CliRunner().invoke(build(), ["evaluate", "--as-of", "2025-04-15"])

@@ -20,7 +20,8 @@ def register(group: click.Group) -> None:
 @click.option("--case", "cases", multiple=True, help="Only this case (repeatable). Not stored.")
 @click.option("--rule", "rules", multiple=True, help="Only show this rule (repeatable).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only show this status (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "summary"]), default="table", show_default=True,
+              help="summary: obligations per rule and status, without listing them (fast at any size).")
 @click.option("--no-store", is_flag=True, help="Do not store the results as a run.")
 @pass_app
 def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
@@ -42,6 +43,9 @@ def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
     def keep(r) -> bool:
         return (not rules or r.rule in rules) and (not statuses or r.status in statuses)
 
+    if fmt == "summary":
+        _summary(app, engine, rule_set, as_of, cases, rules, statuses, no_store)
+        return
     out = _JsonArray(sys.stdout) if fmt == "json" else None
 
     def on_result(r) -> None:
@@ -64,6 +68,30 @@ def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
     _print_table(shown, as_of)
     if summary is not None:
         click.echo(f"run {summary.run_id}: {summary.line()}", err=True)
+
+
+def _summary(app: App, engine, rule_set, as_of, cases, rules, statuses, no_store) -> None:
+    """Counts only, from the columnar evaluator: nothing per obligation is built or printed."""
+    from frister.evaluation.service import count_obligations, run_evaluation
+
+    if cases:
+        raise click.UsageError("--format summary counts every case; leave out --case")
+    if no_store:
+        with engine.connect() as conn:
+            counts = count_obligations(conn, rule_set, as_of)
+        click.echo(f"obligations as of {as_of.isoformat()} (not stored):")
+        width = max(len(r.id) for r in rule_set)
+        click.echo(f"  {'rule':<{width}}  " + "  ".join(f"{s:>9}" for s in STATUSES))
+        for rule in rule_set:
+            if not rules or rule.id in rules:
+                row = [counts.get((rule.id, s), 0) for s in STATUSES]
+                click.echo(f"  {rule.id:<{width}}  " + "  ".join(
+                    f"{n if not statuses or s in statuses else '':>9}" for s, n in zip(STATUSES, row)))
+        total = {s: sum(n for (r, st), n in counts.items() if st == s) for s in STATUSES}
+        click.echo(f"  {'total':<{width}}  " + "  ".join(f"{total[s]:>9}" for s in STATUSES))
+        return
+    summary = run_evaluation(engine, rule_set, as_of)
+    click.echo(f"run {summary.run_id}: {summary.line()}")
 
 
 class _JsonArray:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Callable, Iterator
 
+import numpy as np
+
 from sqlalchemy import Connection, Date, Engine, Integer, cast, delete, func, insert, literal, or_, select, update
 
 from frister.db.bulk import bulk_insert
@@ -88,6 +90,18 @@ def results_for(conn: Connection, rules: RuleSet, as_of: dt.date, case_ids=None)
     rule_list = tuple(rules)
     for case in iter_case_facts(conn, case_ids):
         yield from evaluate_case(rule_list, case, as_of)
+
+
+def count_obligations(conn: Connection, rules: RuleSet, as_of: dt.date) -> Counter:
+    """Evaluate every stored case as of ``as_of`` and store nothing: obligations per
+    ``(rule, status)``. What ``frister evaluate --no-store --format summary`` shows."""
+    rule_list = tuple(rules)
+    counts: Counter = Counter()
+    for batch in iter_batches(conn):
+        for part in columnar.evaluate_batch(rule_list, batch, as_of).parts:
+            for status, n in enumerate(np.bincount(part.status, minlength=4).tolist()):
+                counts[(part.rule.id, columnar.STATUS_NAMES[status])] += n
+    return counts
 
 
 def evaluate_and_store(
