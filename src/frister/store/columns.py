@@ -40,9 +40,10 @@ class _Dialect:
         return f"COALESCE({expr}, {int(NONE)})"
 
     def day_list(self, col: str) -> str:
+        """The day numbers of a group, as text: ``"19000,19091,…"`` (any order)."""
         if self.name == "sqlite":
-            return f"group_concat({col})"
-        return f"string_agg({col}::text, ',')"
+            return f"group_concat(CAST(julianday({col}) - 2440587.5 AS INTEGER))"
+        return f"string_agg(({_EPOCH_DAYS.format(col=col)})::text, ',')"
 
 
 def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK) -> Iterator[Batch]:
@@ -98,17 +99,19 @@ def _case_index(position: dict[str, int], case_ids: tuple) -> np.ndarray:
 
 
 def _date_lists(rows: int, owners: list[int], texts: list[str]) -> DateLists:
-    """One :class:`DateLists` from (owner row, "YYYY-MM-DD,YYYY-MM-DD,…") pairs."""
+    """One :class:`DateLists` from (owner row, "day,day,…") pairs, sorted by row and day."""
     if not texts:
         return DateLists(np.zeros(rows + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
     counts = np.fromiter((t.count(",") + 1 for t in texts), dtype=np.int64, count=len(texts))
-    values = np.array(",".join(texts).split(","), dtype="datetime64[D]").astype(np.int64)
+    values = np.fromstring(",".join(texts), dtype=np.int64, sep=",")
     owner = np.repeat(np.array(owners, dtype=np.int64), counts)
-    order = np.lexsort((values, owner))
+    low = int(values.min())
+    span = int(values.max()) - low + 1
+    keys = np.sort(owner * span + (values - low))  # by row, then by day
     per_row = np.bincount(owner, minlength=rows)
     offsets = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(per_row, out=offsets[1:])
-    return DateLists(offsets, values[order])
+    return DateLists(offsets, keys % span + low)
 
 
 def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
@@ -118,23 +121,24 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
 
     c = _columns(cur, f"SELECT case_id, id, {day('received_on')}, {day('concluded_on')}, conclusion, "
                       f"{day('feedback_sent_on')} FROM referrals WHERE {where}", params, 6)
-    referral_days = {(cid, rid): (rec, con) for cid, rid, rec, con in zip(c[0], c[1], c[2], c[3])}
     tables = {"referral": Table(_case_index(position, c[0]), list(c[1]), {
         "received_on": _days(c[2]), "concluded_on": _days(c[3]), "conclusion": _obj(c[4]),
         "feedback_sent_on": _days(c[5]),
     })}
 
-    c = _columns(cur, f"SELECT case_id, id, {day('started_on')}, referral_id, {day('extension_requested_on')}, "
-                      f"extension_granted, extension_reason, {day('concluded_on')}, conclusion, review_after_closing, "
-                      f"{day('reviewed_after_closing_on')} FROM investigations WHERE {where}", params, 11)
-    none = (int(NONE), int(NONE))
-    linked = [referral_days.get((cid, rid), none) for cid, rid in zip(c[0], c[3])]
+    # The investigation's referral (same case) joined in by the database.
+    c = _columns(cur, f"SELECT i.case_id, i.id, {day('i.started_on')}, {day('r.received_on')}, "
+                      f"{day('i.extension_requested_on')}, i.extension_granted, i.extension_reason, "
+                      f"{day('i.concluded_on')}, i.conclusion, i.review_after_closing, "
+                      f"{day('i.reviewed_after_closing_on')}, {day('r.concluded_on')} "
+                      f"FROM investigations i LEFT JOIN referrals r ON r.case_id = i.case_id AND r.id = i.referral_id "
+                      f"WHERE i.{where}", params, 12)
     tables["investigation"] = Table(_case_index(position, c[0]), list(c[1]), {
         "started_on": _days(c[2]), "concluded_on": _days(c[7]), "conclusion": _obj(c[8]),
         "review_after_closing": np.array([bool(x) for x in c[9]], dtype=bool),
         "reviewed_after_closing_on": _days(c[10]),
-        "referral_received_on": _days(tuple(x[0] for x in linked)),
-        "referral_concluded_on": _days(tuple(x[1] for x in linked)),
+        "referral_received_on": _days(c[3]),
+        "referral_concluded_on": _days(c[11]),
         "extension_requested_on": _days(c[4]),
         "extension_granted": np.array([bool(x) for x in c[5]], dtype=bool),
         "extension_reason": _obj(c[6]),
