@@ -92,15 +92,23 @@ def results_for(conn: Connection, rules: RuleSet, as_of: dt.date, case_ids=None)
         yield from evaluate_case(rule_list, case, as_of)
 
 
-def count_obligations(conn: Connection, rules: RuleSet, as_of: dt.date) -> Counter:
+def count_obligations(conn: Connection, rules: RuleSet, as_of: dt.date, workers: int = 2) -> Counter:
     """Evaluate every stored case as of ``as_of`` and store nothing: obligations per
-    ``(rule, status)``. What ``frister evaluate --no-store --format summary`` shows."""
-    rule_list = tuple(rules)
+    ``(rule, status)``. What ``frister evaluate --no-store --format summary`` shows.
+    Large sets are evaluated by ``workers`` processes (:mod:`frister.evaluation.parallel`)."""
+    from frister.evaluation.parallel import map_evaluations
+
     counts: Counter = Counter()
-    for batch in iter_batches(conn):
-        for part in columnar.evaluate_batch(rule_list, batch, as_of).parts:
-            for status, n in enumerate(np.bincount(part.status, minlength=4).tolist()):
-                counts[(part.rule.id, columnar.STATUS_NAMES[status])] += n
+    for part in map_evaluations(conn, rules, as_of, _rule_status_counts, workers):
+        counts.update(part)
+    return counts
+
+
+def _rule_status_counts(ev: columnar.Evaluation) -> Counter:
+    counts: Counter = Counter()
+    for part in ev.parts:
+        for status, n in enumerate(np.bincount(part.status, minlength=4).tolist()):
+            counts[(part.rule.id, columnar.STATUS_NAMES[status])] += n
     return counts
 
 

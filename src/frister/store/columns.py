@@ -46,8 +46,10 @@ class _Dialect:
         return f"string_agg(({_EPOCH_DAYS.format(col=col)})::text, ',')"
 
 
-def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK) -> Iterator[Batch]:
-    """Every case (or the given ones), ``chunk`` cases per batch, in ``case_id`` order."""
+def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK,
+                 after: str = "", until: str | None = None) -> Iterator[Batch]:
+    """Every case (or the given ones), ``chunk`` cases per batch, in ``case_id`` order;
+    ``after``/``until`` limit it to the cases with ``after < case_id <= until``."""
     d = _Dialect(conn)
     cur = conn.connection.driver_connection.cursor()
     try:
@@ -63,9 +65,11 @@ def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
                 if cases:
                     yield _batch(cur, d, cases, where, part)
             return
-        last = ""
+        last = after
+        upto = "" if until is None else f" AND case_id <= {d.mark}"
         while True:
-            cur.execute(f"{cases_sql} WHERE case_id > {d.mark} ORDER BY case_id LIMIT {int(chunk)}", (last,))
+            cur.execute(f"{cases_sql} WHERE case_id > {d.mark}{upto} ORDER BY case_id LIMIT {int(chunk)}",
+                        (last,) if until is None else (last, until))
             cases = cur.fetchall()
             if not cases:
                 return
@@ -76,6 +80,18 @@ def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
                 return
     finally:
         cur.close()
+
+
+def split_points(conn: Connection, parts: int) -> list[str]:
+    """``parts - 1`` case ids that cut the cases into ``parts`` runs of about equal size."""
+    total = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
+    points = []
+    for k in range(1, parts):
+        row = conn.exec_driver_sql(
+            f"SELECT case_id FROM cases ORDER BY case_id LIMIT 1 OFFSET {int(total * k // parts)}").first()
+        if row is not None and (not points or row[0] > points[-1]):
+            points.append(row[0])
+    return points
 
 
 def _columns(cur, sql: str, params, width: int) -> list[tuple]:

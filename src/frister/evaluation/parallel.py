@@ -1,0 +1,78 @@
+"""Evaluating every case on several cores.
+
+Reading the facts costs the most in a full evaluation, and it is CPU work in this
+process (the driver building rows) as much as in the database. So a full evaluation
+cuts the cases into contiguous ``case_id`` runs (:func:`frister.store.columns.split_points`)
+and lets each of ``workers`` processes read and evaluate one run with a connection of
+its own; this process only combines what they send back (``summarise(evaluation)``,
+called in the worker: keep it small, e.g. counts). Workers are forked (Linux) and
+only read; they see the committed facts, which no evaluation changes.
+
+A worker's failure is reported by exception type only, like everything else that
+may stand near case data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from typing import Callable, Iterable, Iterator, TypeVar
+
+from sqlalchemy import Connection
+
+from frister.db.engine import create_db_engine
+from frister.engine import columnar
+from frister.errors import FristerError
+from frister.rules.model import Rule
+from frister.store.columns import iter_batches, split_points
+
+T = TypeVar("T")
+PARALLEL_FROM = 20_000  # cases: below this, one process is faster than starting more
+_DONE = "done"
+
+
+def map_evaluations(conn: Connection, rules: Iterable[Rule], as_of: dt.date,
+                    summarise: Callable[[columnar.Evaluation], T], workers: int = 2) -> Iterator[T]:
+    """``summarise`` of the evaluation of every batch of cases, in no particular order."""
+    rule_list = tuple(rules)
+    total = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
+    if workers <= 1 or total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        for batch in iter_batches(conn):
+            yield summarise(columnar.evaluate_batch(rule_list, batch, as_of))
+        return
+    points = split_points(conn, workers)
+    bounds = list(zip([""] + points, points + [None]))
+    url = conn.engine.url.render_as_string(hide_password=False)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue(maxsize=4 * len(bounds))
+    procs = [ctx.Process(target=_work, args=(url, rule_list, as_of, after, until, summarise, queue), daemon=True)
+             for after, until in bounds]
+    for p in procs:
+        p.start()
+    try:
+        running = len(procs)
+        while running:
+            kind, payload = queue.get()
+            if kind == _DONE:
+                running -= 1
+            elif kind == "failed":
+                raise FristerError(f"an evaluation worker failed ({payload})")
+            else:
+                yield payload
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+
+
+def _work(url, rules, as_of, after, until, summarise, queue) -> None:
+    try:
+        engine = create_db_engine(url)
+        with engine.connect() as conn:
+            for batch in iter_batches(conn, after=after, until=until):
+                queue.put(("result", summarise(columnar.evaluate_batch(rules, batch, as_of))))
+        engine.dispose()
+        queue.put((_DONE, None))
+    except BaseException as exc:  # reported by type only: a message may hold data
+        queue.put(("failed", type(exc).__name__))
