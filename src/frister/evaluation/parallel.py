@@ -32,12 +32,14 @@ _DONE = "done"
 
 
 def map_evaluations(conn: Connection, rules: Iterable[Rule], as_of: dt.date,
-                    summarise: Callable[[columnar.Evaluation], T], workers: int = 2) -> Iterator[T]:
+                    summarise: Callable[[columnar.Evaluation], T], workers: int = 2,
+                    parallel_from: int = PARALLEL_FROM, chunk: int | None = None) -> Iterator[T]:
     """``summarise`` of the evaluation of every batch of cases, in no particular order."""
     rule_list = tuple(rules)
     total = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
-    if workers <= 1 or total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        for batch in iter_batches(conn):
+    size = {} if chunk is None else {"chunk": chunk}
+    if workers <= 1 or total < parallel_from or "fork" not in multiprocessing.get_all_start_methods():
+        for batch in iter_batches(conn, **size):
             yield summarise(columnar.evaluate_batch(rule_list, batch, as_of))
         return
     points = split_points(conn, workers)
@@ -45,7 +47,7 @@ def map_evaluations(conn: Connection, rules: Iterable[Rule], as_of: dt.date,
     url = conn.engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue(maxsize=4 * len(bounds))
-    procs = [ctx.Process(target=_work, args=(url, rule_list, as_of, after, until, summarise, queue), daemon=True)
+    procs = [ctx.Process(target=_work, args=(url, rule_list, as_of, after, until, summarise, queue, size), daemon=True)
              for after, until in bounds]
     for p in procs:
         p.start()
@@ -66,11 +68,11 @@ def map_evaluations(conn: Connection, rules: Iterable[Rule], as_of: dt.date,
             p.join()
 
 
-def _work(url, rules, as_of, after, until, summarise, queue) -> None:
+def _work(url, rules, as_of, after, until, summarise, queue, size) -> None:
     try:
         engine = create_db_engine(url)
         with engine.connect() as conn:
-            for batch in iter_batches(conn, after=after, until=until):
+            for batch in iter_batches(conn, after=after, until=until, **size):
                 queue.put(("result", summarise(columnar.evaluate_batch(rules, batch, as_of))))
         engine.dispose()
         queue.put((_DONE, None))
