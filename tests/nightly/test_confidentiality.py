@@ -67,7 +67,7 @@ def night(tmp_path_factory, rules):
         ])
     settings = Settings.from_env({"FRISTER_TEMPLATES_DIR": str(ROOT / "templates")})
     config = load_config(settings, rules, "console")
-    transport = ConsoleTransport(quiet=True)
+    transport = ConsoleTransport(quiet=True, keep=True)
     handler = _Capture()
     logging.getLogger("frister").addHandler(handler)
     logging.getLogger("frister").setLevel(logging.DEBUG)

@@ -1,8 +1,10 @@
 """The outbox: one row per notice, and one row per e-mail attempt.
 
 A notice is identified by ``(case_id, rule, subject, period, seq, stage, repeat, role)``:
-the obligation key, the ladder stage, the repeat number (0 for the first) and the
-recipient role. The unique constraint makes "create once" a database guarantee.
+the obligation key, the ladder stage, the repeat number (0 for the first repeat due,
+counted from the due date) and the recipient role. The unique constraint makes "create
+once" a database guarantee. ``ordinal`` numbers the notices actually created for an
+obligation, stage and role (1 for the first), and is what an e-mail shows.
 
 Life of a notice (``status``)::
 
@@ -11,8 +13,8 @@ Life of a notice (``status``)::
        |                  |---permanent failure / too many attempts--> dead
        +-- obligation met or no longer in the stage's state --> cancelled
 
-A claim stores the run, the digest key and the Message-ID on the row before anything
-is sent, so a run killed after the claim resends the very same e-mail (same
+A claim stores the run, the digest key, the Message-ID and the part of the digest
+("del 2 av 7") on the row before anything is sent, so a run killed after the claim resends the very same e-mail (same
 Message-ID) on the next run. The rows are the audit trail; ``deliveries`` records
 every e-mail attempt (recipient, Message-ID, outcome, SMTP code) without content.
 """

@@ -61,17 +61,22 @@ class Transport:
 
 
 class ConsoleTransport(Transport):
-    """Prints each e-mail (headers and the plain-text part) instead of sending it."""
+    """Prints each e-mail (headers and the plain-text part) instead of sending it.
+
+    ``keep=True`` (tests) also keeps every message in ``sent``; off by default, since a
+    first night at national scale renders hundreds of thousands of lines."""
 
     name = "console"
 
-    def __init__(self, stream: TextIO | None = None, quiet: bool = False):
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False, keep: bool = False):
         self.stream = stream
         self.quiet = quiet
+        self.keep = keep
         self.sent: list[EmailMessage] = []
 
     def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
+        if self.keep:
+            self.sent.append(message)
         if self.quiet:
             return
         out = self.stream or sys.stdout
