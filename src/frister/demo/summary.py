@@ -9,6 +9,7 @@ from rich.table import Table
 from sqlalchemy import Connection, func, select
 
 from frister.evaluation.models import Obligation
+from frister.evaluation.service import count_obligations
 from frister.facts.subjects import SUBJECTS
 from frister.rules.model import RuleSet
 
@@ -21,10 +22,10 @@ def _in_case_order(rules: RuleSet) -> list:
 
 def print_summary(conn: Connection, rules: RuleSet, as_of: dt.date, console: Console | None = None, top: int = 10) -> None:
     console = console or Console(width=160)
+    # Met obligations are not stored (only what needs attention or was broken), so the
+    # counts come from evaluating the stored facts as of the date.
     counts: dict[str, dict[str, int]] = {}
-    for rule, status, n in conn.execute(
-        select(Obligation.rule, Obligation.status, func.count()).group_by(Obligation.rule, Obligation.status)
-    ):
+    for (rule, status), n in count_obligations(conn, rules, as_of).items():
         counts.setdefault(rule, {})[status] = n
     table = Table(title=f"Frister per {as_of.isoformat()} (lovkrav og status)", title_justify="left")
     table.add_column("Regel")
