@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from sqlalchemy import func, select
 
 from frister.demo.generate import generate_cases, write_jsonl
@@ -45,7 +47,10 @@ def test_it_stores_every_obligation_not_met_in_time_and_counts_all_in_the_run_re
     assert by_status == {s: n for s, n in summary.by_status.items() if s != "met"}
 
 
-def test_a_run_through_the_core_stores_what_a_columnar_run_stores(engine, rules, tmp_path):
+@pytest.mark.parametrize("parallel", [False, True], ids=["one process", "two processes"])
+def test_a_run_through_the_core_stores_what_a_columnar_run_stores(engine, rules, tmp_path, monkeypatch, parallel):
+    if parallel:
+        monkeypatch.setattr("frister.evaluation.parallel.PARALLEL_FROM", 0)
     path = tmp_path / "c.jsonl"
     write_jsonl(path, generate_cases(AS_OF, seed=12, cases=80, years=6))
     import_file(engine, path, as_of=AS_OF)

@@ -33,12 +33,12 @@ _DONE = "done"
 
 def map_evaluations(conn: Connection, rules: Iterable[Rule], as_of: dt.date,
                     summarise: Callable[[columnar.Evaluation], T], workers: int = 2,
-                    parallel_from: int = PARALLEL_FROM, chunk: int | None = None) -> Iterator[T]:
+                    parallel_from: int | None = None, chunk: int | None = None) -> Iterator[T]:
     """``summarise`` of the evaluation of every batch of cases, in no particular order."""
     rule_list = tuple(rules)
     total = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
     size = {} if chunk is None else {"chunk": chunk}
-    if workers <= 1 or total < parallel_from or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or total < (PARALLEL_FROM if parallel_from is None else parallel_from) or "fork" not in multiprocessing.get_all_start_methods():
         for batch in iter_batches(conn, **size):
             yield summarise(columnar.evaluate_batch(rule_list, batch, as_of))
         return

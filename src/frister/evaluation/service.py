@@ -120,6 +120,7 @@ def evaluate_and_store(
     now: Callable[[], dt.datetime] = utcnow,
     on_result: Callable[[Result], None] | None = None,
     incremental: bool = False,
+    workers: int = 2,
 ) -> RunSummary:
     """Evaluate the cases and store the obligations, inside the caller's transaction.
 
@@ -134,6 +135,8 @@ def evaluate_and_store(
     ``as_of`` is before the last run's.
 
     ``on_result`` sees every result this run computes (all of them in a full run).
+    A full run of many cases reads and evaluates on ``workers`` processes
+    (:mod:`frister.evaluation.parallel`) while this one writes.
     """
     previous = latest_run(conn)
     mode = "incremental" if incremental and previous is not None and previous.rules_fingerprint == rules.fingerprint \
@@ -157,9 +160,14 @@ def evaluate_and_store(
             part = ids[i:i + CHUNK]
             conn.execute(delete(Obligation).where(Obligation.case_id.in_(part)))
             conn.execute(delete(CaseEvaluation).where(CaseEvaluation.case_id.in_(part)))
-    if on_result is None:
+    if on_result is None and ids is None:
+        from frister.evaluation.parallel import map_evaluations
+
+        for rows in map_evaluations(conn, rule_list, as_of, _rows_to_store, workers):
+            summary.evaluated += writer.rows(*rows)
+    elif on_result is None:
         for batch in iter_batches(conn, ids):
-            summary.evaluated += writer.batch(columnar.evaluate_batch(rule_list, batch, as_of))
+            summary.evaluated += writer.rows(*_rows_to_store(columnar.evaluate_batch(rule_list, batch, as_of)))
     else:
         for case, fingerprint in iter_case_facts(conn, ids, with_fingerprint=True):
             summary.evaluated += 1
@@ -205,6 +213,15 @@ def _stale_ids(conn: Connection, as_of: dt.date) -> list[str]:
     ).scalars().all()
 
 
+def _rows_to_store(ev: columnar.Evaluation) -> tuple[dict[str, list], list[list]]:
+    """What a run stores of an evaluated batch, as plain lists (they may cross processes):
+    the obligations not met in time by column, and per case its id, fingerprint,
+    ``stable_until`` and counts per status."""
+    b = ev.batch
+    cases = [b.case_ids, b.fingerprints, columnar.iso_text(ev.stable_until).tolist(), *ev.case_counts().T.tolist()]
+    return ev.columns(_STORED), cases
+
+
 class _Writer:
     """Batches obligation and case-evaluation rows."""
 
@@ -220,20 +237,18 @@ class _Writer:
         self.obligations.extend(obligation_values(r, self.run_id) for r in results if r.status in STORED_STATUSES)
         self.flush()
 
-    def batch(self, ev: columnar.Evaluation) -> int:
-        """A batch evaluated by the columnar evaluator; returns its number of cases."""
+    def rows(self, cols: dict[str, list], cases: list[list]) -> int:
+        """The rows of a batch evaluated by the columnar evaluator (:func:`_rows_to_store`);
+        returns its number of cases."""
         self.flush(final=True)
-        b = ev.batch
-        cols = ev.columns(_STORED)
         if cols:
             cols["run_id"] = repeat(self.run_id)
             bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS,
                         zip(*(cols[name] for name in OBLIGATION_COLUMNS)), ready=True)
-        counts = ev.case_counts().T.tolist()
-        until = columnar.iso_text(ev.stable_until).tolist()
+        case_ids, fingerprints, until, *counts = cases
         bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS,
-                    zip(b.case_ids, b.fingerprints, repeat(self.as_of.isoformat()), until, *counts), ready=True)
-        return len(b)
+                    zip(case_ids, fingerprints, repeat(self.as_of.isoformat()), until, *counts), ready=True)
+        return len(case_ids)
 
     def flush(self, final: bool = False) -> None:
         if self.obligations and (final or len(self.obligations) >= WRITE_BATCH):
