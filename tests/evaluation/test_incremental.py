@@ -10,7 +10,7 @@ from sqlalchemy import select
 from frister.db.engine import create_db_engine, migrate
 from frister.demo.generate import generate_cases, write_jsonl
 from frister.evaluation.models import EvaluationRun, Obligation
-from frister.evaluation.service import run_evaluation
+from frister.evaluation.service import run_evaluation, shown_days_late
 from frister.importer import import_file
 
 from ..conftest import MIGRATIONS
@@ -18,10 +18,18 @@ from ..conftest import MIGRATIONS
 START = dt.date(2025, 6, 20)
 
 
-def _obligations(engine):
+def _obligations(engine, as_of=None):
+    """The stored obligations as readers see them: with ``as_of``, the days late of
+    overdue ones as :func:`shown_days_late` shows them (the stored figure is as of the
+    run that last evaluated the case)."""
     cols = [c for c in Obligation.__table__.columns if c.name != "run_id"]
     with engine.connect() as conn:
-        return conn.execute(select(*cols).order_by(*Obligation.__table__.primary_key.columns)).all()
+        rows = conn.execute(select(*cols).order_by(*Obligation.__table__.primary_key.columns)).all()
+    if as_of is None:
+        return rows
+    at = [c.name for c in cols].index("days_late")
+    return [tuple(r[:at]) + (shown_days_late(r.status, r.due_on, r.days_late, as_of),) + tuple(r[at + 1:])
+            for r in rows]
 
 
 def _full_reference(rules, tmp_path, files, as_of):
@@ -32,6 +40,7 @@ def _full_reference(rules, tmp_path, files, as_of):
         import_file(ref, path, as_of=imported_as_of)
     run_evaluation(ref, rules, as_of)
     rows = _obligations(ref)
+    assert rows == _obligations(ref, as_of)  # a full run stores the days overdue as of its date
     ref.dispose()
     return rows
 
@@ -66,7 +75,7 @@ def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path):
         summary = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True)
         assert summary.mode == "incremental"
         evaluated[night] = summary.evaluated
-        assert _obligations(engine) == _full_reference(rules, tmp_path, files, as_of), f"night {night}"
+        assert _obligations(engine, as_of) == _full_reference(rules, tmp_path, files, as_of), f"night {night}"
         with engine.connect() as conn:
             run = conn.execute(select(EvaluationRun.__table__).order_by(EvaluationRun.id.desc()).limit(1)).one()
         assert (run.mode, run.evaluated, run.obligations) == ("incremental", summary.evaluated, summary.obligations)

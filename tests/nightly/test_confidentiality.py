@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, tuple_
 from frister.engine.results import BREACH_STATUSES
 from frister.errors import FristerError, ImportRejected, ValidationIssue
 from frister.evaluation.models import BreachReason, Obligation
+from frister.evaluation.service import latest_run, shown_days_late
 from frister.facts.model import REASON_CODES
 
 MAX_ACTION = 2000
@@ -100,7 +101,8 @@ def reasons_by_key(conn: Connection) -> dict[tuple[str, str, str, str, int], Exp
 
 def list_breaches(conn: Connection, unit: str | None = None, rule: str | None = None,
                   unexplained: bool = False) -> list[BreachRow]:
-    """Breaches in the latest run, oldest due date first, with their reasons if any."""
+    """Breaches in the latest run, oldest due date first, with their reasons if any
+    (days late as of the latest run's date)."""
     _require_evaluation(conn)
     O, B = Obligation, BreachReason
     stmt = (
@@ -117,8 +119,10 @@ def list_breaches(conn: Connection, unit: str | None = None, rule: str | None = 
         stmt = stmt.where(O.rule == rule)
     if unexplained:
         stmt = stmt.where(B.reason.is_(None))
+    as_of = latest_run(conn).as_of
     return [
-        BreachRow(BreachKey(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        BreachRow(BreachKey(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7], r[8],
+                  shown_days_late(r[6], r[7], r[9], as_of), r[10], r[11])
         for r in conn.execute(stmt)
     ]
 

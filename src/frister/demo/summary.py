@@ -51,14 +51,15 @@ def print_summary(conn: Connection, rules: RuleSet, as_of: dt.date, console: Con
 
     worst = conn.execute(
         select(Obligation.case_id, Obligation.unit, Obligation.rule, Obligation.subject, Obligation.period,
-               Obligation.due_on, Obligation.days_late)
+               Obligation.due_on)
         .where(Obligation.status == "overdue", Obligation.due_on >= as_of - dt.timedelta(days=365))
-        .order_by(Obligation.days_late.desc(), Obligation.case_id, Obligation.rule).limit(top)
+        .order_by(Obligation.due_on, Obligation.case_id, Obligation.rule).limit(top)
     ).all()
     titles = {r.id: r.title for r in rules}
     t2 = Table(title=f"Mest forfalte frister siste 12 måneder (topp {top})", title_justify="left")
     for col in ("Sak", "Enhet", "Frist", "Gjelder", "Periode", "Forfalt", "Dager over"):
         t2.add_column(col)
-    for case_id, unit, rule, subject, period, due_on, days_late in worst:
-        t2.add_row(case_id, unit, titles.get(rule, rule), subject, period or "", due_on.isoformat(), str(days_late))
+    for case_id, unit, rule, subject, period, due_on in worst:
+        t2.add_row(case_id, unit, titles.get(rule, rule), subject, period or "", due_on.isoformat(),
+                   str((as_of - due_on).days))
     console.print(t2)

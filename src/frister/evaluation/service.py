@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from sqlalchemy import Connection, Date, Engine, Integer, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 
 from frister.db.bulk import bulk_insert
 from frister.engine import columnar
@@ -127,10 +127,10 @@ def evaluate_and_store(
     A full run evaluates every case and replaces every obligation. An incremental run
     (``incremental=True``, used by the nightly job) evaluates only the cases whose facts
     changed since they were last evaluated or whose results expired by ``as_of`` (see
-    :func:`frister.engine.evaluate_case_until`), replaces their obligations, and brings
-    ``days_late`` of every other overdue obligation up to ``as_of`` in one statement.
-    The stored obligations are then the same as a full run would store (apart from
-    ``run_id``); the work is proportional to what changed plus what falls due. It falls
+    :func:`frister.engine.evaluate_case_until`) and replaces their obligations. The stored
+    obligations are then the same as a full run would store (apart from ``run_id``, and
+    ``days_late`` of overdue ones, which readers take from :func:`shown_days_late`); the
+    work is proportional to what changed plus what falls due. It falls
     back to a full run when there is no earlier run with the same rules, or when
     ``as_of`` is before the last run's.
 
@@ -176,10 +176,6 @@ def evaluate_and_store(
             for r in results:
                 on_result(r)
     writer.flush(final=True)
-    if mode == "incremental":
-        conn.execute(
-            update(Obligation).where(Obligation.status == "overdue").values(days_late=_days_since_due(conn, as_of))
-        )
     e = CaseEvaluation
     totals = conn.execute(
         select(func.count(), *(func.coalesce(func.sum(getattr(e, s)), 0) for s in STATUSES))
@@ -196,11 +192,15 @@ def evaluate_and_store(
     return summary
 
 
-def _days_since_due(conn: Connection, as_of: dt.date):
-    """``as_of − due_on`` in days, as SQL for this database."""
-    if conn.dialect.name == "postgresql":
-        return literal(as_of, Date) - Obligation.due_on
-    return cast(func.julianday(literal(as_of.isoformat())) - func.julianday(Obligation.due_on), Integer)
+def shown_days_late(status: str, due_on: dt.date, stored: int, as_of: dt.date) -> int:
+    """The days late of a stored obligation as of ``as_of`` (the latest run's date).
+
+    An ``overdue`` obligation grows a day later every night without changing otherwise,
+    so its stored ``days_late`` is as of the run that last evaluated its case, and
+    readers show ``as_of − due_on``; rewriting every overdue row every night would make
+    a nightly run's work proportional to the whole backlog. Other statuses are stored as
+    they are (``late``: done − due; ``open``: 0)."""
+    return (as_of - due_on).days if status == "overdue" else stored
 
 
 def _stale_ids(conn: Connection, as_of: dt.date) -> list[str]:
