@@ -42,7 +42,7 @@ def map_evaluations(conn: Connection, rules: Iterable[Rule], as_of: dt.date,
         for batch in iter_batches(conn, **size):
             yield summarise(columnar.evaluate_batch(rule_list, batch, as_of))
         return
-    points = split_points(conn, workers)
+    points = split_points(conn, workers, total)
     bounds = list(zip([""] + points, points + [None]))
     url = conn.engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("fork")

@@ -35,6 +35,7 @@ from frister.engine import columnar
 from frister.engine.core import evaluate_case, evaluate_case_until
 from frister.engine.results import STATUSES, Result
 from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
+from frister.evaluation.parallel import map_evaluations
 from frister.rules.model import RuleSet
 from frister.store.columns import iter_batches
 from frister.store.facts import CHUNK, iter_case_facts
@@ -96,8 +97,6 @@ def count_obligations(conn: Connection, rules: RuleSet, as_of: dt.date, workers:
     """Evaluate every stored case as of ``as_of`` and store nothing: obligations per
     ``(rule, status)``. What ``frister evaluate --no-store --format summary`` shows.
     Large sets are evaluated by ``workers`` processes (:mod:`frister.evaluation.parallel`)."""
-    from frister.evaluation.parallel import map_evaluations
-
     counts: Counter = Counter()
     for part in map_evaluations(conn, rules, as_of, _rule_status_counts, workers):
         counts.update(part)
@@ -161,8 +160,6 @@ def evaluate_and_store(
             conn.execute(delete(Obligation).where(Obligation.case_id.in_(part)))
             conn.execute(delete(CaseEvaluation).where(CaseEvaluation.case_id.in_(part)))
     if on_result is None and ids is None:
-        from frister.evaluation.parallel import map_evaluations
-
         for rows in map_evaluations(conn, rule_list, as_of, _rows_to_store, workers):
             summary.evaluated += writer.rows(*rows)
     elif on_result is None:

@@ -89,9 +89,9 @@ def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
         cur.close()
 
 
-def split_points(conn: Connection, parts: int) -> list[str]:
-    """``parts - 1`` case ids that cut the cases into ``parts`` runs of about equal size."""
-    total = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one()
+def split_points(conn: Connection, parts: int, total: int) -> list[str]:
+    """``parts - 1`` case ids that cut the ``total`` cases into ``parts`` runs of about
+    equal size."""
     points = []
     for k in range(1, parts):
         row = conn.exec_driver_sql(
