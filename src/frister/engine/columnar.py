@@ -206,7 +206,8 @@ def _lists(per_row: Sequence[Sequence[date]]) -> DateLists:
     return DateLists(offsets, values)
 
 
-def _obj(values) -> np.ndarray:
+def object_array(values) -> np.ndarray:
+    """A 1-d object array of ``values`` (strings, None) without numpy guessing a dtype."""
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
     return out
@@ -222,24 +223,24 @@ def batch_from_facts(cases: Sequence[CaseFacts]) -> Batch:
     ci, refs = rows("referrals")
     tables["referral"] = Table(ci, [r.id for r in refs], {
         "received_on": days(r.received_on for r in refs), "concluded_on": days(r.concluded_on for r in refs),
-        "feedback_sent_on": days(r.feedback_sent_on for r in refs), "conclusion": _obj([r.conclusion for r in refs]),
+        "feedback_sent_on": days(r.feedback_sent_on for r in refs), "conclusion": object_array([r.conclusion for r in refs]),
     })
     ci, invs = rows("investigations")
     linked = [cases[c].referral(i.referral_id) for c, i in zip(ci, invs)]
     tables["investigation"] = Table(ci, [i.id for i in invs], {
         "started_on": days(i.started_on for i in invs), "concluded_on": days(i.concluded_on for i in invs),
-        "conclusion": _obj([i.conclusion for i in invs]),
+        "conclusion": object_array([i.conclusion for i in invs]),
         "review_after_closing": np.array([i.review_after_closing for i in invs], dtype=bool),
         "reviewed_after_closing_on": days(i.reviewed_after_closing_on for i in invs),
         "referral_received_on": days(r.received_on if r else None for r in linked),
         "referral_concluded_on": days(r.concluded_on if r else None for r in linked),
         "extension_requested_on": days(i.extension.requested_on if i.extension else None for i in invs),
         "extension_granted": np.array([bool(i.extension and i.extension.granted) for i in invs], dtype=bool),
-        "extension_reason": _obj([i.extension.reason if i.extension else None for i in invs]),
+        "extension_reason": object_array([i.extension.reason if i.extension else None for i in invs]),
     })
     ci, ms = rows("measures")
     tables["measure"] = Table(ci, [m.id for m in ms], {
-        "kind": _obj([m.kind for m in ms]), "decided_on": days(m.decided_on for m in ms),
+        "kind": object_array([m.kind for m in ms]), "decided_on": days(m.decided_on for m in ms),
         "ended_on": days(m.ended_on for m in ms), "plan_made_on": days(m.plan_made_on for m in ms),
         "evaluations": _lists([m.evaluations for m in ms]),
     })
@@ -250,15 +251,15 @@ def batch_from_facts(cases: Sequence[CaseFacts]) -> Batch:
     })
     ci, es = rows("emergency_decisions")
     tables["emergency_decision"] = Table(ci, [e.id for e in es], {
-        "kind": _obj([e.kind for e in es]), "decided_on": days(e.decided_on for e in es),
+        "kind": object_array([e.kind for e in es]), "decided_on": days(e.decided_on for e in es),
         "petition_sent_on": days(e.petition_sent_on for e in es),
     })
     ci, ps = rows("placements")
     tables["placement"] = Table(ci, [p.id for p in ps], {
-        "kind": _obj([p.kind for p in ps]), "started_on": days(p.started_on for p in ps),
+        "kind": object_array([p.kind for p in ps]), "started_on": days(p.started_on for p in ps),
         "ended_on": days(p.ended_on for p in ps), "followup_reduced_on": days(p.followup_reduced_on for p in ps),
         "supervision_reduced_on": days(p.supervision_reduced_on for p in ps),
-        "supervision_municipality": _obj([p.supervision_municipality for p in ps]),
+        "supervision_municipality": object_array([p.supervision_municipality for p in ps]),
         "followup_visits": _lists([p.followup_visits for p in ps]),
         "supervision_visits": _lists([p.supervision_visits for p in ps]),
     })
@@ -427,7 +428,7 @@ class Evaluation:
         column by column without a Python object per obligation field."""
         wanted = np.array(sorted(set(statuses)), dtype=np.int8)
         b = self.batch
-        case_ids, units, caseworkers = _objects(b.case_ids), _objects(b.units), _objects(b.caseworkers)
+        case_ids, units, caseworkers = object_array(b.case_ids), object_array(b.units), object_array(b.caseworkers)
         chunks: list[dict[str, np.ndarray]] = []
         for p in self.parts:
             idx = np.nonzero(np.isin(p.status, wanted))[0]
@@ -439,7 +440,7 @@ class Evaluation:
             n = len(idx)
             version = p.version[idx]
             col = {
-                "case_id": case_ids[cases], "rule": _repeat(rule.id, n), "subject": _objects(t.ids)[rows],
+                "case_id": case_ids[cases], "rule": _repeat(rule.id, n), "subject": object_array(t.ids)[rows],
                 "period": _labels(p.period[idx]) if p.period is not None else _repeat("", n),
                 "seq": p.seq[idx].astype(object) if p.seq is not None else _repeat(1, n),
                 "unit": units[cases], "caseworker": caseworkers[cases],
@@ -447,9 +448,9 @@ class Evaluation:
                 "days_late": p.days_late[idx].astype(object),
                 "required": p.required[idx].astype(object) if p.required is not None else _repeat(None, n),
                 "done": p.done[idx].astype(object) if p.done is not None else _repeat(None, n),
-                "rule_version": _objects([v.name for v in rule.versions])[version],
+                "rule_version": object_array([v.name for v in rule.versions])[version],
                 "anchor_on": iso_text(p.anchor[idx]),
-                "confidence": _objects([v.confidence for v in rule.versions])[version],
+                "confidence": object_array([v.confidence for v in rule.versions])[version],
                 "responsible": t.fields[rule.responsible][rows] if rule.responsible else _repeat(None, n),
             }
             none = _repeat(None, n)
@@ -493,12 +494,6 @@ def _reduction_note(version: RuleVersion, valid: bool, why: str | None) -> str |
     return None
 
 
-def _objects(values) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
 def _repeat(value, n: int) -> np.ndarray:
     out = np.empty(n, dtype=object)
     out[:] = [value] * n
@@ -520,7 +515,7 @@ def _bools(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 def _labels(codes: np.ndarray) -> np.ndarray:
     uniq, inverse = np.unique(codes, return_inverse=True)
-    return _objects([period_label(c) for c in uniq])[inverse]
+    return object_array([period_label(c) for c in uniq])[inverse]
 
 
 def _status(due: np.ndarray, met: np.ndarray, as_of: int) -> tuple[np.ndarray, np.ndarray]:

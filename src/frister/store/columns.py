@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from sqlalchemy import Connection
 
-from frister.engine.columnar import NONE, Batch, DateLists, Table, finish_batch
+from frister.engine.columnar import NONE, Batch, DateLists, Table, finish_batch, object_array
 
 CHUNK = 20_000
 _EPOCH_DAYS = "{col} - DATE '1970-01-01'"
@@ -111,12 +111,6 @@ def _days(values: tuple) -> np.ndarray:
     return np.fromiter(values, dtype=np.int64, count=len(values))
 
 
-def _obj(values: tuple) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
 def _case_index(position: dict[str, int], case_ids: tuple) -> np.ndarray:
     return np.fromiter(map(position.__getitem__, case_ids), dtype=np.int64, count=len(case_ids))
 
@@ -145,7 +139,7 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
     c = _columns(cur, f"SELECT case_id, id, {day('received_on')}, {day('concluded_on')}, conclusion, "
                       f"{day('feedback_sent_on')} FROM referrals WHERE {where}", params, 6)
     tables = {"referral": Table(_case_index(position, c[0]), list(c[1]), {
-        "received_on": _days(c[2]), "concluded_on": _days(c[3]), "conclusion": _obj(c[4]),
+        "received_on": _days(c[2]), "concluded_on": _days(c[3]), "conclusion": object_array(c[4]),
         "feedback_sent_on": _days(c[5]),
     })}
 
@@ -157,14 +151,14 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
                       f"FROM investigations i LEFT JOIN referrals r ON r.case_id = i.case_id AND r.id = i.referral_id "
                       f"WHERE i.{where}", params, 12)
     tables["investigation"] = Table(_case_index(position, c[0]), list(c[1]), {
-        "started_on": _days(c[2]), "concluded_on": _days(c[7]), "conclusion": _obj(c[8]),
+        "started_on": _days(c[2]), "concluded_on": _days(c[7]), "conclusion": object_array(c[8]),
         "review_after_closing": np.array([bool(x) for x in c[9]], dtype=bool),
         "reviewed_after_closing_on": _days(c[10]),
         "referral_received_on": _days(c[3]),
         "referral_concluded_on": _days(c[11]),
         "extension_requested_on": _days(c[4]),
         "extension_granted": np.array([bool(x) for x in c[5]], dtype=bool),
-        "extension_reason": _obj(c[6]),
+        "extension_reason": object_array(c[6]),
     })
 
     c = _columns(cur, f"SELECT case_id, id, kind, {day('decided_on')}, {day('ended_on')}, {day('plan_made_on')} "
@@ -173,7 +167,7 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
     e = _columns(cur, f"SELECT case_id, measure_id, {d.day_list('evaluated_on')} FROM measure_evaluations "
                       f"WHERE {where} GROUP BY case_id, measure_id", params, 3)
     tables["measure"] = Table(_case_index(position, c[0]), list(c[1]), {
-        "kind": _obj(c[2]), "decided_on": _days(c[3]), "ended_on": _days(c[4]), "plan_made_on": _days(c[5]),
+        "kind": object_array(c[2]), "decided_on": _days(c[3]), "ended_on": _days(c[4]), "plan_made_on": _days(c[5]),
         "evaluations": _date_lists(len(c[0]), [measure_row[k] for k in zip(e[0], e[1])], list(e[2])),
     })
 
@@ -186,7 +180,7 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
     c = _columns(cur, f"SELECT case_id, id, kind, {day('decided_on')}, {day('petition_sent_on')} "
                       f"FROM emergency_decisions WHERE {where}", params, 5)
     tables["emergency_decision"] = Table(_case_index(position, c[0]), list(c[1]), {
-        "kind": _obj(c[2]), "decided_on": _days(c[3]), "petition_sent_on": _days(c[4]),
+        "kind": object_array(c[2]), "decided_on": _days(c[3]), "petition_sent_on": _days(c[4]),
     })
 
     c = _columns(cur, f"SELECT case_id, id, kind, {day('started_on')}, {day('ended_on')}, "
@@ -201,9 +195,9 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
         owners.append(placement_row[(cid, pid)])
         texts.append(text)
     tables["placement"] = Table(_case_index(position, c[0]), list(c[1]), {
-        "kind": _obj(c[2]), "started_on": _days(c[3]), "ended_on": _days(c[4]),
+        "kind": object_array(c[2]), "started_on": _days(c[3]), "ended_on": _days(c[4]),
         "followup_reduced_on": _days(c[5]), "supervision_reduced_on": _days(c[6]),
-        "supervision_municipality": _obj(c[7]),
+        "supervision_municipality": object_array(c[7]),
         "followup_visits": _date_lists(len(c[0]), *lists["followup"]),
         "supervision_visits": _date_lists(len(c[0]), *lists["supervision"]),
     })
