@@ -184,3 +184,68 @@ def test_the_first_notice_of_an_old_breach_reads_as_a_first_and_the_next_as_repe
         rows = conn.execute(select(Notice.repeat, Notice.ordinal)
                             .where(Notice.case_id == "BV-2").order_by(Notice.id)).all()
     assert rows == [(2, 1), (3, 2), (4, 3)]  # repeat (the key) counts from the due date
+
+
+def test_a_claim_names_each_part_by_its_notices_in_the_digest_order(crowded, rules, config):
+    from frister.escalation.outbox import digest_key, message_id_for
+
+    claims = Counter()
+
+    def stop_after_the_chiefs_claim(step: str) -> None:
+        claims[step] += 1
+        if step == "claimed" and claims[step] == 3:  # mottak@, omsorg@, then sjef@
+            raise SimulatedCrash(step)
+
+    with SmtpCatcher() as server:
+        with pytest.raises(SimulatedCrash):
+            run(crowded, rules, with_lines_per_email(config, 3), smtp(server.port), fail_at=stop_after_the_chiefs_claim)
+    assert CHIEF not in {m["To"] for m in server.messages}
+    with crowded.connect() as conn:
+        claimed = conn.execute(select(Notice.id, Notice.stage, Notice.digest_part, Notice.digest_parts,
+                                      Notice.digest_key, Notice.message_id)
+                               .where(Notice.recipient == CHIEF, Notice.status == "sending")).all()
+    parts: dict[int, list] = {}
+    for row in claimed:
+        parts.setdefault(row.digest_part, []).append(row)
+    assert sorted(parts) == [1, 2, 3] and {r.digest_parts for r in claimed} == {3}
+    assert [len(parts[p]) for p in (1, 2, 3)] == [3, 3, 2 + 1]
+    # The warning (less urgent than a breach) is in the last part.
+    assert [r.stage for r in parts[3] if r.stage != "breach"] == ["warning"]
+    for rows in parts.values():
+        key = digest_key(CHIEF, [r.id for r in rows])
+        assert {r.digest_key for r in rows} == {key}
+        assert {r.message_id for r in rows} == {message_id_for(key, config.sender)}
+
+
+def test_a_notice_taken_by_another_sender_during_a_claim_rolls_the_whole_claim_back(crowded, rules, config,
+                                                                                   monkeypatch):
+    from sqlalchemy import update
+
+    from frister.escalation import outbox
+
+    split = with_lines_per_email(config, 3)
+    with SmtpCatcher() as server:
+        original = outbox.digest_key
+        taken: list[int] = []
+
+        def meanwhile(recipient, ids):
+            # While the chief's ids are read, another sender cancels one of them.
+            if recipient == CHIEF and not taken:
+                taken.append(ids[-1])
+                with crowded.begin() as other:
+                    other.execute(update(Notice).where(Notice.id == ids[-1]).values(status="cancelled"))
+            return original(recipient, ids)
+
+        monkeypatch.setattr(outbox, "digest_key", meanwhile)
+        report = run(crowded, rules, split, smtp(server.port), hour=3)
+        monkeypatch.setattr(outbox, "digest_key", original)
+        assert CHIEF not in {m["To"] for m in server.messages}
+        with crowded.connect() as conn:
+            chief = conn.execute(select(Notice.status, Notice.digest_key)
+                                 .where(Notice.recipient == CHIEF, Notice.id != taken[0])).all()
+        assert taken and set(chief) == {("pending", None)}  # nothing of the chief's was claimed
+        assert report.counts["attempted"] == 3  # BV-1's reminder and warning to mottak@, BV-3's to omsorg@
+        # The next run claims the rest of the chief's backlog (a new temporary table each claim).
+        later = run(crowded, rules, split, smtp(server.port), hour=4)
+    assert later.counts["attempted"] == len(chief) == 1 + OVERDUE
+    assert sorted(part_of(m) for m in server.messages if m["To"] == CHIEF) == [(1, 3), (2, 3), (3, 3)]

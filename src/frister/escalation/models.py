@@ -34,6 +34,7 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "rule", "subject", "period", "seq", "stage", "repeat", "role"),
         Index("ix_notices_status_recipient", "status", "recipient"),
+        Index("ix_notices_digest_key", "digest_key"),  # a digest part's rows, when sending and recording
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -4,13 +4,15 @@ Protocol, per recipient (one digest per recipient per run, in parts when it is l
 
 1. **Claim** (own transaction): the ready ``pending`` rows of the recipient are taken
    in the digest's order (most urgent stage first, then rule, due date, case) and cut
-   into **parts** of at most ``delivery.max_lines_per_email`` lines. Each part's rows are
-   switched to ``sending`` with a conditional ``UPDATE … WHERE status = 'pending'``; the
-   row counts must match, or nothing is claimed (another sender got there: skip). The
-   claim stores on every row the run, the part's digest key (a hash of the recipient
-   and the part's notice ids), the Message-ID derived from it, and ``digest_part`` of
-   ``digest_parts``. All parts are claimed together, so the numbering ("del 2 av 7")
-   is fixed before anything is sent.
+   into **parts** of at most ``delivery.max_lines_per_email`` lines: the ids are read in
+   that order to name each part by its digest key (a hash of the recipient and the
+   part's notice ids), then one conditional ``UPDATE … WHERE status = 'pending'``
+   switches every row to ``sending``, numbering the rows in the same order with
+   ``row_number()``. The row count must match what was read, or nothing is claimed
+   (another sender got there: skip). The claim stores on every row the run, the part's
+   digest key, the Message-ID derived from it, and ``digest_part`` of ``digest_parts``.
+   All parts are claimed together, so the numbering ("del 2 av 7") is fixed before
+   anything is sent.
 2. **Send** each part, one after the other, rendered from that part's rows only.
 3. **Record** each part right after its send (own transaction): ``sent`` (with the
    time), or back to ``pending`` with capped exponential backoff on a transient
@@ -43,7 +45,8 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import (Column, Engine, Integer, MetaData, String, Table, case, func, insert, select, text,
+                        update)
 
 from frister.escalation.config import Ladder, Recipients
 from frister.escalation.models import Delivery, Notice
@@ -53,11 +56,17 @@ from frister.notify.transport import SendError, Transport
 log = logging.getLogger("frister.escalation")
 
 FailAt = Callable[[str], None]
-CHUNK = 500
+ANALYZE_FROM = 10_000  # claims at least this large refresh PostgreSQL's statistics of the outbox
 
 
 class _ClaimLost(Exception):
     pass
+
+
+# The names of one claim's parts, joined by the claim's UPDATE (a temporary table, created
+# and dropped inside the claim's transaction).
+_PARTS = Table("frister_claim_parts", MetaData(), Column("part", Integer, primary_key=True),
+               Column("digest_key", String(64)), Column("message_id", String(200)))
 
 
 def _no_fail(step: str) -> None:
@@ -78,8 +87,8 @@ class SendCounts:
 def digest_key(recipient: str, notice_ids: Sequence[int]) -> str:
     """Identifies a digest by its recipient and notices (not by its wording, which
     depends on the date), so a resend after a crash has the same Message-ID."""
-    text = recipient.lower() + ":" + ",".join(str(i) for i in sorted(notice_ids))
-    return hashlib.sha256(text.encode()).hexdigest()
+    joined = recipient.lower() + ":" + ",".join(str(i) for i in sorted(notice_ids))
+    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 def message_id_for(key: str, sender: str) -> str:
@@ -178,38 +187,47 @@ class Outbox:
 
     def _claim(self, recipient: str) -> list[tuple[str, str, int, int]] | None:
         size = self.ladder.delivery.max_lines_per_email
+        ready = (Notice.recipient == recipient, *self._ready())
+        order = self._digest_order()
         with self.engine.begin() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(Notice).where(Notice.recipient == recipient, *self._ready())
-            ).scalar_one()
-            if not total:
-                return None
-            parts = -(-total // size)
-            claimed: list[tuple[str, str, int, int]] = []
-            rows = conn.execute(
-                select(Notice.id).where(Notice.recipient == recipient, *self._ready())
-                .order_by(*self._digest_order()).execution_options(yield_per=size)
-            )
-            # The ids arrive sorted (a sort on PostgreSQL's side, or SQLite's sorter, which
-            # has read every row before the first comes out), so the updates below do not
-            # disturb the read; only one part's ids are in memory at a time.
+            # 1. Read the ids in the digest's order, one part at a time, and name each part
+            #    by its ids; only one part's ids are in memory at a time.
+            named: list[dict] = []
+            total = last = 0
+            rows = conn.execute(select(Notice.id).where(*ready).order_by(*order).execution_options(yield_per=size))
             for part, chunk in enumerate(rows.partitions(size), start=1):
                 ids = [r.id for r in chunk]
                 key = digest_key(recipient, ids)
-                message_id = message_id_for(key, self.sender)
-                done = 0
-                for i in range(0, len(ids), CHUNK):
-                    done += conn.execute(
-                        update(Notice).where(Notice.id.in_(ids[i:i + CHUNK]), Notice.status == "pending")
-                        .values(status="sending", claimed_run_id=self.run_id, digest_key=key,
-                                message_id=message_id, digest_part=part, digest_parts=parts)
-                    ).rowcount
-                if done != len(ids) or part > parts:
-                    raise _ClaimLost(f"{done} of {len(ids)} notices")  # rolls the whole claim back
-                claimed.append((key, message_id, part, parts))
-            if len(claimed) != parts:
-                raise _ClaimLost(f"{len(claimed)} of {parts} parts")
-        return claimed
+                named.append({"part": part, "digest_key": key, "message_id": message_id_for(key, self.sender)})
+                total += len(ids)
+                last = max(last, *ids)
+            if not total:
+                return None
+            # 2. One UPDATE numbers the same rows in the same order (the order ends with the
+            #    id, so it is total), cuts them into the same parts and stores each part's
+            #    name from a small temporary table: a set-based claim, whatever the backlog.
+            conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PARTS.name} "
+                              "(part INTEGER PRIMARY KEY, digest_key VARCHAR(64), message_id VARCHAR(200))"))
+            conn.execute(_PARTS.delete())
+            conn.execute(_PARTS.insert(), named)
+            ranked = select(Notice.id, ((func.row_number().over(order_by=order) - 1) // size + 1).label("part")) \
+                .where(*ready, Notice.id <= last).subquery("ranked")
+            done = conn.execute(
+                update(Notice)
+                .where(Notice.id == ranked.c.id, ranked.c.part == _PARTS.c.part, Notice.status == "pending")
+                .values(status="sending", claimed_run_id=self.run_id, digest_key=_PARTS.c.digest_key,
+                        message_id=_PARTS.c.message_id, digest_part=ranked.c.part, digest_parts=len(named))
+            ).rowcount
+            conn.execute(text(f"DROP TABLE {_PARTS.name}"))
+            if done != total:
+                raise _ClaimLost(f"{done} of {total} notices")  # rolls the whole claim back
+        if total >= ANALYZE_FROM and self.engine.dialect.name == "postgresql":
+            # The claim switched most of the table to 'sending'; PostgreSQL's statistics
+            # still say no row is, and it would then find each part through the status
+            # index (every claimed row, once per part) instead of by its digest key.
+            with self.engine.begin() as conn:
+                conn.execute(text(f"ANALYZE {Notice.__tablename__}"))
+        return [(n["digest_key"], n["message_id"], n["part"], len(named)) for n in named]
 
     def _send_claimed(self, key: str, recipient: str, message_id: str, part: int | None = None,
                       parts: int | None = None) -> None:
@@ -222,7 +240,6 @@ class Outbox:
             ).all()
         if not rows:
             return
-        ids = [r.id for r in rows]
         retried = sum(1 for r in rows if r.attempts > 0 or r.claimed_run_id != self.run_id)
         lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.ordinal - 1, r.due_on, r.unit, r.caseworker,
                             r.basis) for r in rows]
@@ -237,44 +254,43 @@ class Outbox:
             error = exc
         else:
             self.fail_at("sent")
-        self._record(key, recipient, message_id, ids, rows, error)
-        self.counts.attempted += len(ids)
+        self._record(key, recipient, message_id, rows, error)
+        self.counts.attempted += len(rows)
         self.counts.retried += retried
         self.fail_at("recorded")
 
-    def _record(self, key: str, recipient: str, message_id: str, ids: list[int], rows, error: SendError | None) -> None:
+    def _record(self, key: str, recipient: str, message_id: str, rows, error: SendError | None) -> None:
+        """Record the send of one claimed part (``rows``, found by its key) in one transaction."""
         now = self.now()
         delivery = self.ladder.delivery
         with self.engine.begin() as conn:
+            claimed = (Notice.digest_key == key, Notice.status == "sending", Notice.recipient == recipient)
             if error is None:
                 outcome = "sent"
-                for i in range(0, len(ids), CHUNK):
-                    conn.execute(update(Notice).where(Notice.id.in_(ids[i:i + CHUNK]), Notice.status == "sending")
-                                 .values(status="sent", sent_at=now, attempts=Notice.attempts + 1, last_error=None))
-                self.counts.sent += len(ids)
+                conn.execute(update(Notice).where(*claimed)
+                             .values(status="sent", sent_at=now, attempts=Notice.attempts + 1, last_error=None))
+                self.counts.sent += len(rows)
                 self.counts.emails_sent += 1
             else:
                 outcome = "permanent" if error.permanent else "transient"
                 self.counts.emails_failed += 1
-                by_attempts: dict[int, list[int]] = {}
+                by_attempts: dict[int, int] = {}
                 for r in rows:
-                    by_attempts.setdefault(r.attempts + 1, []).append(r.id)
-                for attempts, group in by_attempts.items():
+                    by_attempts[r.attempts + 1] = by_attempts.get(r.attempts + 1, 0) + 1
+                for attempts, count in by_attempts.items():
                     dead = error.permanent or attempts >= delivery.max_attempts
                     values = {"attempts": attempts, "last_error": str(error)[:200]}
                     if dead:
                         values |= {"status": "dead", "next_attempt_at": None}
-                        self.counts.dead += len(group)
+                        self.counts.dead += count
                     else:
                         wait = dt.timedelta(minutes=delivery.backoff(attempts))
                         values |= {"status": "pending", "next_attempt_at": now + wait}
-                        self.counts.retrying += len(group)
-                    for i in range(0, len(group), CHUNK):
-                        conn.execute(update(Notice).where(Notice.id.in_(group[i:i + CHUNK]),
-                                                          Notice.status == "sending").values(**values))
-                log.warning("digest %s not delivered (%s): %d notice(s)", message_id, error, len(ids))
+                        self.counts.retrying += count
+                    conn.execute(update(Notice).where(*claimed, Notice.attempts == attempts - 1).values(**values))
+                log.warning("digest %s not delivered (%s): %d notice(s)", message_id, error, len(rows))
             conn.execute(insert(Delivery).values(
-                run_id=self.run_id, recipient=recipient, digest_key=key, message_id=message_id, notices=len(ids),
+                run_id=self.run_id, recipient=recipient, digest_key=key, message_id=message_id, notices=len(rows),
                 outcome=outcome, code=error.code if error else None, error=str(error)[:200] if error else None,
                 attempted_at=now,
             ))
