@@ -79,3 +79,36 @@ def test_rerunning_for_the_same_date_gives_identical_results(engine, rules, tmp_
     assert _rows(engine) == first
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(EvaluationRun)).scalar_one() == 3
+
+
+def _indexes(engine) -> dict[str, list[str]]:
+    from sqlalchemy import inspect
+
+    found = inspect(engine)
+    return {table: sorted(i["name"] for i in found.get_indexes(table)) for table in ("obligations", "case_evaluations")}
+
+
+def test_a_full_run_keeps_the_result_tables_indexes_and_a_failed_one_changes_nothing(engine, rules, tmp_path,
+                                                                                     monkeypatch):
+    from frister.evaluation import service
+
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, generate_cases(AS_OF, seed=9, cases=40))
+    import_file(engine, path, as_of=AS_OF)
+    indexes = _indexes(engine)
+    assert indexes == {"obligations": ["ix_obligations_due_on", "ix_obligations_status_due_on"],
+                       "case_evaluations": ["ix_case_evaluations_stable_until"]}
+    run_evaluation(engine, rules, AS_OF, now=lambda: FIXED)
+    before = _rows(engine)
+    assert _indexes(engine) == indexes and len(before) > 50
+
+    class Interrupted(Exception):
+        pass
+
+    def fail(*args, **kwargs):
+        raise Interrupted
+
+    monkeypatch.setattr(service._Writer, "rows", fail)  # after the old rows are deleted (and on SQLite, the indexes)
+    with pytest.raises(Interrupted):
+        run_evaluation(engine, rules, dt.date(2025, 12, 24), now=lambda: FIXED)
+    assert _indexes(engine) == indexes and _rows(engine) == before

@@ -28,7 +28,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Index, delete, func, insert, or_, select, text, update
 
 from frister.db.bulk import bulk_insert
 from frister.engine import columnar
@@ -149,7 +149,9 @@ def evaluate_and_store(
     summary = RunSummary(run_id, as_of, mode=mode)
     rule_list = tuple(rules)
     writer = _Writer(conn, run_id, as_of)
+    rebuild: list[Index] = []
     if mode == "full":
+        rebuild = _drop_secondary_indexes(conn)
         conn.execute(delete(Obligation))
         conn.execute(delete(CaseEvaluation))
         ids = None
@@ -173,6 +175,12 @@ def evaluate_and_store(
             for r in results:
                 on_result(r)
     writer.flush(final=True)
+    for index in rebuild:
+        index.create(conn)
+    if mode == "full" and conn.dialect.name == "postgresql":
+        # Both tables were rewritten: fresh statistics, or the next nights' deletes of a
+        # few thousand cases are planned as sequential scans of the whole table.
+        conn.execute(text(f"ANALYZE {Obligation.__tablename__}, {CaseEvaluation.__tablename__}"))
     e = CaseEvaluation
     totals = conn.execute(
         select(func.count(), *(func.coalesce(func.sum(getattr(e, s)), 0) for s in STATUSES))
@@ -198,6 +206,21 @@ def shown_days_late(status: str, due_on: dt.date, stored: int, as_of: dt.date) -
     a nightly run's work proportional to the whole backlog. Other statuses are stored as
     they are (``late``: done − due; ``open``: 0)."""
     return (as_of - due_on).days if status == "overdue" else stored
+
+
+def _drop_secondary_indexes(conn: Connection) -> list[Index]:
+    """Before a full rewrite on SQLite: drop the secondary indexes of the two result
+    tables, to be built again in one pass each at the end (a sort, instead of a random
+    B-tree insert per row: a full run at a million cases goes from 27 s to 20 s). The
+    drop is part of the run's transaction, so a failed run leaves them as they were,
+    and readers (WAL) keep the last committed tables, indexes included. Not on
+    PostgreSQL, where dropping an index would lock every reader out until the run ends."""
+    if conn.dialect.name != "sqlite":
+        return []
+    indexes = [*Obligation.__table__.indexes, *CaseEvaluation.__table__.indexes]
+    for index in indexes:
+        index.drop(conn)
+    return indexes
 
 
 def _stale_ids(conn: Connection, as_of: dt.date) -> list[str]:
