@@ -53,3 +53,32 @@ def test_a_batch_carries_each_case_fingerprint(engine, tmp_path):
         batch, = iter_batches(conn)
     assert dict(zip(batch.case_ids, batch.fingerprints)) == stored
     assert all(len(fp) == 64 for fp in batch.fingerprints)
+
+
+def test_batches_are_read_with_the_cyclic_collector_paused_and_handed_over_with_it_as_it_was(engine, tmp_path,
+                                                                                            monkeypatch):
+    import gc
+
+    from frister.store import columns
+
+    path = tmp_path / "cases.jsonl"
+    write_jsonl(path, generate_cases(date(2026, 1, 31), seed=3, cases=30))
+    import_file(engine, path, as_of=date(2026, 1, 31))
+    while_reading: list[bool] = []
+    original = columns._columns
+
+    def spy(*args):
+        while_reading.append(gc.isenabled())
+        return original(*args)
+
+    monkeypatch.setattr(columns, "_columns", spy)
+    assert gc.isenabled()
+    with engine.connect() as conn:
+        between = [gc.isenabled() for _ in iter_batches(conn, chunk=10)]
+        gc.disable()
+        try:
+            between_when_off = [gc.isenabled() for _ in iter_batches(conn, chunk=10)]
+        finally:
+            gc.enable()
+    assert between == [True] * 3 and between_when_off == [False] * 3
+    assert while_reading and not any(while_reading)

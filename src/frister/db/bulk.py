@@ -8,7 +8,9 @@ per-value Python bind processing that dominates large ORM or Core inserts.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import gc
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Date, Table
 
@@ -40,3 +42,21 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
         dbapi.executemany(sql, rows if ready or not dates else map(text_dates, rows))
         return
     conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])  # any other database
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for one batch of bulk reading or writing.
+
+    A batch is a few hundred thousand row tuples that contain no cycles (reference
+    counting frees them), yet every 700 allocations start a collection that also walks
+    the older objects: a quarter of the reading time of a full evaluation at a million
+    cases. Use it around one batch, never across a ``yield``, so the caller's code runs
+    with the collector as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

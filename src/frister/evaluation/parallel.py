@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 from sqlalchemy import Connection
 
+from frister.db.bulk import gc_paused
 from frister.db.engine import create_db_engine
 from frister.engine import columnar
 from frister.errors import FristerError
@@ -54,7 +55,8 @@ def map_evaluations(conn: Connection, rules: Iterable[Rule], as_of: dt.date,
     try:
         running = len(procs)
         while running:
-            kind, payload = queue.get()
+            with gc_paused():  # unpickling a batch's rows
+                kind, payload = queue.get()
             if kind == _DONE:
                 running -= 1
             elif kind == "failed":

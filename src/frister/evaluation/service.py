@@ -30,7 +30,7 @@ import numpy as np
 
 from sqlalchemy import Connection, Engine, Index, delete, func, insert, or_, select, text, update
 
-from frister.db.bulk import bulk_insert
+from frister.db.bulk import bulk_insert, gc_paused
 from frister.engine import columnar
 from frister.engine.core import evaluate_case, evaluate_case_until
 from frister.engine.results import STATUSES, Result
@@ -163,7 +163,8 @@ def evaluate_and_store(
             conn.execute(delete(CaseEvaluation).where(CaseEvaluation.case_id.in_(part)))
     if on_result is None and ids is None:
         for rows in map_evaluations(conn, rule_list, as_of, _rows_to_store, workers):
-            summary.evaluated += writer.rows(*rows)
+            with gc_paused():
+                summary.evaluated += writer.rows(*rows)
     elif on_result is None:
         for batch in iter_batches(conn, ids):
             summary.evaluated += writer.rows(*_rows_to_store(columnar.evaluate_batch(rule_list, batch, as_of)))

@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from sqlalchemy import Connection
 
+from frister.db.bulk import gc_paused
 from frister.engine.columnar import NONE, Batch, DateLists, Table, finish_batch, object_array
 
 CHUNK = 20_000
@@ -67,21 +68,25 @@ def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
             for i in range(0, len(wanted), chunk):
                 part = wanted[i:i + chunk]
                 where, params = d.among(part)
-                cur.execute(f"{cases_sql} WHERE {where} ORDER BY case_id", params)
-                cases = cur.fetchall()
-                if cases:
-                    yield _batch(cur, d, cases, where, params)
+                with gc_paused():
+                    cur.execute(f"{cases_sql} WHERE {where} ORDER BY case_id", params)
+                    cases = cur.fetchall()
+                    batch = _batch(cur, d, cases, where, params) if cases else None
+                if batch is not None:
+                    yield batch
             return
         last = after
         upto = "" if until is None else f" AND case_id <= {d.mark}"
         while True:
-            cur.execute(f"{cases_sql} WHERE case_id > {d.mark}{upto} ORDER BY case_id LIMIT {int(chunk)}",
-                        (last,) if until is None else (last, until))
-            cases = cur.fetchall()
-            if not cases:
-                return
-            lo, hi = cases[0][0], cases[-1][0]
-            yield _batch(cur, d, cases, f"case_id BETWEEN {d.mark} AND {d.mark}", (lo, hi))
+            with gc_paused():
+                cur.execute(f"{cases_sql} WHERE case_id > {d.mark}{upto} ORDER BY case_id LIMIT {int(chunk)}",
+                            (last,) if until is None else (last, until))
+                cases = cur.fetchall()
+                if not cases:
+                    return
+                lo, hi = cases[0][0], cases[-1][0]
+                batch = _batch(cur, d, cases, f"case_id BETWEEN {d.mark} AND {d.mark}", (lo, hi))
+            yield batch
             last = hi
             if len(cases) < chunk:
                 return
