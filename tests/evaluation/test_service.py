@@ -112,3 +112,27 @@ def test_a_full_run_keeps_the_result_tables_indexes_and_a_failed_one_changes_not
     with pytest.raises(Interrupted):
         run_evaluation(engine, rules, dt.date(2025, 12, 24), now=lambda: FIXED)
     assert _indexes(engine) == indexes and _rows(engine) == before
+
+
+def test_a_full_run_on_postgresql_vacuums_the_result_tables_after_it_commits_and_an_incremental_one_does_not(
+        engine, rules, tmp_path):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("VACUUM after a full run is PostgreSQL's")
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, generate_cases(AS_OF, seed=10, cases=30))
+    import_file(engine, path, as_of=AS_OF)
+
+    def vacuums() -> dict[str, int]:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            return dict(conn.exec_driver_sql(
+                "SELECT relname, vacuum_count FROM pg_stat_user_tables "
+                "WHERE relname IN ('obligations', 'case_evaluations')").all())
+
+    before = vacuums()
+    assert run_evaluation(engine, rules, AS_OF, now=lambda: FIXED).mode == "full"
+    after_full = vacuums()
+    assert after_full == {name: before[name] + 1 for name in ("obligations", "case_evaluations")}
+    assert run_evaluation(engine, rules, AS_OF + dt.timedelta(days=1), now=lambda: FIXED,
+                          incremental=True).mode == "incremental"
+    assert vacuums() == after_full

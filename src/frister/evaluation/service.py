@@ -286,7 +286,23 @@ def run_evaluation(engine: Engine, rules: RuleSet, as_of: dt.date, kind: str = "
                    incremental: bool = False) -> RunSummary:
     """:func:`evaluate_and_store` in a transaction of its own."""
     with engine.begin() as conn:
-        return evaluate_and_store(conn, rules, as_of, kind, now, on_result, incremental)
+        summary = evaluate_and_store(conn, rules, as_of, kind, now, on_result, incremental)
+    vacuum_after(engine, summary)
+    return summary
+
+
+def vacuum_after(engine: Engine, summary: RunSummary) -> None:
+    """After a full run has committed, on PostgreSQL: ``VACUUM`` the two result tables.
+
+    A full run deletes every stored row and writes them again. Until the dead rows are
+    vacuumed, the next statements that touch them prune their pages and index entries
+    as they go: the first incremental night after a full run at a million cases spent
+    1.4 s of its 4.9 s deleting ten thousand cases' rows, 0.2 s after a ``VACUUM``
+    (2.9 s, once). Autovacuum would get there, but not on a schedule, and it may be off."""
+    if summary.mode != "full" or engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM {Obligation.__tablename__}, {CaseEvaluation.__tablename__}")
 
 
 def latest_run(conn: Connection, kind: str | None = None) -> EvaluationRun | None:

@@ -34,7 +34,7 @@ from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, derive_notices
 from frister.escalation.outbox import FailAt, Outbox
-from frister.evaluation.service import evaluate_and_store, utcnow
+from frister.evaluation.service import evaluate_and_store, utcnow, vacuum_after
 from frister.nightly.lock import run_lock
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
 from frister.notify.digest import DigestRenderer
@@ -150,6 +150,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                              .values(evaluation_run_id=summary.run_id, **report.counts))
                 hook("evaluated")
             hook("committed")
+            vacuum_after(engine, summary)
             log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
                      summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
             with transport:
