@@ -63,8 +63,9 @@ class _ClaimLost(Exception):
     pass
 
 
-# The names of one claim's parts, joined by the claim's UPDATE (a temporary table, created
-# and dropped inside the claim's transaction).
+# The names of one claim's parts, joined by the claim's UPDATE: a temporary table that each
+# claim empties, fills and drops (on SQLite it may be created just before the transaction
+# begins, so a claim that failed may leave it behind: hence IF NOT EXISTS and the DELETE).
 _PARTS = Table("frister_claim_parts", MetaData(), Column("part", Integer, primary_key=True),
                Column("digest_key", String(64)), Column("message_id", String(200)))
 
