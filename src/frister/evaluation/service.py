@@ -212,7 +212,7 @@ def shown_days_late(status: str, due_on: dt.date, stored: int, as_of: dt.date) -
 def _drop_secondary_indexes(conn: Connection) -> list[Index]:
     """Before a full rewrite on SQLite: drop the secondary indexes of the two result
     tables, to be built again in one pass each at the end (a sort, instead of a random
-    B-tree insert per row: a full run at a million cases goes from 27 s to 20 s). The
+    B-tree insert per row: a full run at a million cases went from 31 s to 21 s). The
     drop is part of the run's transaction, so a failed run leaves them as they were,
     and readers (WAL) keep the last committed tables, indexes included. Not on
     PostgreSQL, where dropping an index would lock every reader out until the run ends."""
