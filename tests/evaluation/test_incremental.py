@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from frister.db.engine import create_db_engine, migrate
 from frister.demo.generate import generate_cases, write_jsonl
 from frister.evaluation.models import EvaluationRun, Obligation
 from frister.evaluation.service import run_evaluation, shown_days_late
+from frister.engine.results import STATUSES
 from frister.importer import import_file
 
 from ..conftest import MIGRATIONS
@@ -32,17 +33,34 @@ def _obligations(engine, as_of=None):
             for r in rows]
 
 
-def _full_reference(rules, tmp_path, files, as_of):
-    """A fresh SQLite database with the same imports, fully evaluated as of ``as_of``."""
+def _full_reference(rules, tmp_path, files, as_of, removed=()):
+    """A fresh SQLite database with the same imports (and the same cases removed), fully
+    evaluated as of ``as_of``: its obligations, and its totals."""
     ref = create_db_engine(f"sqlite:///{tmp_path / f'ref-{as_of}.db'}")
     migrate(ref, MIGRATIONS)
     for path, imported_as_of in files:
         import_file(ref, path, as_of=imported_as_of)
-    run_evaluation(ref, rules, as_of)
+    with ref.begin() as conn:
+        for case_id in removed:
+            conn.execute(text("DELETE FROM cases WHERE case_id = :c"), {"c": case_id})
+    summary = run_evaluation(ref, rules, as_of)
     rows = _obligations(ref)
     assert rows == _obligations(ref, as_of)  # a full run stores the days overdue as of its date
+    assert _totals(summary) == _summed(ref)
     ref.dispose()
-    return rows
+    return rows, _totals(summary)
+
+
+def _totals(summary) -> tuple:
+    return (summary.cases, *(summary.by_status.get(s, 0) for s in STATUSES))
+
+
+def _summed(engine) -> tuple:
+    """The totals as the sum of every case's stored counts."""
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT count(*), " + ", ".join(f"coalesce(sum({s}), 0)" for s in STATUSES)
+                                + " FROM case_evaluations")).one()
+    return tuple(int(n) for n in row)
 
 
 def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path):
@@ -56,6 +74,7 @@ def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path):
 
     # Nights with nothing new, across due dates and the end of June (a visit period).
     evaluated = {}
+    removed: list[str] = []
     for night in (1, 2, 5, 11, 12, 30):
         as_of = START + dt.timedelta(days=night)
         if night == 11:
@@ -72,10 +91,17 @@ def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path):
             write_jsonl(path, changed)
             import_file(engine, path, as_of=as_of)
             files.append((path, as_of))
+        if night == 12:  # a case removed from the register (by plain SQL: frister has no command for it)
+            removed.append(records[7]["case_id"])
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM cases WHERE case_id = :c"), {"c": removed[-1]})
         summary = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True)
         assert summary.mode == "incremental"
         evaluated[night] = summary.evaluated
-        assert _obligations(engine, as_of) == _full_reference(rules, tmp_path, files, as_of), f"night {night}"
+        rows, totals = _full_reference(rules, tmp_path, files, as_of, removed)
+        assert _obligations(engine, as_of) == rows, f"night {night}"
+        # Kept by difference, the totals are those of a full run and of every stored row.
+        assert _totals(summary) == totals == _summed(engine), f"night {night}"
         with engine.connect() as conn:
             run = conn.execute(select(EvaluationRun.__table__).order_by(EvaluationRun.id.desc()).limit(1)).one()
         assert (run.mode, run.evaluated, run.obligations) == ("incremental", summary.evaluated, summary.obligations)
@@ -91,4 +117,4 @@ def test_it_falls_back_to_a_full_run_when_going_back_in_time(engine, rules, tmp_
     run_evaluation(engine, rules, START)
     back = run_evaluation(engine, rules, START - dt.timedelta(days=10), incremental=True)
     assert (back.mode, back.evaluated) == ("full", 30)
-    assert _obligations(engine) == _full_reference(rules, tmp_path, [(path, START)], START - dt.timedelta(days=10))
+    assert _obligations(engine) == _full_reference(rules, tmp_path, [(path, START)], START - dt.timedelta(days=10))[0]

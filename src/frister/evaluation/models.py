@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
@@ -54,7 +54,9 @@ class Obligation(Base):
     subject: Mapped[SubjectRef] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)  # '' when not a visit period
     seq: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_runs.id"))
+    # The run that last evaluated the case; no foreign key (see migration 0007): the row
+    # is written by that run, in its transaction.
+    run_id: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(64))
     caseworker: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[Code]
@@ -95,16 +97,19 @@ class BreachReason(Base):
 class CaseEvaluation(Base):
     """When each case was last evaluated, from which facts, and until when that holds.
 
-    A nightly run re-evaluates a case only when its facts changed (``fingerprint``
-    differs from ``cases.fingerprint``, or the row is gone because the import replaced
-    the case) or its results expire (``stable_until`` before the run's as-of date;
-    NULL means they never do). See :func:`frister.engine.evaluate_case_until`.
+    A nightly run re-evaluates a case only when its facts changed (it is logged in
+    ``case_changes``) or its results expire (``stable_until`` before the run's as-of
+    date; NULL means they never do). See :func:`frister.engine.evaluate_case_until`.
+    ``fingerprint`` tells from which facts the row was made.
     """
 
     __tablename__ = "case_evaluations"
     __table_args__ = (Index("ix_case_evaluations_stable_until", "stable_until"),)
 
-    case_id: Mapped[CaseRef] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key to ``cases``: when the importer replaces or removes a case, the
+    # row stays (with the counts the run's totals were made of) until the next run,
+    # told by ``case_changes``, replaces or deletes it.
+    case_id: Mapped[CaseRef] = mapped_column(primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     evaluated_as_of: Mapped[Day]
     stable_until: Mapped[Day | None]

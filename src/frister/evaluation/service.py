@@ -24,11 +24,11 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from sqlalchemy import Connection, Engine, Index, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, Index, delete, insert, select, text, update
 
 from frister.db.bulk import bulk_insert, gc_paused
 from frister.engine import columnar
@@ -39,7 +39,7 @@ from frister.evaluation.parallel import map_evaluations
 from frister.rules.model import RuleSet
 from frister.store.columns import iter_batches
 from frister.store.facts import CHUNK, iter_case_facts
-from frister.store.models import Case
+from frister.store.models import CaseChange
 
 WRITE_BATCH = 5000
 STORED_STATUSES = ("late", "open", "overdue")
@@ -150,17 +150,24 @@ def evaluate_and_store(
     rule_list = tuple(rules)
     writer = _Writer(conn, run_id, as_of)
     rebuild: list[Index] = []
+    totals = _Totals()
     if mode == "full":
         rebuild = _drop_secondary_indexes(conn)
+        # Every case is read after this statement, so every logged change is seen.
+        conn.execute(delete(CaseChange))
         conn.execute(delete(Obligation))
         conn.execute(delete(CaseEvaluation))
         ids = None
     else:
+        totals = _Totals.of_run(previous)
         ids = _stale_ids(conn, as_of)
+        e = CaseEvaluation
         for i in range(0, len(ids), CHUNK):
             part = ids[i:i + CHUNK]
             conn.execute(delete(Obligation).where(Obligation.case_id.in_(part)))
-            conn.execute(delete(CaseEvaluation).where(CaseEvaluation.case_id.in_(part)))
+            removed = conn.execute(delete(e).where(e.case_id.in_(part)).returning(*(getattr(e, s) for s in STATUSES)))
+            for row in removed:
+                totals.add(row, -1)
     if on_result is None and ids is None:
         for rows in map_evaluations(conn, rule_list, as_of, _rows_to_store, workers):
             with gc_paused():
@@ -182,12 +189,9 @@ def evaluate_and_store(
         # Both tables were rewritten: fresh statistics, or the next nights' deletes of a
         # few thousand cases are planned as sequential scans of the whole table.
         conn.execute(text(f"ANALYZE {Obligation.__tablename__}, {CaseEvaluation.__tablename__}"))
-    e = CaseEvaluation
-    totals = conn.execute(
-        select(func.count(), *(func.coalesce(func.sum(getattr(e, s)), 0) for s in STATUSES))
-    ).one()
-    summary.cases = totals[0]
-    summary.by_status = Counter({s: int(n) for s, n in zip(STATUSES, totals[1:]) if n})
+    totals.merge(writer.totals)
+    summary.cases = totals.cases
+    summary.by_status = Counter({s: n for s, n in totals.by_status.items() if n})
     summary.obligations = sum(summary.by_status.values())
     conn.execute(
         update(EvaluationRun).where(EvaluationRun.id == run_id).values(
@@ -225,13 +229,43 @@ def _drop_secondary_indexes(conn: Connection) -> list[Index]:
 
 
 def _stale_ids(conn: Connection, as_of: dt.date) -> list[str]:
-    """The cases to re-evaluate: new or changed facts, or results that expired by ``as_of``."""
+    """The cases to re-evaluate, in ``case_id`` order: those logged in ``case_changes``
+    (inserted, replaced or deleted since the last run: this takes the log's rows, inside
+    the run's transaction) and those whose results expired by ``as_of`` (an index range
+    on ``stable_until``). Both are proportional to what changed, not to all cases. A
+    change committed by an import after the log was taken stays for the next run."""
+    changed = conn.execute(delete(CaseChange).returning(CaseChange.case_id)).scalars().all()
     e = CaseEvaluation
-    return conn.execute(
-        select(Case.case_id).outerjoin(e, e.case_id == Case.case_id)
-        .where(or_(e.case_id.is_(None), e.fingerprint != Case.fingerprint, e.stable_until < as_of))
-        .order_by(Case.case_id)
-    ).scalars().all()
+    expired = conn.execute(select(e.case_id).where(e.stable_until < as_of)).scalars().all()
+    return sorted(set(changed).union(expired))
+
+
+class _Totals:
+    """A run's totals: the cases with stored results and their obligations per status.
+
+    A full run counts what it writes. An incremental run starts from the previous run's
+    totals, takes away the counts of the rows it deletes and adds those it writes: the
+    same figures as summing every ``case_evaluations`` row, without reading them
+    (``tests/evaluation/test_incremental.py`` checks it)."""
+
+    def __init__(self, cases: int = 0, by_status: dict[str, int] | None = None):
+        self.cases = cases
+        self.by_status = {s: (by_status or {}).get(s, 0) for s in STATUSES}
+
+    @classmethod
+    def of_run(cls, run: EvaluationRun) -> "_Totals":
+        return cls(run.cases, {s: getattr(run, s) for s in STATUSES})
+
+    def add(self, counts: Sequence[int], sign: int = 1) -> None:
+        """One case's counts per status (in :data:`STATUSES` order)."""
+        self.cases += sign
+        for s, n in zip(STATUSES, counts):
+            self.by_status[s] += sign * n
+
+    def merge(self, other: "_Totals") -> None:
+        self.cases += other.cases
+        for s in STATUSES:
+            self.by_status[s] += other.by_status[s]
 
 
 def _rows_to_store(ev: columnar.Evaluation) -> tuple[dict[str, list], list[list]]:
@@ -250,11 +284,14 @@ class _Writer:
         self.conn, self.run_id, self.as_of = conn, run_id, as_of
         self.obligations: list[tuple] = []
         self.cases: list[tuple] = []
+        self.totals = _Totals()  # what this writer wrote
 
     def case(self, case_id: str, fingerprint: str, until: dt.date | None, results: list[Result]) -> None:
         """One case evaluated by the core."""
         counts = Counter(r.status for r in results)
-        self.cases.append((case_id, fingerprint, self.as_of, until) + tuple(counts.get(s, 0) for s in STATUSES))
+        per_status = tuple(counts.get(s, 0) for s in STATUSES)
+        self.totals.add(per_status)
+        self.cases.append((case_id, fingerprint, self.as_of, until) + per_status)
         self.obligations.extend(obligation_values(r, self.run_id) for r in results if r.status in STORED_STATUSES)
         self.flush()
 
@@ -267,6 +304,9 @@ class _Writer:
             bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS,
                         zip(*(cols[name] for name in OBLIGATION_COLUMNS)), ready=True)
         case_ids, fingerprints, until, *counts = cases
+        self.totals.cases += len(case_ids)
+        for s, column in zip(STATUSES, counts):
+            self.totals.by_status[s] += sum(column)
         bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS,
                     zip(case_ids, fingerprints, repeat(self.as_of.isoformat()), until, *counts), ready=True)
         return len(case_ids)
