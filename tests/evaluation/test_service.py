@@ -127,12 +127,12 @@ def test_a_full_run_on_postgresql_vacuums_the_result_tables_after_it_commits_and
             conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
             return dict(conn.exec_driver_sql(
                 "SELECT relname, vacuum_count FROM pg_stat_user_tables "
-                "WHERE relname IN ('obligations', 'case_evaluations')").all())
+                "WHERE relname IN ('obligations', 'case_evaluations', 'case_changes')").all())
 
     before = vacuums()
     assert run_evaluation(engine, rules, AS_OF, now=lambda: FIXED).mode == "full"
     after_full = vacuums()
-    assert after_full == {name: before[name] + 1 for name in ("obligations", "case_evaluations")}
+    assert after_full == {name: before[name] + 1 for name in ("obligations", "case_evaluations", "case_changes")}
     assert run_evaluation(engine, rules, AS_OF + dt.timedelta(days=1), now=lambda: FIXED,
                           incremental=True).mode == "incremental"
     assert vacuums() == after_full

@@ -332,7 +332,8 @@ def run_evaluation(engine: Engine, rules: RuleSet, as_of: dt.date, kind: str = "
 
 
 def vacuum_after(engine: Engine, summary: RunSummary) -> None:
-    """After a full run has committed, on PostgreSQL: ``VACUUM`` the two result tables.
+    """After a full run has committed, on PostgreSQL: ``VACUUM`` the two result tables,
+    and the change log the run emptied (after a bulk load, a row per case).
 
     A full run deletes every stored row and writes them again. Until the dead rows are
     vacuumed, the next statements that touch them prune their pages and index entries
@@ -342,7 +343,8 @@ def vacuum_after(engine: Engine, summary: RunSummary) -> None:
     if summary.mode != "full" or engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"VACUUM {Obligation.__tablename__}, {CaseEvaluation.__tablename__}")
+        conn.exec_driver_sql(f"VACUUM {Obligation.__tablename__}, {CaseEvaluation.__tablename__}, "
+                             f"{CaseChange.__tablename__}")
 
 
 def latest_run(conn: Connection, kind: str | None = None) -> EvaluationRun | None:
