@@ -79,4 +79,17 @@ def test_frister_health_fails_when_the_last_successful_run_is_too_old(cli_env):
     assert stale.exit_code == 1 and stale.output.startswith("UNHEALTHY: last successful run 1")
     fresh_enough = invoke("health", "--max-age", "2d")
     assert fresh_enough.exit_code == 0 and fresh_enough.output.startswith("OK: last successful run 1")
+    assert fresh_enough.output.splitlines()[1] == "0 changed case(s) waiting for the next run"
     assert invoke("health", "--max-age", "soon").exit_code == 2
+
+
+def test_frister_health_tells_how_many_imported_cases_wait_for_the_next_run(cli_env, engine, tmp_path):
+    load_cases(engine, tmp_path, case_records())
+    invoke("run", "--as-of", AS_OF.isoformat(), "--transport", "console", "--quiet")
+    assert invoke("health").output.splitlines()[1] == "0 changed case(s) waiting for the next run"
+    with engine.begin() as conn:  # two cases changed, one of them twice
+        conn.exec_driver_sql("UPDATE cases SET caseworker = 'ny' WHERE case_id IN ('BV-1', 'BV-2')")
+        conn.exec_driver_sql("UPDATE cases SET unit = 'Vest' WHERE case_id = 'BV-1'")
+    assert invoke("health").output.splitlines()[1] == "2 changed case(s) waiting for the next run"
+    invoke("run", "--as-of", AS_OF.isoformat(), "--transport", "console", "--quiet")
+    assert invoke("health").output.splitlines()[1] == "0 changed case(s) waiting for the next run"

@@ -47,9 +47,10 @@ def run(app: App, as_of, transport, quiet) -> None:
 @pass_app
 def runs(app: App, limit: int) -> None:
     """List the most recent nightly runs with their counts."""
-    from sqlalchemy import select
+    from sqlalchemy import distinct, func, select
 
     from frister.nightly.models import NightlyRun
+    from frister.store.models import CaseChange
 
     engine = app.ready_engine()
     with engine.connect() as conn:
@@ -83,9 +84,10 @@ def parse_age(text: str) -> dt.timedelta:
 @pass_app
 def health(app: App, max_age: str) -> None:
     """Exit 0 when the last successful nightly run is recent enough, 1 otherwise (for monitoring)."""
-    from sqlalchemy import select
+    from sqlalchemy import distinct, func, select
 
     from frister.nightly.models import NightlyRun
+    from frister.store.models import CaseChange
 
     limit = parse_age(max_age)
     engine = app.ready_engine()
@@ -95,6 +97,7 @@ def health(app: App, max_age: str) -> None:
             .where(NightlyRun.status == "succeeded").order_by(NightlyRun.finished_at.desc()).limit(1)
         ).first()
         latest = conn.execute(select(NightlyRun.id, NightlyRun.status).order_by(NightlyRun.id.desc()).limit(1)).first()
+        waiting = conn.execute(select(func.count(distinct(CaseChange.case_id)))).scalar_one()
     now = dt.datetime.now(dt.timezone.utc)
     if last is None:
         click.echo("UNHEALTHY: no successful nightly run recorded")
@@ -107,6 +110,8 @@ def health(app: App, max_age: str) -> None:
                    f"finished {hours:.1f} h ago, more than {max_age}{note}")
         sys.exit(1)
     click.echo(f"OK: last successful run {last.id} (as of {last.as_of.isoformat()}) finished {hours:.1f} h ago{note}")
+    # Informational: imports since the last run (the next run re-evaluates these cases).
+    click.echo(f"{waiting} changed case(s) waiting for the next run")
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
