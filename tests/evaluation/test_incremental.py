@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 
 from sqlalchemy import select, text
 
 from frister.db.engine import create_db_engine, migrate
 from frister.demo.generate import generate_cases, write_jsonl
 from frister.evaluation.models import EvaluationRun, Obligation
-from frister.evaluation.service import run_evaluation, shown_days_late
+from frister.evaluation.service import evaluate_and_store, run_evaluation, shown_days_late
 from frister.engine.results import STATUSES
 from frister.importer import import_file
 
@@ -118,3 +119,26 @@ def test_it_falls_back_to_a_full_run_when_going_back_in_time(engine, rules, tmp_
     back = run_evaluation(engine, rules, START - dt.timedelta(days=10), incremental=True)
     assert (back.mode, back.evaluated) == ("full", 30)
     assert _obligations(engine) == _full_reference(rules, tmp_path, [(path, START)], START - dt.timedelta(days=10))[0]
+
+
+def test_two_runs_at_once_take_turns_and_each_keeps_true_totals(engine, rules, tmp_path):
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, generate_cases(START, seed=7, cases=40))
+    import_file(engine, path, as_of=START)
+    run_evaluation(engine, rules, START)
+    later = START + dt.timedelta(days=45)  # open deadlines fall due: the counts move
+    second: dict = {}
+
+    def run_second() -> None:
+        second["summary"] = run_evaluation(engine, rules, later, kind="nightly", incremental=True)
+
+    with engine.begin() as conn:
+        first = evaluate_and_store(conn, rules, later, incremental=True)
+        assert first.evaluated > 0
+        waiting = threading.Thread(target=run_second)
+        waiting.start()
+        waiting.join(timeout=1.5)
+        assert waiting.is_alive()  # the second run waits for the first to commit
+    waiting.join(timeout=60)
+    # It starts from the first run's totals, not from the full run's before it.
+    assert _totals(second["summary"]) == _totals(first) == _summed(engine)

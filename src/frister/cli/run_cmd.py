@@ -47,10 +47,9 @@ def run(app: App, as_of, transport, quiet) -> None:
 @pass_app
 def runs(app: App, limit: int) -> None:
     """List the most recent nightly runs with their counts."""
-    from sqlalchemy import distinct, func, select
+    from sqlalchemy import select
 
     from frister.nightly.models import NightlyRun
-    from frister.store.models import CaseChange
 
     engine = app.ready_engine()
     with engine.connect() as conn:

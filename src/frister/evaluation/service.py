@@ -137,15 +137,21 @@ def evaluate_and_store(
     A full run of many cases reads and evaluates on ``workers`` processes
     (:mod:`frister.evaluation.parallel`) while this one writes.
     """
-    previous = latest_run(conn)
-    mode = "incremental" if incremental and previous is not None and previous.rules_fingerprint == rules.fingerprint \
-        and previous.as_of <= as_of else "full"
+    # One run at a time, and the previous run read once the lock is held: an incremental
+    # run's totals start from it. PostgreSQL: a table lock that runs take and readers do
+    # not conflict with. SQLite: inserting the run record takes the database's one write
+    # lock before the previous run is read.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {EvaluationRun.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
     run_id = conn.execute(
         insert(EvaluationRun).values(
             kind=kind, as_of=as_of, started_at=now(), status="running", rules_fingerprint=rules.fingerprint,
-            cases=0, obligations=0, met=0, late=0, open=0, overdue=0, mode=mode, evaluated=0,
+            cases=0, obligations=0, met=0, late=0, open=0, overdue=0, mode="full", evaluated=0,
         ).returning(EvaluationRun.id)
     ).scalar_one()
+    previous = latest_run(conn)
+    mode = "incremental" if incremental and previous is not None and previous.rules_fingerprint == rules.fingerprint \
+        and previous.as_of <= as_of else "full"
     summary = RunSummary(run_id, as_of, mode=mode)
     rule_list = tuple(rules)
     writer = _Writer(conn, run_id, as_of)
@@ -195,7 +201,7 @@ def evaluate_and_store(
     summary.obligations = sum(summary.by_status.values())
     conn.execute(
         update(EvaluationRun).where(EvaluationRun.id == run_id).values(
-            finished_at=now(), status="succeeded", cases=summary.cases, obligations=summary.obligations,
+            finished_at=now(), status="succeeded", mode=mode, cases=summary.cases, obligations=summary.obligations,
             evaluated=summary.evaluated, **{s: summary.by_status.get(s, 0) for s in STATUSES},
         )
     )
