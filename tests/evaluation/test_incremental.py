@@ -6,11 +6,13 @@ import datetime as dt
 import json
 import threading
 
+import pytest
+
 from sqlalchemy import select, text
 
 from frister.db.engine import create_db_engine, migrate
 from frister.demo.generate import generate_cases, write_jsonl
-from frister.evaluation.models import EvaluationRun, Obligation
+from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
 from frister.evaluation.service import evaluate_and_store, run_evaluation, shown_days_late
 from frister.engine.results import STATUSES
 from frister.importer import import_file
@@ -64,7 +66,11 @@ def _summed(engine) -> tuple:
     return tuple(int(n) for n in row)
 
 
-def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path):
+@pytest.mark.parametrize("evaluator", ["columnar", "core"])
+def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path, evaluator):
+    # The core evaluates case by case when every result is wanted (``on_result``).
+    seen: list = []
+    on_result = seen.append if evaluator == "core" else None
     records = list(generate_cases(START, seed=5, cases=120))
     first = tmp_path / "first.jsonl"
     write_jsonl(first, records)
@@ -96,8 +102,10 @@ def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path):
             removed.append(records[7]["case_id"])
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM cases WHERE case_id = :c"), {"c": removed[-1]})
-        summary = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True)
+        seen.clear()
+        summary = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True, on_result=on_result)
         assert summary.mode == "incremental"
+        assert len({r.case_id for r in seen}) == (summary.evaluated if on_result else 0)
         evaluated[night] = summary.evaluated
         rows, totals = _full_reference(rules, tmp_path, files, as_of, removed)
         assert _obligations(engine, as_of) == rows, f"night {night}"
@@ -142,3 +150,60 @@ def test_two_runs_at_once_take_turns_and_each_keeps_true_totals(engine, rules, t
     waiting.join(timeout=60)
     # It starts from the first run's totals, not from the full run's before it.
     assert _totals(second["summary"]) == _totals(first) == _summed(engine)
+
+
+def test_an_incremental_run_rewrites_only_the_obligations_that_changed(engine, rules, tmp_path):
+    records = list(generate_cases(START, seed=8, cases=150))
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, records)
+    import_file(engine, path, as_of=START)
+    first = run_evaluation(engine, rules, START)
+    before = _by_key(engine)
+    # A month on, with a newer export of a fifth of the cases (a referral reviewed).
+    as_of = START + dt.timedelta(days=30)
+    changed = []
+    for doc in records[::5]:
+        doc = json.loads(json.dumps(doc))
+        for ref in doc.get("referrals", []):
+            ref["concluded_on"] = ref.get("concluded_on") or ref["received_on"]
+        changed.append(doc)
+    write_jsonl(tmp_path / "newer.jsonl", changed)
+    import_file(engine, tmp_path / "newer.jsonl", as_of=as_of)
+    night = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True)
+    assert night.mode == "incremental" and 0 < night.evaluated < 150
+
+    after = _by_key(engine)
+    with engine.connect() as conn:
+        evaluated = set(conn.execute(select(CaseEvaluation.case_id)
+                                     .where(CaseEvaluation.evaluated_as_of == as_of)).scalars())
+    kept = rewritten = 0
+    for key, (run_id, row) in after.items():
+        old = before.get(key)
+        if old is not None and _seen_as_of(old[1], as_of) == _seen_as_of(row, as_of):
+            assert run_id == first.run_id, key  # as it was: not deleted and written again
+            kept += 1
+        else:
+            assert run_id == night.run_id and key[0] in evaluated, key
+            rewritten += 1
+    # Of the re-evaluated cases' obligations, some were as before and some were not.
+    assert kept > 20 and rewritten > 20
+    assert sum(1 for key in after if key[0] in evaluated and after[key][0] == first.run_id) > 20
+    # What a full run stores, all the same.
+    assert _obligations(engine, as_of) == _full_reference(rules, tmp_path, [(path, START), (tmp_path / "newer.jsonl", as_of)],
+                                                          as_of)[0]
+
+
+def _by_key(engine) -> dict[tuple, tuple[int, tuple]]:
+    """``{key: (run_id, the rest of the row)}`` of every stored obligation."""
+    cols = [c for c in Obligation.__table__.columns if c.name != "run_id"]
+    with engine.connect() as conn:
+        rows = conn.execute(select(Obligation.run_id, *cols)).all()
+    return {tuple(r[1:6]): (r[0], tuple(r[1:])) for r in rows}
+
+
+def _seen_as_of(row: tuple, as_of: dt.date) -> tuple:
+    """A stored row as readers see it as of ``as_of`` (the days late of an overdue one)."""
+    names = [c.name for c in Obligation.__table__.columns if c.name != "run_id"]
+    status, due_on, days = (row[names.index(n)] for n in ("status", "due_on", "days_late"))
+    at = names.index("days_late")
+    return row[:at] + (shown_days_late(status, due_on, days, as_of),) + row[at + 1:]

@@ -2,8 +2,8 @@
 
 ``evaluation_runs`` has one row per evaluation (as-of date, rules fingerprint, counts).
 ``obligations`` holds the current status of every obligation, one row per obligation
-key ``(case_id, rule, subject, period, seq)`` as of the latest run that evaluated it
-(``run_id``). The explanation is not stored (the core is pure: a report re-evaluates),
+key ``(case_id, rule, subject, period, seq)`` as of the latest run that evaluated its
+case (``run_id`` is the run that wrote it). The explanation is not stored (the core is pure: a report re-evaluates),
 nor the legal basis (it is per rule version: ``RuleSet`` by ``(rule, rule_version)``).
 Escalation and reports query it.
 ``breach_reasons`` keeps a leader's reason and corrective action for a breach, by the
@@ -54,8 +54,8 @@ class Obligation(Base):
     subject: Mapped[SubjectRef] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)  # '' when not a visit period
     seq: Mapped[int] = mapped_column(primary_key=True)
-    # The run that last evaluated the case; no foreign key (see migration 0007): the row
-    # is written by that run, in its transaction.
+    # The run that wrote the row, in its transaction; no foreign key (see migration 0007).
+    # An incremental run leaves a row that is still right as it was, older run and all.
     run_id: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(64))
     caseworker: Mapped[str | None] = mapped_column(String(64))

@@ -24,11 +24,11 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from sqlalchemy import Connection, Engine, Index, delete, insert, select, text, update
+from sqlalchemy import Connection, Date, Engine, Index, delete, insert, select, text, update
 
 from frister.db.bulk import bulk_insert, gc_paused
 from frister.engine import columnar
@@ -38,10 +38,11 @@ from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
 from frister.evaluation.parallel import map_evaluations
 from frister.rules.model import RuleSet
 from frister.store.columns import iter_batches
-from frister.store.facts import CHUNK, iter_case_facts
+from frister.store.facts import iter_case_facts
 from frister.store.models import CaseChange
 
 WRITE_BATCH = 5000
+REPLACE_CHUNK = 5000  # cases an incremental run replaces at a time
 STORED_STATUSES = ("late", "open", "overdue")
 _STORED = tuple(columnar.STATUS_NAMES.index(s) for s in STORED_STATUSES)
 
@@ -126,10 +127,11 @@ def evaluate_and_store(
     A full run evaluates every case and replaces every obligation. An incremental run
     (``incremental=True``, used by the nightly job) evaluates only the cases whose facts
     changed since they were last evaluated or whose results expired by ``as_of`` (see
-    :func:`frister.engine.evaluate_case_until`) and replaces their obligations. The stored
-    obligations are then the same as a full run would store (apart from ``run_id``, and
-    ``days_late`` of overdue ones, which readers take from :func:`shown_days_late`); the
-    work is proportional to what changed plus what falls due. It falls
+    :func:`frister.engine.evaluate_case_until`), and writes only those of their obligations
+    that are new, gone or different (:meth:`_Writer.replace`). The stored obligations are
+    then the same as a full run would store (apart from ``run_id``, and ``days_late`` of
+    overdue ones, which readers take from :func:`shown_days_late`); the work is
+    proportional to what changed plus what falls due. It falls
     back to a full run when there is no earlier run with the same rules, or when
     ``as_of`` is before the last run's.
 
@@ -154,41 +156,43 @@ def evaluate_and_store(
         and previous.as_of <= as_of else "full"
     summary = RunSummary(run_id, as_of, mode=mode)
     rule_list = tuple(rules)
-    writer = _Writer(conn, run_id, as_of)
+    writer = _Writer(conn, run_id, as_of, collect=mode != "full")
     rebuild: list[Index] = []
     totals = _Totals()
+
+    def core(cases: Iterable) -> None:  # with on_result: case by case through the pure core
+        for case, fingerprint in cases:
+            results, until = evaluate_case_until(rule_list, case, as_of)
+            writer.case(case.case_id, fingerprint, until, results)
+            for r in results:
+                on_result(r)
+
     if mode == "full":
         rebuild = _drop_secondary_indexes(conn)
         # Every case is read after this statement, so every logged change is seen.
         conn.execute(delete(CaseChange))
         conn.execute(delete(Obligation))
         conn.execute(delete(CaseEvaluation))
-        ids = None
+        if on_result is None:
+            for rows in map_evaluations(conn, rule_list, as_of, _rows_to_store, workers):
+                with gc_paused():
+                    writer.rows(*rows)
+        else:
+            core(iter_case_facts(conn, with_fingerprint=True))
+            writer.flush()
     else:
         totals = _Totals.of_run(previous)
         ids = _stale_ids(conn, as_of)
-        e = CaseEvaluation
-        for i in range(0, len(ids), CHUNK):
-            part = ids[i:i + CHUNK]
-            conn.execute(delete(Obligation).where(Obligation.case_id.in_(part)))
-            removed = conn.execute(delete(e).where(e.case_id.in_(part)).returning(*(getattr(e, s) for s in STATUSES)))
-            for row in removed:
-                totals.add(row, -1)
-    if on_result is None and ids is None:
-        for rows in map_evaluations(conn, rule_list, as_of, _rows_to_store, workers):
-            with gc_paused():
-                summary.evaluated += writer.rows(*rows)
-    elif on_result is None:
-        for batch in iter_batches(conn, ids):
-            summary.evaluated += writer.rows(*_rows_to_store(columnar.evaluate_batch(rule_list, batch, as_of)))
-    else:
-        for case, fingerprint in iter_case_facts(conn, ids, with_fingerprint=True):
-            summary.evaluated += 1
-            results, until = evaluate_case_until(rule_list, case, as_of)
-            writer.case(case.case_id, fingerprint, until, results)
-            for r in results:
-                on_result(r)
-    writer.flush(final=True)
+        for i in range(0, len(ids), REPLACE_CHUNK):
+            part = ids[i:i + REPLACE_CHUNK]
+            stored = _Stored.read(conn, part)
+            if on_result is None:
+                for batch in iter_batches(conn, part):
+                    writer.rows(*_rows_to_store(columnar.evaluate_batch(rule_list, batch, as_of)))
+            else:
+                core(iter_case_facts(conn, part, with_fingerprint=True))
+            writer.replace(stored)
+    summary.evaluated = writer.evaluated
     for index in rebuild:
         index.create(conn)
     if mode == "full" and conn.dialect.name == "postgresql":
@@ -284,46 +288,184 @@ def _rows_to_store(ev: columnar.Evaluation) -> tuple[dict[str, list], list[list]
 
 
 class _Writer:
-    """Batches obligation and case-evaluation rows."""
+    """Writes a run's rows.
 
-    def __init__(self, conn: Connection, run_id: int, as_of: dt.date):
-        self.conn, self.run_id, self.as_of = conn, run_id, as_of
-        self.obligations: list[tuple] = []
-        self.cases: list[tuple] = []
-        self.totals = _Totals()  # what this writer wrote
+    A full run inserts them in batches into the emptied tables. An incremental run
+    collects the rows of a part of its cases and :meth:`replace`\ s what was stored for
+    those cases with them, writing only what differs: most of a re-evaluated case's
+    obligations are as they were (a breach closed years ago, an overdue visit period),
+    and deleting and inserting them again is random B-tree work in every index of the
+    table, which dominated a repeated night at a million cases."""
+
+    def __init__(self, conn: Connection, run_id: int, as_of: dt.date, collect: bool = False):
+        self.conn, self.run_id, self.as_of, self.collect = conn, run_id, as_of.isoformat(), collect
+        self.obligations: list[tuple] = []  # in OBLIGATION_COLUMNS order, database-ready
+        self.cases: list[tuple] = []  # in CASE_EVALUATION_COLUMNS order, database-ready
+        self.totals = _Totals()  # what this writer wrote (less what it replaced)
+        self.evaluated = 0
 
     def case(self, case_id: str, fingerprint: str, until: dt.date | None, results: list[Result]) -> None:
         """One case evaluated by the core."""
         counts = Counter(r.status for r in results)
-        per_status = tuple(counts.get(s, 0) for s in STATUSES)
-        self.totals.add(per_status)
-        self.cases.append((case_id, fingerprint, self.as_of, until) + per_status)
-        self.obligations.extend(obligation_values(r, self.run_id) for r in results if r.status in STORED_STATUSES)
-        self.flush()
+        self.cases.append((case_id, fingerprint, self.as_of, _iso(until)) + tuple(counts.get(s, 0) for s in STATUSES))
+        self.obligations.extend(tuple(map(_iso, obligation_values(r, self.run_id)))
+                                for r in results if r.status in STORED_STATUSES)
+        self.evaluated += 1
+        if not self.collect and (len(self.obligations) >= WRITE_BATCH or len(self.cases) >= WRITE_BATCH):
+            self.flush()
 
-    def rows(self, cols: dict[str, list], cases: list[list]) -> int:
-        """The rows of a batch evaluated by the columnar evaluator (:func:`_rows_to_store`);
-        returns its number of cases."""
-        self.flush(final=True)
+    def rows(self, cols: dict[str, list], cases: list[list]) -> None:
+        """The rows of a batch evaluated by the columnar evaluator (:func:`_rows_to_store`)."""
+        obligations: Iterable[tuple] = ()
         if cols:
             cols["run_id"] = repeat(self.run_id)
-            bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS,
-                        zip(*(cols[name] for name in OBLIGATION_COLUMNS)), ready=True)
+            obligations = zip(*(cols[name] for name in OBLIGATION_COLUMNS))
         case_ids, fingerprints, until, *counts = cases
+        self.evaluated += len(case_ids)
+        case_rows = zip(case_ids, fingerprints, repeat(self.as_of), until, *counts)
+        if self.collect:
+            self.obligations.extend(obligations)
+            self.cases.extend(case_rows)
+            return
         self.totals.cases += len(case_ids)
         for s, column in zip(STATUSES, counts):
             self.totals.by_status[s] += sum(column)
-        bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS,
-                    zip(case_ids, fingerprints, repeat(self.as_of.isoformat()), until, *counts), ready=True)
-        return len(case_ids)
+        bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS, obligations, ready=True)
+        bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, case_rows, ready=True)
 
-    def flush(self, final: bool = False) -> None:
-        if self.obligations and (final or len(self.obligations) >= WRITE_BATCH):
-            bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS, self.obligations)
-            self.obligations = []
-        if self.cases and (final or len(self.cases) >= WRITE_BATCH):
-            bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, self.cases)
-            self.cases = []
+    def flush(self) -> None:
+        """Insert what :meth:`case` collected (a full run)."""
+        for row in self.cases:
+            self.totals.add(row[4:])
+        bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS, self.obligations, ready=True)
+        bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, self.cases, ready=True)
+        self.obligations, self.cases = [], []
+
+    def replace(self, stored: "_Stored") -> None:
+        """Make the stored rows of ``stored.case_ids`` those collected since the last
+        call (an incremental run): an obligation is deleted, inserted, or deleted and
+        inserted again only when it is new, gone or different (``run_id`` aside, and
+        the days late of one overdue before and after: readers take them from
+        :func:`shown_days_late`); a case's record is updated, inserted or deleted."""
+        deleted, inserted = [], []
+        old = stored.obligations
+        for row in self.obligations:
+            key = row[:5]
+            before = old.pop(key, None)
+            if before is None or before != _compared(row):
+                inserted.append(row)
+                if before is not None:
+                    deleted.append(key)
+        deleted.extend(old)  # no longer stored: met, or the case is gone
+        _delete_obligations(self.conn, deleted)
+        bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS, inserted, ready=True)
+
+        for counts in stored.counts.values():
+            self.totals.add(counts, -1)
+        updated, new = [], []
+        for row in self.cases:
+            self.totals.add(row[4:])
+            (updated if row[0] in stored.counts else new).append(row)
+        gone = set(stored.counts).difference(row[0] for row in self.cases)
+        _replace_case_evaluations(self.conn, updated, sorted(gone))
+        bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, new, ready=True)
+        self.obligations, self.cases = [], []
+
+
+# The obligation columns compared to tell whether a stored row is still right.
+COMPARED_COLUMNS = tuple(c for c in OBLIGATION_COLUMNS if c != "run_id")
+_RUN_ID = OBLIGATION_COLUMNS.index("run_id")
+_STATUS, _DAYS_LATE = COMPARED_COLUMNS.index("status"), COMPARED_COLUMNS.index("days_late")
+
+
+def _compared(row: tuple) -> tuple:
+    """An ``obligations`` row (:data:`OBLIGATION_COLUMNS` order) as compared with the
+    stored one (:data:`COMPARED_COLUMNS` order; see :func:`_comparable`)."""
+    return _comparable(row[:_RUN_ID] + row[_RUN_ID + 1:])
+
+
+def _comparable(values: tuple) -> tuple:
+    """The days late of an overdue obligation grow every night and are not compared."""
+    if values[_STATUS] == "overdue":
+        return values[:_DAYS_LATE] + (None,) + values[_DAYS_LATE + 1:]
+    return values
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+class _Stored:
+    """What is stored for some cases before an incremental run replaces it: their
+    obligations (key → :func:`_comparable` values, dates as ``YYYY-MM-DD`` text as they
+    are written) and their counts per status in ``case_evaluations``."""
+
+    def __init__(self, case_ids: list[str], obligations: dict[tuple, tuple], counts: dict[str, tuple]):
+        self.case_ids, self.obligations, self.counts = case_ids, obligations, counts
+
+    @classmethod
+    def read(cls, conn: Connection, case_ids: list[str]) -> "_Stored":
+        pg = conn.dialect.name == "postgresql"
+        dates = {c.name for c in Obligation.__table__.columns if isinstance(c.type, Date)}
+        cols = ", ".join(f"to_char({c}, 'YYYY-MM-DD')" if pg and c in dates else c for c in COMPARED_COLUMNS)
+        among = "case_id = ANY(%s)" if pg else f"case_id IN ({', '.join('?' * len(case_ids))})"
+        params = (list(case_ids),) if pg else list(case_ids)
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            with gc_paused():
+                cur.execute(f"SELECT {cols} FROM {Obligation.__tablename__} WHERE {among}", params)
+                obligations = {row[:5]: _comparable(row) for row in cur.fetchall()}
+                cur.execute(f"SELECT case_id, {', '.join(_quoted(s) for s in STATUSES)} "
+                            f"FROM {CaseEvaluation.__tablename__} WHERE {among}", params)
+                counts = {row[0]: row[1:] for row in cur.fetchall()}
+        finally:
+            cur.close()
+        return cls(case_ids, obligations, counts)
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"'
+
+
+def _delete_obligations(conn: Connection, keys: list[tuple]) -> None:
+    if not keys:
+        return
+    table = Obligation.__tablename__
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {table} o USING unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+                        f"%s::int[]) AS k(case_id, rule, subject, period, seq) "
+                        f"WHERE (o.case_id, o.rule, o.subject, o.period, o.seq) "
+                        f"= (k.case_id, k.rule, k.subject, k.period, k.seq)", [list(c) for c in zip(*keys)])
+        return
+    conn.connection.driver_connection.executemany(
+        f"DELETE FROM {table} WHERE case_id = ? AND rule = ? AND subject = ? AND period = ? AND seq = ?", keys)
+
+
+def _replace_case_evaluations(conn: Connection, updated: list[tuple], gone: list[str]) -> None:
+    """Update the records of re-evaluated cases (rows in :data:`CASE_EVALUATION_COLUMNS`
+    order) and delete those of cases no longer stored."""
+    table = CaseEvaluation.__tablename__
+    names = CASE_EVALUATION_COLUMNS[1:]
+    dbapi = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with dbapi.cursor() as cur:
+            if updated:
+                types = ("text", "date", "date", "int", "int", "int", "int")
+                cur.execute(f"UPDATE {table} c SET "
+                            + ", ".join(f"{_quoted(n)} = v.{_quoted(n)}" for n in names)
+                            + " FROM unnest(%s::text[], "
+                            + ", ".join(f"%s::{t}[]" for t in types) + ") AS v(case_id, "
+                            + ", ".join(_quoted(n) for n in names) + ") WHERE c.case_id = v.case_id",
+                            [list(c) for c in zip(*updated)])
+            if gone:
+                cur.execute(f"DELETE FROM {table} WHERE case_id = ANY(%s)", (gone,))
+        return
+    if updated:
+        dbapi.executemany(f"UPDATE {table} SET " + ", ".join(f"{_quoted(n)} = ?" for n in names)
+                          + " WHERE case_id = ?", (row[1:] + row[:1] for row in updated))
+    if gone:
+        dbapi.executemany(f"DELETE FROM {table} WHERE case_id = ?", ((c,) for c in gone))
 
 
 def run_evaluation(engine: Engine, rules: RuleSet, as_of: dt.date, kind: str = "evaluate",
