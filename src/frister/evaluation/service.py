@@ -291,8 +291,8 @@ class _Writer:
     """Writes a run's rows.
 
     A full run inserts them in batches into the emptied tables. An incremental run
-    collects the rows of a part of its cases and :meth:`replace`\ s what was stored for
-    those cases with them, writing only what differs: most of a re-evaluated case's
+    collects the rows of a part of its cases, then replaces what was stored for those
+    cases with them (:meth:`replace`), writing only what differs: most of a re-evaluated case's
     obligations are as they were (a breach closed years ago, an overdue visit period),
     and deleting and inserting them again is random B-tree work in every index of the
     table, which dominated a repeated night at a million cases."""
