@@ -152,6 +152,29 @@ def test_two_runs_at_once_take_turns_and_each_keeps_true_totals(engine, rules, t
     assert _totals(second["summary"]) == _totals(first) == _summed(engine)
 
 
+@pytest.mark.parametrize("server", ["4", "0.5"])
+def test_on_postgresql_an_incremental_run_prices_key_lookups_as_cached_for_its_own_work_only(
+        engine, rules, tmp_path, server):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("random_page_cost is PostgreSQL's planner setting")
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, generate_cases(START, seed=9, cases=40))
+    import_file(engine, path, as_of=START)
+    run_evaluation(engine, rules, START)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL random_page_cost = {server}")
+        during: set[str] = set()
+
+        def setting(_result) -> None:  # called while the run evaluates its cases
+            during.add(conn.exec_driver_sql("SHOW random_page_cost").scalar_one())
+
+        night = evaluate_and_store(conn, rules, START + dt.timedelta(days=60), incremental=True, on_result=setting)
+        assert night.mode == "incremental" and night.evaluated > 0
+        # At most 1.1 while it looks its cases up by key; a lower server setting is kept.
+        assert during == ({"1.1"} if server == "4" else {server})
+        assert conn.exec_driver_sql("SHOW random_page_cost").scalar_one() == server  # and as it was after
+
+
 def test_an_incremental_run_rewrites_only_the_obligations_that_changed(engine, rules, tmp_path):
     records = list(generate_cases(START, seed=8, cases=150))
     path = tmp_path / "c.jsonl"
