@@ -38,7 +38,7 @@ from frister.engine.results import STATUSES, Result
 from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
 from frister.evaluation.parallel import map_evaluations
 from frister.rules.model import RuleSet
-from frister.store.columns import iter_batches
+from frister.store.columns import among, iter_batches
 from frister.store.facts import iter_case_facts
 from frister.store.models import CaseChange
 
@@ -366,8 +366,9 @@ class _Writer:
         self.obligations, self.cases = [], []
 
     def replace(self, stored: "_Stored") -> None:
-        """Make the stored rows of ``stored.case_ids`` those collected since the last
-        call (an incremental run): an obligation is deleted, inserted, or deleted and
+        """Make the stored rows of the cases read into ``stored`` those collected since
+        (an incremental run; a case collected but not stored is new, one stored but not
+        collected is gone): an obligation is deleted, inserted, or deleted and
         inserted again only when it is new, gone or different (``run_id`` aside, and
         the days late of one overdue before and after: readers take them from
         :func:`shown_days_late`); a case's record is updated, inserted or deleted."""
@@ -424,27 +425,26 @@ class _Stored:
     obligations (key → :func:`_comparable` values, dates as ``YYYY-MM-DD`` text as they
     are written) and their counts per status in ``case_evaluations``."""
 
-    def __init__(self, case_ids: list[str], obligations: dict[tuple, tuple], counts: dict[str, tuple]):
-        self.case_ids, self.obligations, self.counts = case_ids, obligations, counts
+    def __init__(self, obligations: dict[tuple, tuple], counts: dict[str, tuple]):
+        self.obligations, self.counts = obligations, counts
 
     @classmethod
     def read(cls, conn: Connection, case_ids: list[str]) -> "_Stored":
         pg = conn.dialect.name == "postgresql"
         dates = {c.name for c in Obligation.__table__.columns if isinstance(c.type, Date)}
         cols = ", ".join(f"to_char({c}, 'YYYY-MM-DD')" if pg and c in dates else c for c in COMPARED_COLUMNS)
-        among = "case_id = ANY(%s)" if pg else f"case_id IN ({', '.join('?' * len(case_ids))})"
-        params = (list(case_ids),) if pg else list(case_ids)
+        where, params = among(conn.dialect.name, case_ids)
         cur = conn.connection.driver_connection.cursor()
         try:
             with gc_paused():
-                cur.execute(f"SELECT {cols} FROM {Obligation.__tablename__} WHERE {among}", params)
+                cur.execute(f"SELECT {cols} FROM {Obligation.__tablename__} WHERE {where}", params)
                 obligations = {row[:5]: _comparable(row) for row in cur.fetchall()}
                 cur.execute(f"SELECT case_id, {', '.join(_quoted(s) for s in STATUSES)} "
-                            f"FROM {CaseEvaluation.__tablename__} WHERE {among}", params)
+                            f"FROM {CaseEvaluation.__tablename__} WHERE {where}", params)
                 counts = {row[0]: row[1:] for row in cur.fetchall()}
         finally:
             cur.close()
-        return cls(case_ids, obligations, counts)
+        return cls(obligations, counts)
 
 
 def _quoted(name: str) -> str:
@@ -472,24 +472,19 @@ def _replace_case_evaluations(conn: Connection, updated: list[tuple], gone: list
     table = CaseEvaluation.__tablename__
     names = CASE_EVALUATION_COLUMNS[1:]
     dbapi = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
+    if updated and conn.dialect.name == "postgresql":
+        types = ("text", "date", "date", "int", "int", "int", "int")
         with dbapi.cursor() as cur:
-            if updated:
-                types = ("text", "date", "date", "int", "int", "int", "int")
-                cur.execute(f"UPDATE {table} c SET "
-                            + ", ".join(f"{_quoted(n)} = v.{_quoted(n)}" for n in names)
-                            + " FROM unnest(%s::text[], "
-                            + ", ".join(f"%s::{t}[]" for t in types) + ") AS v(case_id, "
-                            + ", ".join(_quoted(n) for n in names) + ") WHERE c.case_id = v.case_id",
-                            [list(c) for c in zip(*updated)])
-            if gone:
-                cur.execute(f"DELETE FROM {table} WHERE case_id = ANY(%s)", (gone,))
-        return
-    if updated:
+            cur.execute(f"UPDATE {table} c SET " + ", ".join(f"{_quoted(n)} = v.{_quoted(n)}" for n in names)
+                        + " FROM unnest(%s::text[], " + ", ".join(f"%s::{t}[]" for t in types)
+                        + ") AS v(case_id, " + ", ".join(_quoted(n) for n in names) + ") WHERE c.case_id = v.case_id",
+                        [list(c) for c in zip(*updated)])
+    elif updated:
         dbapi.executemany(f"UPDATE {table} SET " + ", ".join(f"{_quoted(n)} = ?" for n in names)
                           + " WHERE case_id = ?", (row[1:] + row[:1] for row in updated))
     if gone:
-        dbapi.executemany(f"DELETE FROM {table} WHERE case_id = ?", ((c,) for c in gone))
+        where, params = among(conn.dialect.name, gone)
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE {where}", tuple(params))
 
 
 def run_evaluation(engine: Engine, rules: RuleSet, as_of: dt.date, kind: str = "evaluate",

@@ -41,17 +41,22 @@ class _Dialect:
         return f"COALESCE({expr}, {int(NONE)})"
 
     def among(self, case_ids: list[str]) -> tuple[str, Sequence]:
-        """``case_id`` among the given ones, as a condition and its parameters (one array
-        parameter on PostgreSQL: thousands of placeholders cost more to send than to run)."""
-        if self.name == "sqlite":
-            return f"case_id IN ({', '.join('?' * len(case_ids))})", case_ids
-        return "case_id = ANY(%s)", (case_ids,)
+        return among(self.name, case_ids)
 
     def day_list(self, col: str) -> str:
         """The day numbers of a group, as text: ``"19000,19091,…"`` (any order)."""
         if self.name == "sqlite":
             return f"group_concat(CAST(julianday({col}) - 2440587.5 AS INTEGER))"
         return f"string_agg(({_EPOCH_DAYS.format(col=col)})::text, ',')"
+
+
+def among(dialect: str, case_ids: list[str]) -> tuple[str, Sequence]:
+    """``case_id`` among the given ones, as a condition and its parameters for the
+    driver's cursor (one array parameter on PostgreSQL: thousands of placeholders cost
+    more to send than to run)."""
+    if dialect == "sqlite":
+        return f"case_id IN ({', '.join('?' * len(case_ids))})", list(case_ids)
+    return "case_id = ANY(%s)", (list(case_ids),)
 
 
 def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK,
