@@ -199,7 +199,7 @@ def evaluate_and_store(
     for index in rebuild:
         index.create(conn)
     if mode == "full" and conn.dialect.name == "postgresql":
-        # Both tables were rewritten: fresh statistics, or the next nights' deletes of a
+        # Both tables were rewritten: fresh statistics, or the next nights' lookups of a
         # few thousand cases are planned as sequential scans of the whole table.
         conn.execute(text(f"ANALYZE {Obligation.__tablename__}, {CaseEvaluation.__tablename__}"))
     totals.merge(writer.totals)
@@ -278,8 +278,9 @@ class _Totals:
     """A run's totals: the cases with stored results and their obligations per status.
 
     A full run counts what it writes. An incremental run starts from the previous run's
-    totals, takes away the counts of the rows it deletes and adds those it writes: the
-    same figures as summing every ``case_evaluations`` row, without reading them
+    totals, takes away the stored counts of the cases it re-evaluates (read by key) and
+    adds those it writes: the same figures as summing every ``case_evaluations`` row,
+    without reading them all
     (``tests/evaluation/test_incremental.py`` checks it)."""
 
     def __init__(self, cases: int = 0, by_status: dict[str, int] | None = None):
