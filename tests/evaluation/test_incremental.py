@@ -190,8 +190,9 @@ def test_an_incremental_run_rewrites_only_the_obligations_that_changed(engine, r
         for ref in doc.get("referrals", []):
             ref["concluded_on"] = ref.get("concluded_on") or ref["received_on"]
         changed.append(doc)
-    write_jsonl(tmp_path / "newer.jsonl", changed)
-    import_file(engine, tmp_path / "newer.jsonl", as_of=as_of)
+    newer = tmp_path / "newer.jsonl"
+    write_jsonl(newer, changed)
+    import_file(engine, newer, as_of=as_of)
     night = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True)
     assert night.mode == "incremental" and 0 < night.evaluated < 150
 
@@ -212,8 +213,7 @@ def test_an_incremental_run_rewrites_only_the_obligations_that_changed(engine, r
     assert kept > 20 and rewritten > 20
     assert sum(1 for key in after if key[0] in evaluated and after[key][0] == first.run_id) > 20
     # What a full run stores, all the same.
-    assert _obligations(engine, as_of) == _full_reference(rules, tmp_path, [(path, START), (tmp_path / "newer.jsonl", as_of)],
-                                                          as_of)[0]
+    assert _obligations(engine, as_of) == _full_reference(rules, tmp_path, [(path, START), (newer, as_of)], as_of)[0]
 
 
 def _by_key(engine) -> dict[tuple, tuple[int, tuple]]:

@@ -317,10 +317,10 @@ class _Writer:
 
     A full run inserts them in batches into the emptied tables. An incremental run
     collects the rows of a part of its cases, then replaces what was stored for those
-    cases with them (:meth:`replace`), writing only what differs: most of a re-evaluated case's
-    obligations are as they were (a breach closed years ago, an overdue visit period),
-    and deleting and inserting them again is random B-tree work in every index of the
-    table, which dominated a repeated night at a million cases."""
+    cases with them (:meth:`replace`), writing only what differs: most of a re-evaluated
+    case's obligations are as they were (a breach closed years ago, an overdue visit
+    period), and deleting and inserting them again is random B-tree work in every index
+    of the table, which dominated a repeated night at a million cases."""
 
     def __init__(self, conn: Connection, run_id: int, as_of: dt.date, collect: bool = False):
         self.conn, self.run_id, self.as_of, self.collect = conn, run_id, as_of.isoformat(), collect
