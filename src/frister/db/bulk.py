@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Date, Table
@@ -28,7 +30,6 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
                 copy.write_row(row)
         return
     if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
         dates = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, Date)]
 
         def text_dates(row: tuple) -> list:
@@ -38,10 +39,39 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
                     out[i] = out[i].isoformat()
             return out
 
-        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
-        dbapi.executemany(sql, rows if ready or not dates else map(text_dates, rows))
+        _sqlite_insert(dbapi, table.name, columns, rows if ready or not dates else map(text_dates, rows))
         return
     conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])  # any other database
+
+
+def _sqlite_insert(dbapi, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """``executemany`` with the rows grouped by which of their values are ``NULL``, and
+    those written into the statement instead of bound.
+
+    The driver binds a ``str``, ``int`` or ``float`` directly, but tries to adapt
+    anything else first, ``None`` included (a failed lookup in its adapter registry and
+    two attribute lookups per value). An obligation row has about a dozen empty
+    columns, and binding them was half the time of inserting it (measured with the
+    rows of a night at a million cases: 12.9 µs a row, 6.4 µs grouped). A table's rows
+    fall into a few patterns of empty columns (per rule), each its own statement."""
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        mask = tuple(map(is_, row, repeat(None)))
+        group = groups.get(mask)
+        if group is None:
+            group = groups[mask] = []
+        group.append(row)
+    names = ", ".join(columns)
+    for mask, group in groups.items():
+        kept = [i for i, empty in enumerate(mask) if not empty]
+        values = ", ".join("NULL" if empty else "?" for empty in mask)
+        if len(kept) == len(mask):
+            bound: Iterable = group
+        elif len(kept) > 1:
+            bound = map(itemgetter(*kept), group)
+        else:
+            bound = ([row[i] for i in kept] for row in group)
+        dbapi.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", bound)
 
 
 @contextmanager
