@@ -13,8 +13,10 @@ from sqlalchemy import select, text
 from frister.db.engine import create_db_engine, migrate
 from frister.demo.generate import generate_cases, write_jsonl
 from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
+from frister.evaluation import service
 from frister.evaluation.service import evaluate_and_store, run_evaluation, shown_days_late
 from frister.engine.results import STATUSES
+from frister.errors import FristerError
 from frister.importer import import_file
 
 from ..conftest import MIGRATIONS
@@ -66,11 +68,17 @@ def _summed(engine) -> tuple:
     return tuple(int(n) for n in row)
 
 
-@pytest.mark.parametrize("evaluator", ["columnar", "core"])
-def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path, evaluator):
-    # The core evaluates case by case when every result is wanted (``on_result``).
+@pytest.mark.parametrize("evaluator", ["columnar", "core", "workers"])
+def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path, evaluator, monkeypatch):
+    # The core evaluates case by case when every result is wanted (``on_result``); with
+    # "workers", two processes read, evaluate and compare parts of five cases while this
+    # one writes (at scale: from INCREMENTAL_PARALLEL_FROM stale cases).
     seen: list = []
     on_result = seen.append if evaluator == "core" else None
+    calls, parts = _count_parts(monkeypatch), {}
+    if evaluator == "workers":
+        monkeypatch.setattr(service, "INCREMENTAL_PARALLEL_FROM", 0)
+        monkeypatch.setattr(service, "PIPELINE_CHUNK", 5)
     records = list(generate_cases(START, seed=5, cases=120))
     first = tmp_path / "first.jsonl"
     write_jsonl(first, records)
@@ -103,7 +111,9 @@ def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path, 
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM cases WHERE case_id = :c"), {"c": removed[-1]})
         seen.clear()
+        before = len(calls)
         summary = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True, on_result=on_result)
+        parts[night] = sum(calls[before:])
         assert summary.mode == "incremental"
         assert len({r.case_id for r in seen}) == (summary.evaluated if on_result else 0)
         evaluated[night] = summary.evaluated
@@ -117,6 +127,65 @@ def test_incremental_runs_store_what_a_full_run_stores(engine, rules, tmp_path, 
 
     assert evaluated[1] < 40  # a night's work is the cases that fall due, not all 120
     assert evaluated[11] >= 12  # the changed cases are re-evaluated
+    # With workers, night 11's cases came back in parts of at most five; without, none did.
+    assert parts[11] >= (-(-evaluated[11] // 5) if evaluator == "workers" else 0)
+    assert (sum(parts.values()) > 0) == (evaluator == "workers")
+
+
+def _count_parts(monkeypatch) -> list[int]:
+    """A list that gets, per call of ``map_parts`` by an incremental run, the number of
+    parts that came back from worker processes."""
+    calls: list[int] = []
+    real = service.map_parts
+
+    def counted(conn, shares, work):
+        calls.append(0)
+        for delta in real(conn, shares, work):
+            calls[-1] += 1
+            yield delta
+
+    monkeypatch.setattr(service, "map_parts", counted)
+    return calls
+
+
+def test_a_worker_failing_in_a_night_leaves_every_result_and_the_change_log_as_they_were(
+        engine, rules, tmp_path, monkeypatch):
+    records = list(generate_cases(START, seed=9, cases=60))
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, records)
+    import_file(engine, path, as_of=START)
+    run_evaluation(engine, rules, START)
+    newer = tmp_path / "newer.jsonl"
+    write_jsonl(newer, [{**doc, "caseworker": "ks99"} for doc in records[::3]])  # another caseworker
+    import_file(engine, newer, as_of=START + dt.timedelta(days=1))
+
+    def tables() -> tuple:
+        with engine.connect() as conn:
+            return tuple(conn.execute(text(f"SELECT * FROM {t} ORDER BY 1, 2")).all()
+                         for t in ("obligations", "case_evaluations", "case_changes"))
+
+    before = tables()
+    assert before[2]  # the changed cases are logged
+
+    def fail(_cls, conn, case_ids):  # each worker (a forked copy of ``reads``) fails on its second part
+        reads.append(case_ids)
+        if len(reads) == 2:
+            raise RuntimeError(f"{case_ids[0]} født 2011-04-02")
+        return real(conn, case_ids)
+
+    real, reads = service._Stored.read, []
+    monkeypatch.setattr(service, "INCREMENTAL_PARALLEL_FROM", 0)
+    monkeypatch.setattr(service, "PIPELINE_CHUNK", 2)
+    monkeypatch.setattr(service._Stored, "read", classmethod(fail))
+    with pytest.raises(FristerError) as info:
+        run_evaluation(engine, rules, START + dt.timedelta(days=1), kind="nightly", incremental=True)
+    assert "RuntimeError" in str(info.value) and "2011" not in str(info.value)
+    assert tables() == before  # the parts written before the failure are rolled back with the run
+    assert reads == []  # the reading was all in the workers
+
+    monkeypatch.undo()
+    night = run_evaluation(engine, rules, START + dt.timedelta(days=1), kind="nightly", incremental=True)
+    assert night.mode == "incremental" and night.evaluated >= 20
 
 
 def test_it_falls_back_to_a_full_run_when_going_back_in_time(engine, rules, tmp_path):

@@ -36,14 +36,16 @@ from frister.engine import columnar
 from frister.engine.core import evaluate_case, evaluate_case_until
 from frister.engine.results import STATUSES, Result
 from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
-from frister.evaluation.parallel import map_evaluations
+from frister.evaluation.parallel import can_fork, map_evaluations, map_parts
 from frister.rules.model import RuleSet
 from frister.store.columns import among, iter_batches
 from frister.store.facts import iter_case_facts
 from frister.store.models import CaseChange
 
 WRITE_BATCH = 5000
-REPLACE_CHUNK = 5000  # cases an incremental run replaces at a time
+REPLACE_CHUNK = 5000  # cases an incremental run replaces at a time (in one process)
+INCREMENTAL_PARALLEL_FROM = 2000  # stale cases: from here on, workers read and compare (_map_deltas)
+PIPELINE_CHUNK = 1000  # cases a worker reads and compares at a time, so writing starts early
 LOOKUP_PAGE_COST = 1.1  # PostgreSQL's random_page_cost for an incremental run (see _favour_key_lookups)
 STORED_STATUSES = ("late", "open", "overdue")
 _STORED = tuple(columnar.STATUS_NAMES.index(s) for s in STORED_STATUSES)
@@ -138,8 +140,9 @@ def evaluate_and_store(
     ``as_of`` is before the last run's.
 
     ``on_result`` sees every result this run computes (all of them in a full run).
-    A full run of many cases reads and evaluates on ``workers`` processes
-    (:mod:`frister.evaluation.parallel`) while this one writes.
+    Without it, a full run of many cases, and an incremental run of a few thousand,
+    reads and evaluates on ``workers`` processes (:mod:`frister.evaluation.parallel`)
+    while this one writes.
     """
     # One run at a time, and the previous run read once the lock is held: an incremental
     # run's totals start from it. PostgreSQL: a table lock that runs take and readers do
@@ -186,15 +189,15 @@ def evaluate_and_store(
         totals = _Totals.of_run(previous)
         ids = _stale_ids(conn, as_of)
         with _favour_key_lookups(conn):
-            for i in range(0, len(ids), REPLACE_CHUNK):
-                part = ids[i:i + REPLACE_CHUNK]
-                stored = _Stored.read(conn, part)
-                if on_result is None:
-                    for batch in iter_batches(conn, part):
-                        writer.rows(*_rows_to_store(columnar.evaluate_batch(rule_list, batch, as_of)))
-                else:
+            if on_result is None:
+                for delta in _map_deltas(conn, rule_list, as_of, run_id, ids, workers):
+                    writer.apply(delta)
+            else:
+                for i in range(0, len(ids), REPLACE_CHUNK):
+                    part = ids[i:i + REPLACE_CHUNK]
+                    stored = _Stored.read(conn, part)
                     core(iter_case_facts(conn, part, with_fingerprint=True))
-                writer.replace(stored)
+                    writer.apply(writer.take(stored))
     summary.evaluated = writer.evaluated
     for index in rebuild:
         index.create(conn)
@@ -262,6 +265,42 @@ def _favour_key_lookups(conn: Connection) -> Iterator[None]:
     conn.exec_driver_sql("SELECT set_config('random_page_cost', %(v)s, true)", {"v": before})
 
 
+def _map_deltas(conn: Connection, rules: tuple, as_of: dt.date, run_id: int, case_ids: list[str],
+                workers: int) -> Iterator["_Delta"]:
+    """What to write for the given cases (an incremental run through the columnar
+    evaluator), part by part. From :data:`INCREMENTAL_PARALLEL_FROM` cases on, ``workers``
+    processes each read, evaluate and compare a contiguous share of them in parts of
+    :data:`PIPELINE_CHUNK` cases, while this process writes the parts as they come:
+    at a million cases with 1 % changed, reading and comparing is about half of a
+    night's work and writing the other half."""
+    if not case_ids:
+        return
+    if len(case_ids) < INCREMENTAL_PARALLEL_FROM or not can_fork(conn, workers):
+        yield from _deltas(conn, rules, as_of, run_id, case_ids, REPLACE_CHUNK)
+        return
+    share = -(-len(case_ids) // workers)
+    shares = [case_ids[i:i + share] for i in range(0, len(case_ids), share)]
+
+    def work(c: Connection, part: list[str]) -> Iterator[_Delta]:
+        with _favour_key_lookups(c):
+            yield from _deltas(c, rules, as_of, run_id, part, PIPELINE_CHUNK)
+
+    yield from map_parts(conn, shares, work)
+
+
+def _deltas(conn: Connection, rules: tuple, as_of: dt.date, run_id: int, case_ids: list[str],
+            chunk: int) -> Iterator["_Delta"]:
+    """Read what is stored for ``chunk`` cases at a time, evaluate them, and yield what
+    to write to make the one the other (:meth:`_Writer.take`)."""
+    collector = _Writer(conn, run_id, as_of, collect=True)
+    for i in range(0, len(case_ids), chunk):
+        part = case_ids[i:i + chunk]
+        stored = _Stored.read(conn, part)
+        for batch in iter_batches(conn, part):
+            collector.rows(*_rows_to_store(columnar.evaluate_batch(rules, batch, as_of)))
+        yield collector.take(stored)
+
+
 def _stale_ids(conn: Connection, as_of: dt.date) -> list[str]:
     """The cases to re-evaluate, in ``case_id`` order: those logged in ``case_changes``
     (inserted, replaced or deleted since the last run: this takes the log's rows, inside
@@ -312,15 +351,31 @@ def _rows_to_store(ev: columnar.Evaluation) -> tuple[dict[str, list], list[list]
     return ev.columns(_STORED), cases
 
 
+@dataclass
+class _Delta:
+    """What an incremental run writes for a part of its cases (see :meth:`_Writer.take`):
+    obligation keys to delete and rows to insert, case records to update or insert and
+    case ids whose record goes, and how the run's totals move. Plain lists: it may
+    cross from a worker process."""
+
+    deleted: list[tuple]
+    inserted: list[tuple]
+    updated: list[tuple]
+    new: list[tuple]
+    gone: list[str]
+    totals: "_Totals"
+    evaluated: int
+
+
 class _Writer:
     """Writes a run's rows.
 
     A full run inserts them in batches into the emptied tables. An incremental run
-    collects the rows of a part of its cases, then replaces what was stored for those
-    cases with them (:meth:`replace`), writing only what differs: most of a re-evaluated
-    case's obligations are as they were (a breach closed years ago, an overdue visit
-    period), and deleting and inserting them again is random B-tree work in every index
-    of the table, which dominated a repeated night at a million cases."""
+    collects the rows of a part of its cases, compares them with what was stored for
+    those cases (:meth:`take`) and writes only what differs (:meth:`apply`): most of a
+    re-evaluated case's obligations are as they were (a breach closed years ago, an
+    overdue visit period), and deleting and inserting them again is random B-tree work
+    in every index of the table, which dominated a repeated night at a million cases."""
 
     def __init__(self, conn: Connection, run_id: int, as_of: dt.date, collect: bool = False):
         self.conn, self.run_id, self.as_of, self.collect = conn, run_id, as_of.isoformat(), collect
@@ -335,9 +390,10 @@ class _Writer:
         self.cases.append((case_id, fingerprint, self.as_of, _iso(until)) + tuple(counts.get(s, 0) for s in STATUSES))
         self.obligations.extend(tuple(map(_iso, obligation_values(r, self.run_id)))
                                 for r in results if r.status in STORED_STATUSES)
-        self.evaluated += 1
-        if not self.collect and (len(self.obligations) >= WRITE_BATCH or len(self.cases) >= WRITE_BATCH):
-            self.flush()
+        if not self.collect:
+            self.evaluated += 1
+            if len(self.obligations) >= WRITE_BATCH or len(self.cases) >= WRITE_BATCH:
+                self.flush()
 
     def rows(self, cols: dict[str, list], cases: list[list]) -> None:
         """The rows of a batch evaluated by the columnar evaluator (:func:`_rows_to_store`)."""
@@ -346,12 +402,12 @@ class _Writer:
             cols["run_id"] = repeat(self.run_id)
             obligations = zip(*(cols[name] for name in OBLIGATION_COLUMNS))
         case_ids, fingerprints, until, *counts = cases
-        self.evaluated += len(case_ids)
         case_rows = zip(case_ids, fingerprints, repeat(self.as_of), until, *counts)
         if self.collect:
             self.obligations.extend(obligations)
             self.cases.extend(case_rows)
             return
+        self.evaluated += len(case_ids)
         self.totals.cases += len(case_ids)
         for s, column in zip(STATUSES, counts):
             self.totals.by_status[s] += sum(column)
@@ -366,13 +422,14 @@ class _Writer:
         bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, self.cases, ready=True)
         self.obligations, self.cases = [], []
 
-    def replace(self, stored: "_Stored") -> None:
-        """Make the stored rows of the cases read into ``stored`` those collected since
-        (an incremental run; a case collected but not stored is new, one stored but not
-        collected is gone): an obligation is deleted, inserted, or deleted and
-        inserted again only when it is new, gone or different (``run_id`` aside, and
-        the days late of one overdue before and after: readers take them from
-        :func:`shown_days_late`); a case's record is updated, inserted or deleted."""
+    def take(self, stored: "_Stored") -> _Delta:
+        """What makes the stored rows of the cases read into ``stored`` those collected
+        since, and nothing else (a case collected but not stored is new, one stored but
+        not collected is gone): an obligation is deleted, inserted, or deleted and
+        inserted again only when it is gone, new or different (``run_id`` aside, and the
+        days late of one overdue before and after: readers take them from
+        :func:`shown_days_late`); a case's record is updated, inserted or deleted.
+        Empties what was collected."""
         deleted, inserted = [], []
         old = stored.obligations
         for row in self.obligations:
@@ -383,19 +440,27 @@ class _Writer:
                 if before is not None:
                     deleted.append(key)
         deleted.extend(old)  # no longer stored: met, or the case is gone
-        _delete_obligations(self.conn, deleted)
-        bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS, inserted, ready=True)
 
+        totals = _Totals()
         for counts in stored.counts.values():
-            self.totals.add(counts, -1)
+            totals.add(counts, -1)
         updated, new = [], []
         for row in self.cases:
-            self.totals.add(row[4:])
+            totals.add(row[4:])
             (updated if row[0] in stored.counts else new).append(row)
-        gone = set(stored.counts).difference(row[0] for row in self.cases)
-        _replace_case_evaluations(self.conn, updated, sorted(gone))
-        bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, new, ready=True)
+        gone = sorted(set(stored.counts).difference(row[0] for row in self.cases))
+        delta = _Delta(deleted, inserted, updated, new, gone, totals, len(self.cases))
         self.obligations, self.cases = [], []
+        return delta
+
+    def apply(self, delta: _Delta) -> None:
+        """Write what :meth:`take` found to differ (an incremental run)."""
+        _delete_obligations(self.conn, delta.deleted)
+        bulk_insert(self.conn, Obligation.__table__, OBLIGATION_COLUMNS, delta.inserted, ready=True)
+        _replace_case_evaluations(self.conn, delta.updated, delta.gone)
+        bulk_insert(self.conn, CaseEvaluation.__table__, CASE_EVALUATION_COLUMNS, delta.new, ready=True)
+        self.totals.merge(delta.totals)
+        self.evaluated += delta.evaluated
 
 
 # The obligation columns compared to tell whether a stored row is still right.
