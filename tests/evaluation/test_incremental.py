@@ -180,7 +180,7 @@ def test_a_worker_failing_in_a_night_leaves_every_result_and_the_change_log_as_t
     with pytest.raises(FristerError) as info:
         run_evaluation(engine, rules, START + dt.timedelta(days=1), kind="nightly", incremental=True)
     assert "RuntimeError" in str(info.value) and "2011" not in str(info.value)
-    assert tables() == before  # the parts written before the failure are rolled back with the run
+    assert tables() == before  # any part written before the failure is rolled back with the run
     assert reads == []  # the reading was all in the workers
 
     monkeypatch.undo()
