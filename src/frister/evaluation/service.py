@@ -193,11 +193,9 @@ def evaluate_and_store(
                 for delta in _map_deltas(conn, rule_list, as_of, run_id, ids, workers):
                     writer.apply(delta)
             else:
-                for i in range(0, len(ids), REPLACE_CHUNK):
-                    part = ids[i:i + REPLACE_CHUNK]
-                    stored = _Stored.read(conn, part)
-                    core(iter_case_facts(conn, part, with_fingerprint=True))
-                    writer.apply(writer.take(stored))
+                for delta in _deltas(conn, ids, REPLACE_CHUNK, writer,
+                                     lambda part: core(iter_case_facts(conn, part, with_fingerprint=True))):
+                    writer.apply(delta)
     summary.evaluated = writer.evaluated
     for index in rebuild:
         index.create(conn)
@@ -271,33 +269,44 @@ def _map_deltas(conn: Connection, rules: tuple, as_of: dt.date, run_id: int, cas
     evaluator), part by part. From :data:`INCREMENTAL_PARALLEL_FROM` cases on, ``workers``
     processes each read, evaluate and compare a contiguous share of them in parts of
     :data:`PIPELINE_CHUNK` cases, while this process writes the parts as they come:
-    at a million cases with 1 % changed, reading and comparing is about half of a
-    night's work and writing the other half."""
+    at a million cases with 1 % changed, reading and comparing was more than half of a
+    night's work in one process, and writing the rest (``bench/README.md``)."""
     if not case_ids:
         return
     if len(case_ids) < INCREMENTAL_PARALLEL_FROM or not can_fork(conn, workers):
-        yield from _deltas(conn, rules, as_of, run_id, case_ids, REPLACE_CHUNK)
+        yield from _columnar_deltas(conn, rules, as_of, run_id, case_ids, REPLACE_CHUNK)
         return
     share = -(-len(case_ids) // workers)
     shares = [case_ids[i:i + share] for i in range(0, len(case_ids), share)]
 
     def work(c: Connection, part: list[str]) -> Iterator[_Delta]:
         with _favour_key_lookups(c):
-            yield from _deltas(c, rules, as_of, run_id, part, PIPELINE_CHUNK)
+            yield from _columnar_deltas(c, rules, as_of, run_id, part, PIPELINE_CHUNK)
 
     yield from map_parts(conn, shares, work)
 
 
-def _deltas(conn: Connection, rules: tuple, as_of: dt.date, run_id: int, case_ids: list[str],
-            chunk: int) -> Iterator["_Delta"]:
-    """Read what is stored for ``chunk`` cases at a time, evaluate them, and yield what
-    to write to make the one the other (:meth:`_Writer.take`)."""
+def _columnar_deltas(conn: Connection, rules: tuple, as_of: dt.date, run_id: int, case_ids: list[str],
+                     chunk: int) -> Iterator["_Delta"]:
+    """:func:`_deltas` with the columnar evaluator."""
     collector = _Writer(conn, run_id, as_of, collect=True)
+
+    def evaluate(part: list[str]) -> None:
+        for batch in iter_batches(conn, part):
+            collector.rows(*_rows_to_store(columnar.evaluate_batch(rules, batch, as_of)))
+
+    return _deltas(conn, case_ids, chunk, collector, evaluate)
+
+
+def _deltas(conn: Connection, case_ids: list[str], chunk: int, collector: "_Writer",
+            evaluate: Callable[[list[str]], None]) -> Iterator["_Delta"]:
+    """Read what is stored for ``chunk`` cases at a time, let ``evaluate`` collect their
+    rows into ``collector``, and yield what to write to make the one the other
+    (:meth:`_Writer.take`)."""
     for i in range(0, len(case_ids), chunk):
         part = case_ids[i:i + chunk]
         stored = _Stored.read(conn, part)
-        for batch in iter_batches(conn, part):
-            collector.rows(*_rows_to_store(columnar.evaluate_batch(rules, batch, as_of)))
+        evaluate(part)
         yield collector.take(stored)
 
 
