@@ -132,7 +132,7 @@ def evaluate_and_store(
     (``incremental=True``, used by the nightly job) evaluates only the cases whose facts
     changed since they were last evaluated or whose results expired by ``as_of`` (see
     :func:`frister.engine.evaluate_case_until`), and writes only those of their obligations
-    that are new, gone or different (:meth:`_Writer.replace`). The stored obligations are
+    that are new, gone or different (:meth:`_Writer.take`). The stored obligations are
     then the same as a full run would store (apart from ``run_id``, and ``days_late`` of
     overdue ones, which readers take from :func:`shown_days_late`); the work is
     proportional to what changed plus what falls due. It falls
