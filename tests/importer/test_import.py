@@ -8,10 +8,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from frister.db.engine import create_db_engine, migrate
 from frister.errors import ImportRejected
+from frister.facts.parse import parse_case
 from frister.importer import import_file
 from frister.store import models as m
 from frister.store.facts import iter_case_facts
+from tests.conftest import MIGRATIONS
 
 AS_OF = date(2025, 11, 1)
 
@@ -88,6 +91,62 @@ def test_a_newer_export_replaces_that_cases_facts(engine, tmp_path):
         f1, f2 = list(iter_case_facts(conn))
     assert f1.placements == () and [x.id for x in f1.measures] == ["T9"]
     assert len(f2.placements) == 1  # the other case is untouched
+
+
+def _row_versions(engine, model) -> dict[tuple, object]:
+    """Each stored row's physical version by key (SQLite's rowid, PostgreSQL's ctid):
+    it changes when the row is written again."""
+    table = model.__table__
+    with engine.connect() as conn:
+        version = "rowid" if conn.dialect.name == "sqlite" else "ctid::text"
+        key = ", ".join(c.name for c in table.primary_key.columns)
+        return {tuple(r[:-1]): r[-1] for r in conn.exec_driver_sql(f"SELECT {key}, {version} FROM {table.name}")}
+
+
+def test_a_replaced_case_is_stored_as_if_imported_fresh_and_its_unchanged_rows_are_not_rewritten(db_url, tmp_path):
+    engine = create_db_engine(db_url)
+    import_file(engine, write(tmp_path, case("BV-1"), case("BV-2")), as_of=AS_OF)
+    before = {model: _row_versions(engine, model) for model in (m.Referral, m.PlacementVisit, m.CareOrder)}
+    newer = case(
+        "BV-1",
+        referrals=[{"id": "M1", "received_on": "2025-03-15", "concluded_on": "2025-03-21",  # changed
+                    "conclusion": "investigate", "feedback_sent_on": "2025-03-25"},
+                   {"id": "M2", "received_on": "2025-10-01"}],  # new
+        measures=[{"id": "T9", "kind": "care", "decided_on": "2025-07-01", "evaluations": ["2025-10-01"]}],  # T1 gone
+        placements=[{"id": "F1", "kind": "foster_home", "started_on": "2021-02-10", "ended_on": "2025-10-15",
+                     "supervision_municipality": "0219", "followup_visits": ["2025-01-15", "2025-05-02", "2025-09-01"],
+                     "supervision_visits": ["2025-06-01"]}],  # one visit more, one less
+    )
+    stats = import_file(engine, write(tmp_path, newer, case("BV-2"), name="newer.jsonl"), as_of=AS_OF)
+    assert (stats.new, stats.replaced, stats.unchanged) == (0, 1, 1)
+
+    fresh = create_db_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    migrate(fresh, MIGRATIONS)
+    import_file(fresh, write(tmp_path, newer, name="fresh.jsonl"), as_of=AS_OF)
+    with engine.connect() as conn, fresh.connect() as other:
+        replaced, untouched = list(iter_case_facts(conn))
+        assert replaced == next(iter_case_facts(other))
+    assert untouched == case_facts_of(case("BV-2"))
+    assert count(engine, m.MeasureEvaluation) == 2  # T9's and BV-2's T1's: BV-1's T1 went with its measure
+    assert count(engine, m.PlacementVisit) == 4 + 4
+
+    after = {model: _row_versions(engine, model) for model in before}
+    # BV-1's unchanged rows were left as they were (its changed ones are checked above).
+    assert after[m.CareOrder][("BV-1", "O1")] == before[m.CareOrder][("BV-1", "O1")]
+    assert after[m.PlacementVisit][("BV-1", "F1", "followup", 1)] == before[m.PlacementVisit][("BV-1", "F1", "followup", 1)]
+    assert ("BV-1", "F1", "supervision", 2) not in after[m.PlacementVisit]
+    # The other case was not touched at all.
+    for model, versions in before.items():
+        assert {k: v for k, v in after[model].items() if k[0] == "BV-2"} == {k: v for k, v in versions.items() if k[0] == "BV-2"}
+    engine.dispose()
+    fresh.dispose()
+
+
+def case_facts_of(record):
+    """The facts of ``record`` as the parser gives them."""
+    facts, _, problems = parse_case(json.loads(json.dumps(record)), as_of=AS_OF)
+    assert not problems
+    return facts
 
 
 def test_one_bad_record_writes_nothing(engine, tmp_path):

@@ -47,7 +47,7 @@ def test_inserting_replacing_and_deleting_a_case_logs_it(engine, rules, tmp_path
     changed = json.loads(json.dumps(records[4]))
     changed["unit"] = "Vest"
     _import(engine, tmp_path, [changed], "changed")
-    assert set(_logged(engine)) == {ids[4]}  # replaced: deleted and inserted
+    assert set(_logged(engine)) == {ids[4]}  # replaced: its row updated
 
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM cases WHERE case_id = :c"), {"c": ids[7]})

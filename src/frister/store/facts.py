@@ -4,8 +4,10 @@ Reading streams cases in chunks of consecutive ``case_id``s: one query per table
 chunk (a primary-key range scan), never a query per case, so memory stays bounded
 and the cost stays close to scanning the columns the engine needs.
 
-Writing replaces a case's facts whole: the case row is deleted (its child rows go
-with it, ``ON DELETE CASCADE``) and inserted again. Callers own the transaction.
+Writing brings a case's stored rows to its new facts and touches only the rows that
+differ: a new case is inserted; of a stored one, rows that are gone are deleted, rows
+that changed are updated and new rows inserted (:func:`replace_cases`). Callers own
+the transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, tuple_, update
 
 from frister.facts.model import (
     CareOrder,
@@ -28,6 +30,7 @@ from frister.facts.model import (
 from frister.store import models as m
 
 CHUNK = 2000
+DELETE_CHUNK = 500
 
 
 def _rows_by_case(conn: Connection, stmt) -> dict[str, list]:
@@ -136,11 +139,69 @@ def stored_fingerprints(conn: Connection, case_ids: Iterable[str]) -> dict[str, 
     return {r[0]: r[1] for r in rows}
 
 
+# Parents before children (foreign keys).
+FACT_TABLES = (m.Case, m.Referral, m.Investigation, m.Measure, m.MeasureEvaluation, m.CareOrder,
+               m.EmergencyDecision, m.Placement, m.PlacementVisit)
+
+
 def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> None:
-    """Replace the stored facts of every case in ``batch`` (facts, fingerprint)."""
+    """Store the facts of every case in ``batch`` (facts, fingerprint) in place of what
+    is stored for it, writing only the rows that differ.
+
+    A changed case in an export usually differs by a row or two (a new referral, a
+    visit, a conclusion); deleting and inserting all of its rows again rewrote every
+    fact table and every index for it, and on PostgreSQL left dead rows that the next
+    night's reads of exactly those cases had to step over and prune (at a million cases
+    with 1 % changed: 1.0 s of a worker's 1.4 s in the night after an import, 0.4 s
+    after a ``VACUUM``). Row by row, per table: a stored row whose key is not in the new
+    facts is deleted (children first), one whose values differ is updated, a new one is
+    inserted (parents first). The case row itself is updated, so the triggers on
+    ``cases`` log the case as changed."""
     if not batch:
         return
-    conn.execute(delete(m.Case).where(m.Case.case_id.in_([f.case_id for f, _ in batch])))
+    rows = _fact_rows(batch)
+    ids = [f.case_id for f, _ in batch]
+    plans = [(model.__table__, _differences(conn, model.__table__, ids, rows.get(model, ()))) for model in FACT_TABLES]
+    for table, (gone, _, _) in reversed(plans):
+        key = tuple_(*table.primary_key.columns)
+        for i in range(0, len(gone), DELETE_CHUNK):  # a few hundred keys per statement: SQLite's bound values are limited
+            conn.execute(delete(table).where(key.in_(gone[i:i + DELETE_CHUNK])))
+    for table, (_, changed, new) in plans:
+        if changed:
+            key = list(table.primary_key.columns)
+            values = [c for c in table.columns if not c.primary_key]
+            conn.execute(
+                update(table).where(and_(*(c == bindparam(f"k_{c.name}") for c in key)))
+                .values({c.name: bindparam(f"v_{c.name}") for c in values}),
+                [{**{f"k_{c.name}": r[c.name] for c in key}, **{f"v_{c.name}": r[c.name] for c in values}}
+                 for r in changed],
+            )
+        if new:
+            conn.execute(insert(table), new)
+
+
+def _differences(conn: Connection, table: Table, case_ids: list[str], rows: Sequence[dict]) -> tuple[list, list, list]:
+    """What makes ``table``'s stored rows of ``case_ids`` the given ones: the keys of
+    the stored rows to delete, the rows to update, the rows to insert."""
+    columns = list(table.columns)
+    key = [c.name for c in table.primary_key.columns]
+    stored = {}
+    for i in range(0, len(case_ids), CHUNK):
+        for row in conn.execute(select(*columns).where(table.c.case_id.in_(case_ids[i:i + CHUNK]))).mappings():
+            stored[tuple(row[name] for name in key)] = tuple(row[c.name] for c in columns)
+    changed, new = [], []
+    for r in rows:
+        k = tuple(r[name] for name in key)
+        before = stored.pop(k, None)
+        if before is None:
+            new.append(r)
+        elif before != tuple(r[c.name] for c in columns):
+            changed.append(r)
+    return list(stored), changed, new
+
+
+def _fact_rows(batch: Sequence[tuple[CaseFacts, str]]) -> dict[type, list[dict]]:
+    """The rows of every table for the cases in ``batch``, as dicts by column name."""
     rows: dict[type, list[dict]] = defaultdict(list)
     for f, fingerprint in batch:
         rows[m.Case].append({
@@ -191,8 +252,4 @@ def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> N
                     rows[m.PlacementVisit].append({
                         "case_id": f.case_id, "placement_id": p.id, "kind": kind, "seq": n, "visited_on": d,
                     })
-    # Parents before children (foreign keys).
-    for table in (m.Case, m.Referral, m.Investigation, m.Measure, m.MeasureEvaluation, m.CareOrder,
-                  m.EmergencyDecision, m.Placement, m.PlacementVisit):
-        if rows.get(table):
-            conn.execute(insert(table), rows[table])
+    return rows
