@@ -103,8 +103,7 @@ def _row_versions(engine, model) -> dict[tuple, object]:
         return {tuple(r[:-1]): r[-1] for r in conn.exec_driver_sql(f"SELECT {key}, {version} FROM {table.name}")}
 
 
-def test_a_replaced_case_is_stored_as_if_imported_fresh_and_its_unchanged_rows_are_not_rewritten(db_url, tmp_path):
-    engine = create_db_engine(db_url)
+def test_a_replaced_case_is_stored_as_if_imported_fresh_and_its_unchanged_rows_are_not_rewritten(engine, tmp_path):
     import_file(engine, write(tmp_path, case("BV-1"), case("BV-2")), as_of=AS_OF)
     before = {model: _row_versions(engine, model) for model in (m.Referral, m.PlacementVisit, m.CareOrder)}
     newer = case(
@@ -138,7 +137,6 @@ def test_a_replaced_case_is_stored_as_if_imported_fresh_and_its_unchanged_rows_a
     # The other case was not touched at all.
     for model, versions in before.items():
         assert {k: v for k, v in after[model].items() if k[0] == "BV-2"} == {k: v for k, v in versions.items() if k[0] == "BV-2"}
-    engine.dispose()
     fresh.dispose()
 
 

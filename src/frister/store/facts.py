@@ -151,12 +151,14 @@ def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> N
     A changed case in an export usually differs by a row or two (a new referral, a
     visit, a conclusion); deleting and inserting all of its rows again rewrote every
     fact table and every index for it, and on PostgreSQL left dead rows that the next
-    night's reads of exactly those cases had to step over and prune (at a million cases
-    with 1 % changed, a worker's fact reads in the night right after an import: 1.0 s;
-    0.4 s after a ``VACUUM``; 0.6 s with this importer). Row by row, per table: a stored row whose key is not in the new
-    facts is deleted (children first), one whose values differ is updated, a new one is
-    inserted (parents first). The case row itself is updated, so the triggers on
-    ``cases`` log the case as changed."""
+    night's reads of exactly those cases had to step over and prune (at a million
+    cases with 1 % changed, a worker's fact reads in the night right after an import:
+    1.0 s; 0.4 s after a ``VACUUM``; 0.6 s with this importer).
+
+    Row by row, per table: a stored row whose key is not in the new facts is deleted
+    (children first), one whose values differ is updated, a new one is inserted
+    (parents first). The case row itself is updated, so the triggers on ``cases`` log
+    the case as changed."""
     if not batch:
         return
     rows = _fact_rows(batch)

@@ -34,9 +34,10 @@ class CaseChange(Base):
 
     Written by triggers on ``cases`` (migration 0007), never by Python code, so every
     writer is covered: the importer (which inserts a new case's row and updates a
-    replaced one's), the demo and benchmark loaders, plain SQL. A run deletes the rows it acts on,
-    in its own transaction (:func:`frister.evaluation.service.evaluate_and_store`).
-    A case may be logged more than once. A later migration that rebuilds ``cases``
+    replaced one's), the demo and benchmark loaders, plain SQL. A run deletes the rows
+    it acts on, in its own transaction
+    (:func:`frister.evaluation.service.evaluate_and_store`). A case may be logged more
+    than once. A later migration that rebuilds ``cases``
     with ``batch_alter_table`` on SQLite drops the triggers and must create them again.
     """
 
