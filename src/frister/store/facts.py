@@ -163,7 +163,12 @@ def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> N
         return
     rows = _fact_rows(batch)
     ids = [f.case_id for f, _ in batch]
-    plans = [(model.__table__, _differences(conn, model.__table__, ids, rows.get(model, ()))) for model in FACT_TABLES]
+    cases = m.Case.__table__
+    plans = [(cases, _differences(conn, cases, ids, rows[m.Case]))]
+    new_cases = {r["case_id"] for r in plans[0][1][2]}
+    stored = [i for i in ids if i not in new_cases]  # a new case has no stored rows to read
+    plans += [(model.__table__, _differences(conn, model.__table__, stored, rows.get(model, ())))
+              for model in FACT_TABLES[1:]]
     for table, (gone, _, _) in reversed(plans):
         key = tuple_(*table.primary_key.columns)
         for i in range(0, len(gone), DELETE_CHUNK):  # a few hundred keys per statement: SQLite's bound values are limited
