@@ -82,3 +82,33 @@ def test_batches_are_read_with_the_cyclic_collector_paused_and_handed_over_with_
             gc.enable()
     assert between == [True] * 3 and between_when_off == [False] * 3
     assert while_reading and not any(while_reading)
+
+
+def test_cases_read_by_id_one_at_a_time_evaluate_like_the_stored_facts_and_child_tables_are_asked_only_for_parents(
+        engine, rules, tmp_path, monkeypatch):
+    # One case per batch: most batches have no measure or no placement, so the tables of
+    # plan evaluations and visits are not asked for them at all, and the rest is the same.
+    from frister.store import columns
+
+    path = tmp_path / "cases.jsonl"
+    write_jsonl(path, generate_cases(date(2026, 1, 31), seed=4, cases=120, years=5))
+    import_file(engine, path, as_of=date(2026, 1, 31))
+    asked: list[str] = []
+    real_columns = columns._columns
+
+    def columns_seen(cur, sql, params, width):
+        asked.append(sql.split(" FROM ")[1].split()[0])
+        return real_columns(cur, sql, params, width)
+
+    with engine.connect() as conn:
+        facts = list(iter_case_facts(conn))
+        monkeypatch.setattr(columns, "_columns", columns_seen)
+        one_by_one = list(iter_batches(conn, case_ids=[f.case_id for f in facts], chunk=1))
+    with_measures = sum(1 for f in facts if f.measures)
+    with_placements = sum(1 for f in facts if f.placements)
+    assert 0 < with_measures < len(facts) and 0 < with_placements < len(facts)
+    assert asked.count("measures") == asked.count("placements") == len(facts)
+    assert asked.count("measure_evaluations") == with_measures
+    assert asked.count("placement_visits") == with_placements
+    for as_of in (AS_OF, date(2026, 1, 31)):
+        assert _results(rules, one_by_one, as_of) == _results(rules, [columnar.batch_from_facts(facts)], as_of)

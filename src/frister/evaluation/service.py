@@ -38,7 +38,7 @@ from frister.engine.results import STATUSES, Result
 from frister.evaluation.models import CaseEvaluation, EvaluationRun, Obligation
 from frister.evaluation.parallel import can_fork, map_evaluations, map_parts
 from frister.rules.model import RuleSet
-from frister.store.columns import among, iter_batches
+from frister.store.columns import ARRAY_PARAMETER as _ARRAY, among, iter_batches
 from frister.store.facts import iter_case_facts
 from frister.store.models import CaseChange
 
@@ -532,8 +532,8 @@ def _delete_obligations(conn: Connection, keys: list[tuple]) -> None:
     table = Obligation.__tablename__
     if conn.dialect.name == "postgresql":
         with conn.connection.driver_connection.cursor() as cur:
-            cur.execute(f"DELETE FROM {table} o USING unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-                        f"%s::int[]) AS k(case_id, rule, subject, period, seq) "
+            cur.execute(f"DELETE FROM {table} o USING unnest({_ARRAY}::text[], {_ARRAY}::text[], {_ARRAY}::text[], "
+                        f"{_ARRAY}::text[], {_ARRAY}::int[]) AS k(case_id, rule, subject, period, seq) "
                         f"WHERE (o.case_id, o.rule, o.subject, o.period, o.seq) "
                         f"= (k.case_id, k.rule, k.subject, k.period, k.seq)", [list(c) for c in zip(*keys)])
         return
@@ -551,7 +551,7 @@ def _replace_case_evaluations(conn: Connection, updated: list[tuple], gone: list
         types = ("text", "date", "date", "int", "int", "int", "int")
         with dbapi.cursor() as cur:
             cur.execute(f"UPDATE {table} c SET " + ", ".join(f"{_quoted(n)} = v.{_quoted(n)}" for n in names)
-                        + " FROM unnest(%s::text[], " + ", ".join(f"%s::{t}[]" for t in types)
+                        + f" FROM unnest({_ARRAY}::text[], " + ", ".join(f"{_ARRAY}::{t}[]" for t in types)
                         + ") AS v(case_id, " + ", ".join(_quoted(n) for n in names) + ") WHERE c.case_id = v.case_id",
                         [list(c) for c in zip(*updated)])
     elif updated:

@@ -23,6 +23,11 @@ from frister.db.bulk import gc_paused
 from frister.engine.columnar import NONE, Batch, DateLists, Table, finish_batch, object_array
 
 CHUNK = 20_000
+# psycopg's placeholder for a list sent as a PostgreSQL array in binary. In text
+# (``%s``) the driver tests every element against a regular expression to quote it,
+# 0.6 ms per thousand case ids, and every part of an incremental run sends a dozen such
+# lists (its reads by case id, the updates and deletes of its results).
+ARRAY_PARAMETER = "%b"
 _EPOCH_DAYS = "{col} - DATE '1970-01-01'"
 
 
@@ -53,10 +58,12 @@ class _Dialect:
 def among(dialect: str, case_ids: list[str]) -> tuple[str, Sequence]:
     """``case_id`` among the given ones, as a condition and its parameters for the
     driver's cursor (one array parameter on PostgreSQL: thousands of placeholders cost
-    more to send than to run)."""
+    more to send than to run).
+
+    On PostgreSQL the array goes in binary (``%b``, see :data:`ARRAY_PARAMETER`)."""
     if dialect == "sqlite":
         return f"case_id IN ({', '.join('?' * len(case_ids))})", list(case_ids)
-    return "case_id = ANY(%s)", (list(case_ids),)
+    return f"case_id = ANY({ARRAY_PARAMETER})", (list(case_ids),)
 
 
 def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk: int = CHUNK,
@@ -76,7 +83,7 @@ def iter_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
                 with gc_paused():
                     cur.execute(f"{cases_sql} WHERE {where} ORDER BY case_id", params)
                     cases = cur.fetchall()
-                    batch = _batch(cur, d, cases, where, params) if cases else None
+                    batch = _batch(cur, d, cases, where, params, by_id=True) if cases else None
                 if batch is not None:
                     yield batch
             return
@@ -117,6 +124,25 @@ def _columns(cur, sql: str, params, width: int) -> list[tuple]:
     return list(zip(*rows)) if rows else [()] * width
 
 
+def _child_where(d: _Dialect, parent_case_ids: tuple) -> tuple[str, Sequence] | None:
+    """The condition for a child table (visits, plan evaluations) of scattered cases:
+    only the cases with a row in its parent table (placements, measures), or ``None``
+    if there are none. Each case id in a list is a descent of the table's index, and
+    most cases have no placement (80 %) or measure (57 %). At a million cases, the
+    facts of a night's ten thousand cases were read in 0.49–0.55 s instead of 0.55–0.67 s:
+    the two tables in 0.09–0.10 s instead of 0.15."""
+    owners = sorted(set(parent_case_ids))
+    return d.among(owners) if owners else None
+
+
+def _child_columns(cur, sql: str, condition: tuple[str, Sequence] | None, width: int) -> list[tuple]:
+    """:func:`_columns` of ``sql`` with its ``{where}`` filled in; no rows without a condition."""
+    if condition is None:
+        return [()] * width
+    where, params = condition
+    return _columns(cur, sql.format(where=where), params, width)
+
+
 def _days(values: tuple) -> np.ndarray:
     return np.fromiter(values, dtype=np.int64, count=len(values))
 
@@ -141,10 +167,17 @@ def _date_lists(rows: int, owners: list[int], texts: list[str]) -> DateLists:
     return DateLists(offsets, keys % span + low)
 
 
-def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
+def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params, by_id: bool = False) -> Batch:
+    """The facts of ``cases`` (rows of ``cases``), read with one query per table under
+    the condition ``where``. ``by_id``: ``where`` lists the cases by id (an incremental
+    run's scattered cases), and a table of dates is then asked only for the cases its
+    parent table had rows for (:func:`_child_where`)."""
     case_ids, units, caseworkers, birth, aftercare, fingerprints = zip(*cases)
     position = {c: i for i, c in enumerate(case_ids)}
     day = d.day
+
+    def child_where(parents: tuple) -> tuple[str, Sequence] | None:
+        return _child_where(d, parents) if by_id else (where, params)
 
     c = _columns(cur, f"SELECT case_id, id, {day('received_on')}, {day('concluded_on')}, conclusion, "
                       f"{day('feedback_sent_on')} FROM referrals WHERE {where}", params, 6)
@@ -174,8 +207,8 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
     c = _columns(cur, f"SELECT case_id, id, kind, {day('decided_on')}, {day('ended_on')}, {day('plan_made_on')} "
                       f"FROM measures WHERE {where}", params, 6)
     measure_row = {key: i for i, key in enumerate(zip(c[0], c[1]))}
-    e = _columns(cur, f"SELECT case_id, measure_id, {d.day_list('evaluated_on')} FROM measure_evaluations "
-                      f"WHERE {where} GROUP BY case_id, measure_id", params, 3)
+    e = _child_columns(cur, f"SELECT case_id, measure_id, {d.day_list('evaluated_on')} FROM measure_evaluations "
+                            f"WHERE {{where}} GROUP BY case_id, measure_id", child_where(c[0]), 3)
     tables["measure"] = Table(_case_index(position, c[0]), list(c[1]), {
         "kind": object_array(c[2]), "decided_on": _days(c[3]), "ended_on": _days(c[4]), "plan_made_on": _days(c[5]),
         "evaluations": _date_lists(len(c[0]), [measure_row[k] for k in zip(e[0], e[1])], list(e[2])),
@@ -197,8 +230,8 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params) -> Batch:
                       f"{day('followup_reduced_on')}, {day('supervision_reduced_on')}, supervision_municipality "
                       f"FROM placements WHERE {where}", params, 8)
     placement_row = {key: i for i, key in enumerate(zip(c[0], c[1]))}
-    v = _columns(cur, f"SELECT case_id, placement_id, kind, {d.day_list('visited_on')} FROM placement_visits "
-                      f"WHERE {where} GROUP BY case_id, placement_id, kind", params, 4)
+    v = _child_columns(cur, f"SELECT case_id, placement_id, kind, {d.day_list('visited_on')} FROM placement_visits "
+                            f"WHERE {{where}} GROUP BY case_id, placement_id, kind", child_where(c[0]), 4)
     lists: dict[str, tuple[list, list]] = {"followup": ([], []), "supervision": ([], [])}
     for cid, pid, kind, text in zip(*v) if v[0] else ():
         owners, texts = lists[kind]
