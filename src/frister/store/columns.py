@@ -128,9 +128,9 @@ def _child_where(d: _Dialect, parent_case_ids: tuple) -> tuple[str, Sequence] | 
     """The condition for a child table (visits, plan evaluations) of scattered cases:
     only the cases with a row in its parent table (placements, measures), or ``None``
     if there are none. Each case id in a list is a descent of the table's index, and
-    most cases have no placement (80 %) or measure (57 %). At a million cases, the
-    facts of a night's ten thousand cases were read in 0.49–0.55 s instead of 0.55–0.67 s:
-    the two tables in 0.09–0.10 s instead of 0.15."""
+    most cases have no placement (80 %) or measure (57 %). At a million cases, the two
+    tables took 0.08–0.13 s instead of 0.14–0.20 s of reading the facts of a night's
+    10,236 cases (``bench/README.md``, "The seventh pass")."""
     owners = sorted(set(parent_case_ids))
     return d.among(owners) if owners else None
 
