@@ -199,9 +199,9 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params, by_id: bool
     c = _columns(cur, f"SELECT case_id, id, kind, {day('decided_on')}, {day('ended_on')}, {day('plan_made_on')} "
                       f"FROM measures WHERE {where}", params, 6)
     measure_row = {key: i for i, key in enumerate(zip(c[0], c[1]))}
-    owners = child_where(c[0])
+    wanted = child_where(c[0])
     e = _columns(cur, f"SELECT case_id, measure_id, {d.day_list('evaluated_on')} FROM measure_evaluations "
-                      f"WHERE {owners[0]} GROUP BY case_id, measure_id", owners[1], 3) if owners else [()] * 3
+                      f"WHERE {wanted[0]} GROUP BY case_id, measure_id", wanted[1], 3) if wanted else [()] * 3
     tables["measure"] = Table(_case_index(position, c[0]), list(c[1]), {
         "kind": object_array(c[2]), "decided_on": _days(c[3]), "ended_on": _days(c[4]), "plan_made_on": _days(c[5]),
         "evaluations": _date_lists(len(c[0]), [measure_row[k] for k in zip(e[0], e[1])], list(e[2])),
@@ -223,9 +223,9 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params, by_id: bool
                       f"{day('followup_reduced_on')}, {day('supervision_reduced_on')}, supervision_municipality "
                       f"FROM placements WHERE {where}", params, 8)
     placement_row = {key: i for i, key in enumerate(zip(c[0], c[1]))}
-    owners = child_where(c[0])
+    wanted = child_where(c[0])
     v = _columns(cur, f"SELECT case_id, placement_id, kind, {d.day_list('visited_on')} FROM placement_visits "
-                      f"WHERE {owners[0]} GROUP BY case_id, placement_id, kind", owners[1], 4) if owners else [()] * 4
+                      f"WHERE {wanted[0]} GROUP BY case_id, placement_id, kind", wanted[1], 4) if wanted else [()] * 4
     lists: dict[str, tuple[list, list]] = {"followup": ([], []), "supervision": ([], [])}
     for cid, pid, kind, text in zip(*v) if v[0] else ():
         owners, texts = lists[kind]
