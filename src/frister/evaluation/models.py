@@ -45,8 +45,9 @@ class EvaluationRun(Base):
 class Obligation(Base):
     __tablename__ = "obligations"
     __table_args__ = (
+        # Every query by due date also names the status (escalation, breaches): no
+        # index on due_on alone, which each written row would pay for (migration 0008).
         Index("ix_obligations_status_due_on", "status", "due_on"),
-        Index("ix_obligations_due_on", "due_on"),
     )
 
     case_id: Mapped[CaseRef] = mapped_column(primary_key=True)
