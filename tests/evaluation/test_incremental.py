@@ -299,3 +299,46 @@ def _seen_as_of(row: tuple, as_of: dt.date) -> tuple:
     status, due_on, days = (row[names.index(n)] for n in ("status", "due_on", "days_late"))
     at = names.index("days_late")
     return row[:at] + (shown_days_late(status, due_on, days, as_of),) + row[at + 1:]
+
+
+def test_a_night_looks_up_the_stored_obligations_only_of_cases_that_have_some(engine, rules, tmp_path, monkeypatch):
+    # A case's record counts its stored obligations (late, open, overdue), written with
+    # them by every run: a re-evaluated case whose record counts none is not looked up.
+    # A case without a record (new, or from before migration 0007) always is.
+    records = list(generate_cases(START, seed=9, cases=80))
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, records[:70])
+    import_file(engine, path, as_of=START)
+    run_evaluation(engine, rules, START)
+    with engine.connect() as conn:
+        holds = {case_id: late + open_ + overdue > 0 for case_id, late, open_, overdue in conn.execute(
+            select(CaseEvaluation.case_id, CaseEvaluation.late, CaseEvaluation.open, CaseEvaluation.overdue))}
+    assert 5 < sum(holds.values()) < 65  # some cases hold stored obligations, some none
+
+    changed = []
+    for doc in records[:70:3]:  # a newer export of every third case, and ten new ones
+        doc = json.loads(json.dumps(doc))
+        doc["unit"] = "Vest"
+        changed.append(doc)
+    newer = tmp_path / "newer.jsonl"
+    write_jsonl(newer, changed + records[70:])
+    as_of = START + dt.timedelta(days=1)
+    import_file(engine, newer, as_of=as_of)
+
+    asked: list[list[str]] = []
+    real = service.among
+
+    def among(dialect, case_ids):
+        asked.append(sorted(case_ids))
+        return real(dialect, case_ids)
+
+    monkeypatch.setattr(service, "among", among)
+    night = run_evaluation(engine, rules, as_of, kind="nightly", incremental=True)
+    monkeypatch.undo()
+    stale = sorted([d["case_id"] for d in changed] + [d["case_id"] for d in records[70:]])
+    assert night.mode == "incremental" and night.evaluated == len(stale)
+    # One part: the records of every re-evaluated case, then the obligations of those
+    # whose record counts some, and of the new ones.
+    assert asked == [stale, sorted(c for c in stale if holds.get(c, True))]
+    assert sorted(c for c in stale if holds.get(c, True)) != stale
+    assert _obligations(engine, as_of) == _full_reference(rules, tmp_path, [(path, START), (newer, as_of)], as_of)[0]

@@ -476,6 +476,7 @@ class _Writer:
 COMPARED_COLUMNS = tuple(c for c in OBLIGATION_COLUMNS if c != "run_id")
 _RUN_ID = OBLIGATION_COLUMNS.index("run_id")
 _STATUS, _DAYS_LATE = COMPARED_COLUMNS.index("status"), COMPARED_COLUMNS.index("days_late")
+_STORED_COUNTS = tuple(STATUSES.index(s) for s in STORED_STATUSES)  # in a case record's counts
 
 
 def _compared(row: tuple) -> tuple:
@@ -505,6 +506,13 @@ class _Stored:
 
     @classmethod
     def read(cls, conn: Connection, case_ids: list[str]) -> "_Stored":
+        """The case records first, then the obligations of the cases whose record counts
+        any stored ones (``late``, ``open``, ``overdue``) or that have no record. Every
+        run writes a case's record and its stored obligations together, so a record that
+        counts none means there are none; a case without a record may still have some
+        (a database from before migration 0007, whose importer's cascade took the record
+        and left the obligations). About half of the cases a night re-evaluates have
+        none, and each case id asked for is a descent of the obligations' primary key."""
         pg = conn.dialect.name == "postgresql"
         dates = {c.name for c in Obligation.__table__.columns if isinstance(c.type, Date)}
         cols = ", ".join(f"to_char({c}, 'YYYY-MM-DD')" if pg and c in dates else c for c in COMPARED_COLUMNS)
@@ -512,11 +520,16 @@ class _Stored:
         cur = conn.connection.driver_connection.cursor()
         try:
             with gc_paused():
-                cur.execute(f"SELECT {cols} FROM {Obligation.__tablename__} WHERE {where}", params)
-                obligations = {row[:5]: _comparable(row) for row in cur.fetchall()}
                 cur.execute(f"SELECT case_id, {', '.join(_quoted(s) for s in STATUSES)} "
                             f"FROM {CaseEvaluation.__tablename__} WHERE {where}", params)
                 counts = {row[0]: row[1:] for row in cur.fetchall()}
+                holding = [case_id for case_id in case_ids
+                           if case_id not in counts or any(counts[case_id][i] for i in _STORED_COUNTS)]
+                obligations = {}
+                if holding:
+                    where, params = among(conn.dialect.name, holding)
+                    cur.execute(f"SELECT {cols} FROM {Obligation.__tablename__} WHERE {where}", params)
+                    obligations = {row[:5]: _comparable(row) for row in cur.fetchall()}
         finally:
             cur.close()
         return cls(obligations, counts)
