@@ -6,7 +6,7 @@ import json
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from frister.db.engine import create_db_engine, migrate
 from frister.errors import ImportRejected
@@ -161,3 +161,43 @@ def test_dry_run_validates_and_writes_nothing(engine, tmp_path):
     stats = import_file(engine, write(tmp_path, case("BV-1")), as_of=AS_OF, dry_run=True)
     assert stats.new == 1 and stats.dry_run
     assert count(engine, m.Case) == 0
+
+
+def _vacuum_counts(engine) -> dict[str, int]:
+    """How often each table has been vacuumed by hand (PostgreSQL's statistics: a
+    ``VACUUM`` reports its count as it ends)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+        return dict(conn.exec_driver_sql("SELECT relname, vacuum_count FROM pg_stat_user_tables").all())
+
+
+def test_an_import_vacuums_the_tables_whose_rows_it_replaced_on_postgresql_only(engine, tmp_path):
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    pg = engine.dialect.name == "postgresql"
+
+    def vacuumed(step) -> set[str]:
+        before = _vacuum_counts(engine) if pg else {}
+        statements.clear()
+        step()
+        ran = [s for s in statements if s.lstrip().upper().startswith("VACUUM")]
+        if not pg:
+            assert ran == []
+            return set()
+        assert ran in ([], statements[-1:])  # one at most, after every write
+        after = _vacuum_counts(engine)
+        return {table for table, n in after.items() if n != before.get(table, 0)}
+
+    first = write(tmp_path, case("BV-1"), case("BV-2"))
+    # New cases only: nothing was updated or deleted, so nothing to clear.
+    assert vacuumed(lambda: import_file(engine, first, as_of=AS_OF)) == set()
+    newer = case("BV-1", placements=[],  # the placement and its visits deleted
+                 referrals=[{"id": "M1", "received_on": "2025-03-15", "concluded_on": "2025-03-21",  # updated
+                             "conclusion": "investigate", "feedback_sent_on": "2025-03-25"}])
+    second = write(tmp_path, newer, case("BV-2"), name="newer.jsonl")
+    expected = {"cases", "referrals", "placements", "placement_visits"} if pg else set()
+    assert vacuumed(lambda: import_file(engine, second, as_of=AS_OF)) == expected
+    # The same file again: every case unchanged, nothing written, nothing to clear.
+    assert vacuumed(lambda: import_file(engine, second, as_of=AS_OF)) == set()
+    # A dry run writes nothing either.
+    assert vacuumed(lambda: import_file(engine, first, as_of=AS_OF, dry_run=True)) == set()

@@ -7,6 +7,7 @@ SQLAlchemy error message and log line.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
@@ -33,6 +34,17 @@ def create_db_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     return engine
+
+
+def vacuum(engine: Engine, tables: Iterable[str]) -> None:
+    """On PostgreSQL, ``VACUUM`` the given tables (outside any transaction: call it after
+    the writes have committed). Elsewhere nothing: SQLite's ``VACUUM`` rebuilds the
+    whole file, and its tables keep no dead row versions to clear."""
+    names = sorted(set(tables))
+    if not names or engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM " + ", ".join(names))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

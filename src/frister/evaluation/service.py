@@ -32,6 +32,7 @@ import numpy as np
 from sqlalchemy import Connection, Date, Engine, Index, delete, insert, select, text, update
 
 from frister.db.bulk import bulk_insert, gc_paused
+from frister.db.engine import vacuum
 from frister.engine import columnar
 from frister.engine.core import evaluate_case, evaluate_case_until
 from frister.engine.results import STATUSES, Result
@@ -594,12 +595,13 @@ def vacuum_after(engine: Engine, summary: RunSummary) -> None:
     vacuumed, the next statements that touch them prune their pages and index entries
     as they go: the first incremental night after a full run at a million cases spent
     1.4 s of its 4.9 s deleting ten thousand cases' rows, 0.2 s after a ``VACUUM``
-    (2.9 s, once). Autovacuum would get there, but not on a schedule, and it may be off."""
-    if summary.mode != "full" or engine.dialect.name != "postgresql":
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"VACUUM {Obligation.__tablename__}, {CaseEvaluation.__tablename__}, "
-                             f"{CaseChange.__tablename__}")
+    (2.9 s, once). Autovacuum would get there, but not on a schedule, and it may be off.
+
+    Not after an incremental run: the rows it leaves dead are few and spread out, and at
+    a million cases the next night was no faster after a ``VACUUM`` (0.82–0.84 s against
+    0.78–0.80 s; ``bench/README.md``, "The tenth pass")."""
+    if summary.mode == "full":
+        vacuum(engine, (Obligation.__tablename__, CaseEvaluation.__tablename__, CaseChange.__tablename__))
 
 
 def latest_run(conn: Connection, kind: str | None = None) -> EvaluationRun | None:

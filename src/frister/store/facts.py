@@ -144,7 +144,7 @@ FACT_TABLES = (m.Case, m.Referral, m.Investigation, m.Measure, m.MeasureEvaluati
                m.EmergencyDecision, m.Placement, m.PlacementVisit)
 
 
-def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> None:
+def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> set[str]:
     """Store the facts of every case in ``batch`` (facts, fingerprint) in place of what
     is stored for it, writing only the rows that differ.
 
@@ -158,9 +158,13 @@ def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> N
     Row by row, per table: a stored row whose key is not in the new facts is deleted
     (children first), one whose values differ is updated, a new one is inserted
     (parents first). The case row itself is updated, so the triggers on ``cases`` log
-    the case as changed."""
+    the case as changed.
+
+    Returns the names of the tables in which rows were updated or deleted: on
+    PostgreSQL they hold dead row versions until a ``VACUUM``
+    (:func:`frister.importer.import_file` runs one once the import has committed)."""
     if not batch:
-        return
+        return set()
     rows = _fact_rows(batch)
     ids = [f.case_id for f, _ in batch]
     cases = m.Case.__table__
@@ -185,6 +189,7 @@ def replace_cases(conn: Connection, batch: Sequence[tuple[CaseFacts, str]]) -> N
             )
         if new:
             conn.execute(insert(table), new)
+    return {table.name for table, (gone, changed, _) in plans if gone or changed}
 
 
 def _differences(conn: Connection, table: Table, case_ids: list[str], rows: Sequence[dict]) -> tuple[list, list, list]:
