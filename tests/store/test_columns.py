@@ -24,10 +24,19 @@ def _results(rules, batches, as_of):
 
 def test_batches_read_from_the_database_evaluate_like_the_stored_facts(engine, rules, tmp_path):
     path = tmp_path / "cases.jsonl"
-    write_jsonl(path, generate_cases(date(2026, 1, 31), seed=9, cases=300, years=5))
+    records = list(generate_cases(date(2026, 1, 31), seed=9, cases=300, years=5))
+    investigations = [i for r in records for i in r.get("investigations", ())]
+    for i in investigations[::5]:  # an investigation may name no referral
+        del i["referral_id"]
+    write_jsonl(path, records)
     import_file(engine, path, as_of=date(2026, 1, 31))
     with engine.connect() as conn:
         facts = list(iter_case_facts(conn))
+    # The reader joins each investigation to its referral itself: cases with several
+    # referrals, investigations of a later one, and investigations of none are all here.
+    of_later = [(f, i) for f in facts for i in f.investigations if i.referral_id not in (None, f.referrals[0].id)]
+    assert len(of_later) > 100 and sum(1 for i in investigations if "referral_id" not in i) > 50
+    with engine.connect() as conn:
         from_db = list(iter_batches(conn, chunk=70))
         subset = list(iter_batches(conn, case_ids=[f.case_id for f in facts[::7]], chunk=11))
     assert [len(b) for b in from_db] == [70, 70, 70, 70, 20]

@@ -143,6 +143,14 @@ def _case_index(position: dict[str, int], case_ids: tuple) -> np.ndarray:
     return np.fromiter(map(position.__getitem__, case_ids), dtype=np.int64, count=len(case_ids))
 
 
+def _joined(days: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``days`` at ``rows`` (rows of another table), :data:`NONE` where a row is -1 (none)."""
+    out = np.full(len(rows), NONE, dtype=np.int64)
+    found = rows >= 0
+    out[found] = days[rows[found]]
+    return out
+
+
 def _date_lists(rows: int, owners: list[int], texts: list[str]) -> DateLists:
     """One :class:`DateLists` from (owner row, "day,day,…") pairs, sorted by row and day."""
     if not texts:
@@ -173,24 +181,26 @@ def _batch(cur, d: _Dialect, cases: list[tuple], where: str, params, by_id: bool
 
     c = _columns(cur, f"SELECT case_id, id, {day('received_on')}, {day('concluded_on')}, conclusion, "
                       f"{day('feedback_sent_on')} FROM referrals WHERE {where}", params, 6)
-    tables = {"referral": Table(_case_index(position, c[0]), list(c[1]), {
+    referral_row = {key: i for i, key in enumerate(zip(c[0], c[1]))}
+    referral = Table(_case_index(position, c[0]), list(c[1]), {
         "received_on": _days(c[2]), "concluded_on": _days(c[3]), "conclusion": object_array(c[4]),
         "feedback_sent_on": _days(c[5]),
-    })}
+    })
+    tables = {"referral": referral}
 
-    # The investigation's referral (same case) joined in by the database.
-    c = _columns(cur, f"SELECT i.case_id, i.id, {day('i.started_on')}, {day('r.received_on')}, "
-                      f"{day('i.extension_requested_on')}, i.extension_granted, i.extension_reason, "
-                      f"{day('i.concluded_on')}, i.conclusion, i.review_after_closing, "
-                      f"{day('i.reviewed_after_closing_on')}, {day('r.concluded_on')} "
-                      f"FROM investigations i LEFT JOIN referrals r ON r.case_id = i.case_id AND r.id = i.referral_id "
-                      f"WHERE i.{where}", params, 12)
+    # The investigation's referral (same case) is joined here, from the referrals just
+    # read: a join in the database looked each one up again in referrals' index.
+    c = _columns(cur, f"SELECT case_id, id, {day('started_on')}, referral_id, {day('extension_requested_on')}, "
+                      f"extension_granted, extension_reason, {day('concluded_on')}, conclusion, "
+                      f"review_after_closing, {day('reviewed_after_closing_on')} "
+                      f"FROM investigations WHERE {where}", params, 11)
+    of_referral = np.fromiter((referral_row.get(key, -1) for key in zip(c[0], c[3])), dtype=np.int64, count=len(c[0]))
     tables["investigation"] = Table(_case_index(position, c[0]), list(c[1]), {
         "started_on": _days(c[2]), "concluded_on": _days(c[7]), "conclusion": object_array(c[8]),
         "review_after_closing": np.array([bool(x) for x in c[9]], dtype=bool),
         "reviewed_after_closing_on": _days(c[10]),
-        "referral_received_on": _days(c[3]),
-        "referral_concluded_on": _days(c[11]),
+        "referral_received_on": _joined(referral.fields["received_on"], of_referral),
+        "referral_concluded_on": _joined(referral.fields["concluded_on"], of_referral),
         "extension_requested_on": _days(c[4]),
         "extension_granted": np.array([bool(x) for x in c[5]], dtype=bool),
         "extension_reason": object_array(c[6]),
