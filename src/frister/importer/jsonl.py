@@ -15,7 +15,7 @@
   updated or deleted are vacuumed. Otherwise the next night's reads of exactly the
   replaced cases step over their old row versions and prune them as they go: at a
   million cases with 1 % replaced, ``VACUUM cases`` took 0.3 s after the import and
-  the night went from 1.00–1.05 s to 0.88–0.95 s (``bench/README.md``, "The tenth
+  the night went from 1.00–1.05 s to 0.90–0.95 s (``bench/README.md``, "The tenth
   pass"). Autovacuum, where it is on, waits for a fifth of a table to be dead.
 """
 
