@@ -32,13 +32,12 @@ def test_batches_read_from_the_database_evaluate_like_the_stored_facts(engine, r
     import_file(engine, path, as_of=date(2026, 1, 31))
     with engine.connect() as conn:
         facts = list(iter_case_facts(conn))
-    # The reader joins each investigation to its referral itself: cases with several
-    # referrals, investigations of a later one, and investigations of none are all here.
-    of_later = [(f, i) for f in facts for i in f.investigations if i.referral_id not in (None, f.referrals[0].id)]
-    assert len(of_later) > 100 and sum(1 for i in investigations if "referral_id" not in i) > 50
-    with engine.connect() as conn:
         from_db = list(iter_batches(conn, chunk=70))
         subset = list(iter_batches(conn, case_ids=[f.case_id for f in facts[::7]], chunk=11))
+    # The reader joins each investigation to its referral itself: cases with several
+    # referrals, investigations of a later one, and investigations of none are all here.
+    of_later = sum(1 for f in facts for i in f.investigations if i.referral_id not in (None, f.referrals[0].id))
+    assert of_later > 100 and sum(1 for i in investigations if "referral_id" not in i) > 50
     assert [len(b) for b in from_db] == [70, 70, 70, 70, 20]
     assert [c for b in from_db for c in b.case_ids] == [f.case_id for f in facts]
     for as_of in (AS_OF, date(2026, 1, 31)):
