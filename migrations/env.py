@@ -7,6 +7,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
+from frister.db.engine import transactional_ddl
 from frister.db.models import metadata
 
 config = context.config
@@ -21,7 +22,9 @@ def _configure(connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
-    with context.begin_transaction():
+    # All migrations in one transaction, schema changes included (SQLite too): one that
+    # fails halfway leaves the schema as it was.
+    with context.begin_transaction(), transactional_ddl(connection):
         context.run_migrations()
 
 

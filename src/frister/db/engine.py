@@ -6,10 +6,11 @@ SQLAlchemy error message and log line.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +35,30 @@ def create_db_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     return engine
+
+
+@contextmanager
+def transactional_ddl(conn: Connection) -> Iterator[None]:
+    """On SQLite, make the schema changes that follow part of the connection's
+    transaction, so that the caller's commit or rollback covers them too.
+
+    Python's ``sqlite3`` driver (before 3.12's ``autocommit``) opens a transaction only
+    before ``INSERT``, ``UPDATE``, ``DELETE`` or ``REPLACE``. A ``CREATE``, ``DROP`` or
+    ``ALTER`` that comes before any of them runs on its own and is committed at once:
+    a migration that failed halfway left the tables it had created, and the next
+    upgrade failed on them. This opens the transaction with an explicit ``BEGIN``
+    (SQLite's schema changes are transactional). Elsewhere, or when a transaction is
+    already open, it does nothing."""
+    if conn.dialect.name == "sqlite":
+        dbapi = conn.connection.driver_connection
+        if not dbapi.in_transaction:
+            level = dbapi.isolation_level
+            dbapi.isolation_level = None  # the driver's own BEGIN off (nothing is open to commit)
+            try:
+                dbapi.execute("BEGIN")
+            finally:
+                dbapi.isolation_level = level  # the driver sees the open transaction and adds none
+    yield
 
 
 def vacuum(engine: Engine, tables: Iterable[str]) -> None:
