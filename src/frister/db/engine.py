@@ -42,11 +42,11 @@ def transactional_ddl(conn: Connection) -> Iterator[None]:
     """On SQLite, make the schema changes that follow part of the connection's
     transaction, so that the caller's commit or rollback covers them too.
 
-    Python's ``sqlite3`` driver (before 3.12's ``autocommit``) opens a transaction only
-    before ``INSERT``, ``UPDATE``, ``DELETE`` or ``REPLACE``. A ``CREATE``, ``DROP`` or
-    ``ALTER`` that comes before any of them runs on its own and is committed at once:
-    a migration that failed halfway left the tables it had created, and the next
-    upgrade failed on them. This opens the transaction with an explicit ``BEGIN``
+    Python's ``sqlite3`` driver, in its default (legacy) transaction control, opens a
+    transaction only before ``INSERT``, ``UPDATE``, ``DELETE`` or ``REPLACE``. A
+    ``CREATE``, ``DROP`` or ``ALTER`` that comes before any of them runs on its own and
+    is committed at once: a migration that failed halfway left the tables it had
+    created, and running the upgrade again would fail on them. This opens the transaction with an explicit ``BEGIN``
     (SQLite's schema changes are transactional). Elsewhere, or when a transaction is
     already open, it does nothing."""
     if conn.dialect.name == "sqlite":
