@@ -46,9 +46,12 @@ def transactional_ddl(conn: Connection) -> Iterator[None]:
     transaction only before ``INSERT``, ``UPDATE``, ``DELETE`` or ``REPLACE``. A
     ``CREATE``, ``DROP`` or ``ALTER`` that comes before any of them runs on its own and
     is committed at once: a migration that failed halfway left the tables it had
-    created, and running the upgrade again would fail on them. This opens the transaction with an explicit ``BEGIN``
-    (SQLite's schema changes are transactional). Elsewhere, or when a transaction is
-    already open, it does nothing."""
+    created, and running the upgrade again would fail on them. This opens the
+    transaction with an explicit ``BEGIN`` (SQLite's schema changes are transactional).
+    Elsewhere, or when a transaction is already open, it does nothing.
+
+    Only migrations need it: every other transaction of frister's that changes the
+    schema (a full run dropping and rebuilding indexes) writes a row first."""
     if conn.dialect.name == "sqlite":
         dbapi = conn.connection.driver_connection
         if not dbapi.in_transaction:
