@@ -50,8 +50,9 @@ def transactional_ddl(conn: Connection) -> Iterator[None]:
     transaction with an explicit ``BEGIN`` (SQLite's schema changes are transactional).
     Elsewhere, or when a transaction is already open, it does nothing.
 
-    Only migrations need it: every other transaction of frister's that changes the
-    schema (a full run dropping and rebuilding indexes) writes a row first."""
+    Only migrations need it. A full run, which drops and rebuilds indexes, writes a row
+    first; the outbox's claim creates a temporary table, which only its own connection
+    sees."""
     if conn.dialect.name == "sqlite":
         dbapi = conn.connection.driver_connection
         if not dbapi.in_transaction:
