@@ -29,8 +29,21 @@ def test_it_loads_the_bundled_ladder_and_example_recipients(rules):
     ]
     assert ladder.stages_for("emergency_petition")[0].offset == -7
     assert ladder.stages_for("investigation_deadline") == ladder.default
+    # Every repeat ends (twelve weeks; a lapsed emergency decision: two weeks daily), and
+    # a visit period's breach, final once the period is over, is not repeated.
+    assert (ladder.default[-1].repeat_for, ladder.default[-1].last_repeat) == (84, 12)
+    assert ladder.stages_for("emergency_petition")[-1].last_repeat == 14
+    assert ladder.stages_for("foster_home_supervision_visits")[-1].repeat_every is None
+    assert ladder.catch_up_days == 31 and ladder.lookback_days == 1 + 84 + 31
     recipients = load_recipients(CONFIG / "recipients.example.yaml", ladder)
     assert set(recipients.unit_leaders) == {"mottak", "undersokelse", "tiltak", "omsorg"}
+
+
+def test_a_ladder_with_a_repeat_without_end_has_no_lookback(tmp_path, rules):
+    text = "defaults:\n  stages:\n    - {stage: a, days_after_due: 2, to: [stab], repeat_every_days: 7}\n"
+    assert load_ladder(write(tmp_path, text)).lookback_days is None
+    bounded = load_ladder(write(tmp_path, text.replace("7}", "7, repeat_for_days: 20}") + "catch_up_days: 5\n"))
+    assert (bounded.default[0].last_repeat, bounded.default[0].span, bounded.lookback_days) == (2, 16, 21)
 
 
 def test_stages_are_ordered_most_urgent_first_for_the_digest(rules):
@@ -50,6 +63,12 @@ def test_stages_are_ordered_most_urgent_first_for_the_digest(rules):
      "defaults.stages[0].days_after_due: expected a whole number ≥ 1"),
     ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 1, to: [stab], colour: red}\n",
      "defaults.stages[0].colour: unknown key"),
+    ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 1, to: [stab], repeat_for_days: 28}\n",
+     "defaults.stages[0].repeat_for_days: repeat_for_days needs repeat_every_days"),
+    ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 1, to: [stab], repeat_every_days: 7, "
+     "repeat_for_days: 6}\n", "defaults.stages[0].repeat_for_days: expected at least repeat_every_days (7)"),
+    ("defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\ncatch_up_days: -1\n",
+     "catch_up_days: expected a whole number ≥ 0"),
     ("defaults:\n  stages: []\n", "defaults.stages: expected a list of stages"),
     ("defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\nrules:\n  no_such_rule:\n    stages: []\n",
      "rules.no_such_rule: unknown rule id"),

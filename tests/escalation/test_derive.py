@@ -13,6 +13,7 @@ REMINDER = Stage("reminder", -14, ("avdelingsleder",))
 ON_DUE = Stage("due", 0, ("avdelingsleder",))
 BREACH = Stage("breach", 1, ("barnevernsjef",), repeat_every=7)
 ONCE = Stage("breach_once", 1, ("barnevernsjef",))
+TWELVE_WEEKS = Stage("breach", 1, ("barnevernsjef",), repeat_every=7, repeat_for=84)
 DUE = date(2025, 3, 31)
 
 
@@ -30,6 +31,9 @@ DUE = date(2025, 3, 31)
     (BREACH, "overdue", date(2025, 4, 30), (4, date(2025, 4, 29))),    # after downtime: the latest only
     (BREACH, "late", date(2025, 4, 30), None),                          # done late meanwhile: nothing
     (ONCE, "overdue", date(2026, 1, 1), (0, date(2025, 4, 1))),        # no repeat: the first, once
+    (TWELVE_WEEKS, "overdue", date(2025, 6, 23), (11, date(2025, 6, 17))),
+    (TWELVE_WEEKS, "overdue", date(2025, 6, 24), (12, date(2025, 6, 24))),  # the last repeat, 84 days on
+    (TWELVE_WEEKS, "overdue", date(2026, 1, 1), (12, date(2025, 6, 24))),   # and no later one
     (Stage("end", 1, ("stab",)), "overdue", date(2024, 3, 1), None),   # (as_of before due+1)
 ])
 def test_a_stage_is_due_from_its_day_while_the_obligation_is_in_its_state(stage, status, as_of, expected):

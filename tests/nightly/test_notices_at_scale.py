@@ -69,8 +69,8 @@ def chunk_sizes(monkeypatch):
     sizes: list[int] = []
     original = derive.obligation_chunks
 
-    def spy(conn, horizon, chunk_size):
-        for chunk in original(conn, horizon, chunk_size):
+    def spy(*args):
+        for chunk in original(*args):
             sizes.append(len(chunk))
             yield chunk
 
@@ -93,12 +93,12 @@ def test_it_sends_one_notice_per_deadline(crowded, rules, config, chunk_sizes):
     assert (again.counts["notices_created"], again.counts["notices_existing"]) == (0, 5 + OVERDUE)
 
 
-def test_derivation_reads_obligations_in_chunks_of_at_most_the_chunk_size_and_in_key_order(crowded, rules):
+def test_derivation_reads_obligations_in_chunks_of_at_most_the_chunk_size_and_in_key_order(crowded, rules, config):
     from frister.evaluation.service import run_evaluation
 
     run_evaluation(crowded, rules, AS_OF)
     with crowded.connect() as conn:
-        chunks = [list(c) for c in derive.obligation_chunks(conn, AS_OF + dt.timedelta(days=14), 3)]
+        chunks = [list(c) for c in derive.obligation_chunks(conn, config.ladder, AS_OF, None, 3)]
     keys = [tuple(r[:5]) for c in chunks for r in c]
     assert [len(c) for c in chunks] == [3] * (len(keys) // 3) + ([len(keys) % 3] if len(keys) % 3 else [])
     # BV-1's referral review (its feedback, due 11.12, is beyond the horizon), BV-2, BV-3, the overdue ones.

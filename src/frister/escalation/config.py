@@ -6,7 +6,8 @@ Ladder (``config/escalation.yaml``)::
       stages:
         - {stage: reminder, days_before_due: 14, to: [avdelingsleder]}
         - {stage: warning, days_before_due: 3, to: [avdelingsleder, barnevernsjef]}
-        - {stage: breach, days_after_due: 1, to: [barnevernsjef], repeat_every_days: 7}
+        - {stage: breach, days_after_due: 1, to: [barnevernsjef], repeat_every_days: 7,
+           repeat_for_days: 84}
     rules:
       emergency_petition:
         stages: [...]          # replaces the default stages for this rule
@@ -15,10 +16,16 @@ Ladder (``config/escalation.yaml``)::
       backoff_cap_minutes: 360 # never wait longer than this (keep below the run interval)
       max_attempts: 10         # then the notice is dead
       max_lines_per_email: 500 # a longer digest goes out in parts ("del 2 av 7")
+    catch_up_days: 31          # how far back a run catches up with notices it missed
 
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
 obligation that is still ``open``; a stage *after* it (``days_after_due`` ≥ 1) one that
-is ``overdue``. Only the latter may repeat.
+is ``overdue``. Only the latter may repeat: every ``repeat_every_days``, and with
+``repeat_for_days`` no later than that many days after its first notice (without it,
+for as long as the obligation stays overdue). ``catch_up_days`` bounds how old a notice
+a run still creates for an obligation that has not changed since the last night (see
+:mod:`frister.escalation.derive`); a bounded ladder lets a night read only the
+obligations that changed or can get a notice, not every breach ever recorded.
 
 Recipients (``config/recipients.yaml``)::
 
@@ -46,6 +53,7 @@ from frister.errors import ConfigError, RuleError
 from frister.rules.loader import _Node, read_yaml
 
 ROLES = ("avdelingsleder", "barnevernsjef", "stab")
+CATCH_UP_DAYS = 31
 ROLE_LABELS = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Deliberately simple: one local part, one domain; no display names, no comments.
@@ -61,10 +69,25 @@ class Stage:
     offset: int
     to: tuple[str, ...]
     repeat_every: int | None = None
+    repeat_for: int | None = None  # days after the first notice that repeats may still fall on
 
     @property
     def after_due(self) -> bool:
         return self.offset > 0
+
+    @property
+    def last_repeat(self) -> int | None:
+        """The highest repeat number (0 without repeats), or None when repeats never end."""
+        if not self.repeat_every:
+            return 0
+        return None if self.repeat_for is None else self.repeat_for // self.repeat_every
+
+    @property
+    def span(self) -> int | None:
+        """Days from the due date to this stage's last notice (negative before the due
+        date), or None when repeats never end."""
+        last = self.last_repeat
+        return None if last is None else self.offset + last * (self.repeat_every or 0)
 
     def concerns(self, status: str) -> bool:
         """Whether an obligation in ``status`` can get this stage's notice."""
@@ -89,6 +112,7 @@ class Ladder:
     overrides: Mapping[str, tuple[Stage, ...]] = field(default_factory=dict)
     delivery: Delivery = Delivery()
     source: str = ""
+    catch_up_days: int = CATCH_UP_DAYS
 
     def stages_for(self, rule: str) -> tuple[Stage, ...]:
         return self.overrides.get(rule, self.default)
@@ -98,6 +122,22 @@ class Ladder:
         """How many days before its due date an obligation can first get a notice."""
         offsets = [s.offset for stages in (self.default, *self.overrides.values()) for s in stages]
         return max([0, *(-o for o in offsets)])
+
+    @property
+    def lookback_days(self) -> int | None:
+        """How long after its due date an obligation that has not changed since the last
+        night can still get a notice: the latest last notice of any stage, plus the
+        catch-up. None when some stage repeats without end."""
+        spans = [s.span for stages in (self.default, *self.overrides.values()) for s in stages]
+        if any(span is None for span in spans):
+            return None
+        return max([0, *spans]) + self.catch_up_days
+
+    def is_last_repeat(self, rule: str, stage: str, repeat: int) -> bool:
+        """Whether a notice is the last repeat of a stage whose repeats end (a stage
+        without repeats, or no longer in the ladder, has none)."""
+        found = next((s for s in self.stages_for(rule) if s.name == stage), None)
+        return bool(found and found.repeat_every and found.last_repeat is not None and repeat >= found.last_repeat)
 
     def urgency(self, stage: str) -> int:
         """Sort key, most urgent first: later stages (larger offset) come first; unknown last."""
@@ -173,7 +213,7 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
     names: set[str] = set()
     for i, raw in enumerate(node.value):
         s = _Node(node.file, f"{node.path}[{i}]", raw, node.errors)
-        keys = {"stage", "days_before_due", "days_after_due", "to", "repeat_every_days"}
+        keys = {"stage", "days_before_due", "days_after_due", "to", "repeat_every_days", "repeat_for_days"}
         if not s.mapping(keys, {"stage", "to"}):
             continue
         name = s.child("stage").text()
@@ -204,8 +244,13 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
         repeat = s.child("repeat_every_days").integer(1, required=False)
         if repeat is not None and offset is not None and offset <= 0:
             s.error("only a stage after the due date can repeat", "repeat_every_days")
+        repeat_for = s.child("repeat_for_days").integer(1, required=False)
+        if repeat_for is not None and repeat is None:
+            s.error("repeat_for_days needs repeat_every_days", "repeat_for_days")
+        elif repeat_for is not None and repeat is not None and repeat_for < repeat:
+            s.error(f"expected at least repeat_every_days ({repeat})", "repeat_for_days")
         if name and offset is not None and to:
-            out.append(Stage(name, offset, tuple(to), repeat))
+            out.append(Stage(name, offset, tuple(to), repeat, repeat_for))
     return tuple(sorted(out, key=lambda st: st.offset))
 
 
@@ -217,7 +262,7 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     doc = _read(path)
     errors: list[RuleError] = []
     root = _Node(display, "", doc, errors)
-    if not root.mapping({"defaults", "rules", "delivery"}, {"defaults"}):
+    if not root.mapping({"defaults", "rules", "delivery", "catch_up_days"}, {"defaults"}):
         _raise(errors)
     defaults = root.child("defaults")
     default: tuple[Stage, ...] = ()
@@ -246,8 +291,9 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
             d.child("max_attempts").integer(1, required=False) or delivery.max_attempts,
             d.child("max_lines_per_email").integer(1, required=False) or delivery.max_lines_per_email,
         )
+    catch_up = root.child("catch_up_days").integer(0, required=False)
     _raise(errors)
-    return Ladder(default, overrides, delivery, display)
+    return Ladder(default, overrides, delivery, display, CATCH_UP_DAYS if catch_up is None else catch_up)
 
 
 def load_recipients(path: Path | str, ladder: Ladder | None = None) -> Recipients:

@@ -14,7 +14,19 @@ Policy, stated once:
   once; a run on the same day again creates nothing.
 * A repeating stage (``repeat_every``) has repeats 0, 1, 2, … due every N days; only
   the latest repeat due is created. A missed repeat is not caught up: the latest one
-  says the same ("still overdue").
+  says the same ("still overdue"). With ``repeat_for`` the repeats end: the last one
+  falls at most that many days after the first (a breach is then followed up in the
+  breach register and the reports, not by e-mail every week for years).
+* **Catch-up.** A notice that fell due more than ``catch_up_days`` (the ladder's, default
+  31) before the run is created only for an obligation stored or changed since the last
+  night that derived notices (its row's ``run_id`` is later than that night's
+  evaluation run): a deadline that comes in late from an import gets its notices
+  whatever their age, and a run after up to ``catch_up_days`` of downtime creates every
+  notice that fell due meanwhile. An obligation that has not changed had its older
+  notices created by an earlier night. So each night reads only the obligations that
+  changed, the open ones that a stage's lead time reaches, and the overdue ones whose
+  ladder has not ended (:attr:`Ladder.lookback_days`), not every breach ever recorded;
+  with a stage that repeats without end, every overdue one.
 * One notice row per role. When two roles resolve to the same address (a unit with
   no leader falls back to the barnevernsjef), only the first role's row is created,
   so nobody reads the same line twice.
@@ -34,24 +46,29 @@ Policy, stated once:
   (``bases``, see :func:`bases_of`); obligations do not store it.
 
 Memory is bounded by the chunk size, not by the number of obligations or notices:
-the open and overdue obligations are read in key order from one streaming cursor, in
-chunks of ``chunk_size``; for each chunk one query reads, per obligation, stage and
-role, the latest repeat and the number of notices created so far (an aggregate, not
-the notices), and the new notices are inserted in batches. Cancelling and re-addressing
+the candidate obligations are read in key order from up to three streaming cursors
+(open and due within the lead time; overdue within the lookback; overdue and changed
+since the last night) merged, in chunks of ``chunk_size``; for each chunk one query
+reads, for the chunk's cases, per obligation, stage and role, the latest repeat and
+the number of notices created so far (an aggregate, not the notices), and the new
+notices are inserted in batches. Cancelling and re-addressing
 pending notices is set-based SQL: one statement per condition, per stage name and per
 (role, unit, address) group, never a list of notices in memory.
 """
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Callable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, case, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Row, and_, case, exists, func, insert, or_, select, update
 
 from frister.escalation.config import Ladder, Recipients, Stage
 from frister.escalation.models import Notice
 from frister.evaluation.models import Obligation
+from frister.nightly.models import NightlyRun
 from frister.rules.model import RuleSet
 
 CHUNK = 2000
@@ -86,6 +103,8 @@ def due_points(stage: Stage, due_on: dt.date, status: str, as_of: dt.date) -> tu
     if not stage.repeat_every:
         return 0, first
     n = (as_of - first).days // stage.repeat_every
+    if stage.last_repeat is not None:
+        n = min(n, stage.last_repeat)
     return n, first + dt.timedelta(days=n * stage.repeat_every)
 
 
@@ -100,38 +119,71 @@ def _candidate(horizon: dt.date):
     return or_(_O.status == "overdue", (_O.status == "open") & (_O.due_on <= horizon))
 
 
-def obligation_chunks(conn: Connection, horizon: dt.date, chunk_size: int = CHUNK) -> Iterator[Sequence[Row]]:
-    """The candidate obligations in key order, at most ``chunk_size`` rows at a time,
-    from one streaming (server-side on PostgreSQL) cursor."""
-    stmt = (
-        select(*_KEY, _O.status, _O.due_on, _O.unit, _O.caseworker, _O.rule_version)
-        .where(_candidate(horizon)).order_by(*_KEY)
-        .execution_options(yield_per=chunk_size)
-    )
-    result = conn.execute(stmt)
+def _candidate_sets(ladder: Ladder, as_of: dt.date, fresh_after: int | None) -> list:
+    """The conditions of the candidate obligations, one query each (see the catch-up
+    in the module's docstring): each is answered from an index, which one query with
+    ``OR`` may not be."""
+    horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
+    open_soon = (_O.status == "open") & (_O.due_on <= horizon)
+    lookback = ladder.lookback_days
+    if fresh_after is None or lookback is None:
+        return [open_soon, _O.status == "overdue"]
+    return [open_soon,
+            (_O.status == "overdue") & (_O.due_on >= as_of - dt.timedelta(days=lookback)),
+            (_O.status == "overdue") & (_O.run_id > fresh_after)]
+
+
+_KEY_OF = itemgetter(0, 1, 2, 3, 4)
+
+
+def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, fresh_after: int | None,
+                      chunk_size: int = CHUNK) -> Iterator[list[Row]]:
+    """The candidate obligations in key order, each once, at most ``chunk_size`` rows at
+    a time, from one streaming (server-side on PostgreSQL) cursor per candidate set.
+    A row is the obligation's key, ``status``, ``due_on``, ``unit``, ``caseworker``,
+    ``rule_version`` and ``run_id``."""
+    results = []
     try:
-        yield from result.partitions(chunk_size)
+        for condition in _candidate_sets(ladder, as_of, fresh_after):
+            stmt = (select(*_KEY, _O.status, _O.due_on, _O.unit, _O.caseworker, _O.rule_version, _O.run_id)
+                    .where(condition).order_by(*_KEY).execution_options(yield_per=chunk_size))
+            results.append(conn.execute(stmt))
+        chunk: list[Row] = []
+        last = None
+        for row in heapq.merge(*results, key=_KEY_OF):
+            key = _KEY_OF(row)
+            if key == last:  # in two of the sets
+                continue
+            last = key
+            chunk.append(row)
+            if len(chunk) >= chunk_size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
     finally:
-        result.close()
+        for result in results:
+            result.close()
 
 
-def _created_so_far(conn: Connection, first: ObligationKey, last: ObligationKey) -> dict[tuple, tuple[int, int]]:
-    """For the open and overdue obligations with keys in ``[first, last]``:
+def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tuple[int, int]]:
+    """For the obligations of the given cases:
     ``{(*key, stage, role): (latest repeat, notices not cancelled)}``."""
     n = Notice
     rows = conn.execute(
         select(*_NOTICE_KEY, n.stage, n.role, func.max(n.repeat),
                func.count(case((n.status != "cancelled", 1))))
-        .join(_O, _SAME_OBLIGATION)
-        # Both sides limited to the key range, and the status wrapped in a function so
-        # that no planner drives the join from the status index (every open obligation
-        # once per chunk: quadratic in the number of chunks).
-        .where(n.case_id.between(first[0], last[0]), _O.case_id.between(first[0], last[0]),
-               tuple_(*_NOTICE_KEY) >= tuple_(*first), tuple_(*_NOTICE_KEY) <= tuple_(*last),
-               func.coalesce(_O.status, "").in_(("open", "overdue")))
+        .where(n.case_id.in_(sorted(set(case_ids))))
         .group_by(*_NOTICE_KEY, n.stage, n.role)
     )
     return {tuple(r[:7]): (r[7], r[8]) for r in rows}
+
+
+def last_derived_run(conn: Connection) -> int | None:
+    """The evaluation run that the last night to derive notices derived them from (it is
+    recorded in the same transaction), or None before the first: obligations whose
+    ``run_id`` is later are new or changed since."""
+    return conn.execute(select(func.max(NightlyRun.evaluation_run_id))).scalar()
 
 
 def derive_notices(
@@ -143,26 +195,32 @@ def derive_notices(
     now: Callable[[], dt.datetime],
     bases: Bases,
     chunk_size: int | None = None,
+    changed_after: int | None = None,
 ) -> DeriveCounts:
     """Create the notices due as of ``as_of`` and cancel the pending ones no longer due.
 
     Runs in the caller's transaction. ``bases`` maps ``(rule, rule_version)`` to the
     legal basis (:func:`bases_of`); ``chunk_size`` (default :data:`CHUNK`) bounds how many
-    obligations are in memory at a time. Returns the counts; ``due == created + existing``.
+    obligations are in memory at a time. ``changed_after`` is the evaluation run of the
+    last night that derived notices (:func:`last_derived_run`; None: none did, and every
+    obligation counts as new). Returns the counts; ``due == created + existing``.
     """
     chunk_size = chunk_size or CHUNK
     counts = DeriveCounts()
     horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
     created_at = now()
     batch: list[dict] = []
-    for chunk in obligation_chunks(conn, horizon, chunk_size):
-        so_far = _created_so_far(conn, tuple(chunk[0][:5]), tuple(chunk[-1][:5]))
-        for case_id, rule, subject, period, seq, status, due_on, unit, caseworker, version in chunk:
+    for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
+        so_far = _created_so_far(conn, [row[0] for row in chunk])
+        for case_id, rule, subject, period, seq, status, due_on, unit, caseworker, version, run in chunk:
+            changed = changed_after is None or run > changed_after
             for stage in ladder.stages_for(rule):
                 point = due_points(stage, due_on, status, as_of)
                 if point is None:
                     continue
                 repeat, fire_on = point
+                if not changed and (as_of - fire_on).days > ladder.catch_up_days:
+                    continue  # created by an earlier night, or its time has passed
                 addresses: set[str] = set()
                 for role in stage.to:
                     address = recipients.address(role, unit)

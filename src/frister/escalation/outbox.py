@@ -236,14 +236,14 @@ class Outbox:
             rows = conn.execute(
                 select(Notice.id, Notice.attempts, Notice.claimed_run_id, Notice.role, Notice.case_id, Notice.rule,
                        Notice.period, Notice.stage, Notice.ordinal, Notice.due_on, Notice.unit, Notice.caseworker,
-                       Notice.basis)
+                       Notice.basis, Notice.repeat)
                 .where(Notice.digest_key == key, Notice.status == "sending", Notice.recipient == recipient)
             ).all()
         if not rows:
             return
         retried = sum(1 for r in rows if r.attempts > 0 or r.claimed_run_id != self.run_id)
         lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.ordinal - 1, r.due_on, r.unit, r.caseworker,
-                            r.basis) for r in rows]
+                            r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.repeat)) for r in rows]
         role = self.recipients.role_of(recipient)
         self.recipients.check(recipient)
         message = self.renderer.render(lines, self.as_of, role, self.sender, recipient, message_id, self.now(),

@@ -18,7 +18,9 @@ A long digest goes out in parts (see :mod:`frister.escalation.outbox`): each par
 complete e-mail of its own lines and counts, and its subject and first paragraph say
 which part it is ("del 2 av 7"). A repeated notice says how many notices went before
 it for the same deadline and stage ("Gjentatt varsel nr. 2"); the first notice of an
-old breach is not called a repeat.
+old breach is not called a repeat. The last repeat of a stage whose repeats end says so
+("det siste", or "Eneste varsel" when it is also the first), and the e-mail then says
+where such a breach is followed up.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class NoticeLine:
     unit: str
     caseworker: str | None
     basis: str
+    last: bool = False  # the last repeat of a stage whose repeats end: no notice follows
 
 
 def _noun(stage: str, count: int) -> str:
@@ -139,7 +142,7 @@ class DigestRenderer:
                         "case_id": x.case_id, "period": period_label(x.period) if x.period else "",
                         **self._when(x, as_of),
                         "overdue": x.due_on < as_of, "unit": x.unit, "caseworker": x.caseworker or "–",
-                        "repeat": x.earlier,
+                        "repeat": x.earlier, "last": x.last,
                     } for x in items],
                 })
             groups.append({
@@ -149,7 +152,7 @@ class DigestRenderer:
             })
         return {
             "as_of": norwegian_date(as_of), "role": ROLE_GREETING.get(role, role),
-            "total": len(lines), "groups": groups,
+            "total": len(lines), "groups": groups, "any_last": any(x.last for x in lines),
             "counts": [{"label": g["label"], "noun": g["noun"], "count": g["count"]} for g in groups],
             "part": part if parts and parts > 1 else None, "parts": parts if parts and parts > 1 else None,
         }
