@@ -75,7 +75,6 @@ CHUNK = 2000
 INSERT_BATCH = 2000
 CANCELLED_WHY = "no longer due, or no recipient for its role"
 
-ObligationKey = tuple[str, str, str, str, int]
 Bases = Mapping[tuple[str, str], str]
 
 
@@ -119,24 +118,24 @@ def _candidate(horizon: dt.date):
     return or_(_O.status == "overdue", (_O.status == "open") & (_O.due_on <= horizon))
 
 
-def _candidate_sets(ladder: Ladder, as_of: dt.date, fresh_after: int | None) -> list:
+def _candidate_sets(ladder: Ladder, as_of: dt.date, changed_after: int | None) -> list:
     """The conditions of the candidate obligations, one query each (see the catch-up
     in the module's docstring): each is answered from an index, which one query with
     ``OR`` may not be."""
     horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
     open_soon = (_O.status == "open") & (_O.due_on <= horizon)
     lookback = ladder.lookback_days
-    if fresh_after is None or lookback is None:
+    if changed_after is None or lookback is None:
         return [open_soon, _O.status == "overdue"]
     return [open_soon,
             (_O.status == "overdue") & (_O.due_on >= as_of - dt.timedelta(days=lookback)),
-            (_O.status == "overdue") & (_O.run_id > fresh_after)]
+            (_O.status == "overdue") & (_O.run_id > changed_after)]
 
 
 _KEY_OF = itemgetter(0, 1, 2, 3, 4)
 
 
-def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, fresh_after: int | None,
+def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, changed_after: int | None,
                       chunk_size: int = CHUNK) -> Iterator[list[Row]]:
     """The candidate obligations in key order, each once, at most ``chunk_size`` rows at
     a time, from one streaming (server-side on PostgreSQL) cursor per candidate set.
@@ -144,7 +143,7 @@ def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, fresh_af
     ``rule_version`` and ``run_id``."""
     results = []
     try:
-        for condition in _candidate_sets(ladder, as_of, fresh_after):
+        for condition in _candidate_sets(ladder, as_of, changed_after):
             stmt = (select(*_KEY, _O.status, _O.due_on, _O.unit, _O.caseworker, _O.rule_version, _O.run_id)
                     .where(condition).order_by(*_KEY).execution_options(yield_per=chunk_size))
             results.append(conn.execute(stmt))
