@@ -14,8 +14,9 @@ import pytest
 from tests.conftest import PG_ENV, ROOT
 
 SCRIPT = ROOT / "bench" / "nightly.py"
-FIGURES = ("database:", "data:", "load ", "(1) raw scan:", "(2) evaluate (nothing stored):", "(2) evaluate and store:", "(3) run", "(4) import:",
-           "(5) peak memory:")
+FIGURES = ("database:", "data:", "load ", "(1) raw scan:", "(2) evaluate (nothing stored):", "(2) evaluate and store:",
+           "(3) run, first night", "(3) run, the night after evaluate and store", "(4) import:",
+           "(3) run, second night", "(3) second night's evaluation", "(5) peak memory:")
 RATIO = re.compile(r"ratio evaluate/raw-scan: \d+\.\d\d")
 
 
