@@ -21,8 +21,8 @@ Ladder (``config/escalation.yaml``)::
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
 obligation that is still ``open``; a stage *after* it (``days_after_due`` ≥ 1) one that
 is ``overdue``. Only the latter may repeat: every ``repeat_every_days``, and with
-``repeat_for_days`` no later than that many days after its first notice (without it,
-for as long as the obligation stays overdue). ``catch_up_days`` bounds how old a notice
+``repeat_for_days`` no later than that many days after the stage's first day (without
+it, for as long as the obligation stays overdue). ``catch_up_days`` bounds how old a notice
 a run still creates for an obligation that has not changed since the last night (see
 :mod:`frister.escalation.derive`); a bounded ladder lets a night read only the
 obligations that changed or can get a notice, not every breach ever recorded.
@@ -69,7 +69,7 @@ class Stage:
     offset: int
     to: tuple[str, ...]
     repeat_every: int | None = None
-    repeat_for: int | None = None  # days after the first notice that repeats may still fall on
+    repeat_for: int | None = None  # days after the stage's first day that repeats may still fall on
 
     @property
     def after_due(self) -> bool:

@@ -15,7 +15,7 @@ Policy, stated once:
 * A repeating stage (``repeat_every``) has repeats 0, 1, 2, … due every N days; only
   the latest repeat due is created. A missed repeat is not caught up: the latest one
   says the same ("still overdue"). With ``repeat_for`` the repeats end: the last one
-  falls at most that many days after the first (a breach is then followed up in the
+  falls at most that many days after the stage's first day (a breach is then followed up in the
   breach register and the reports, not by e-mail every week for years).
 * **Catch-up.** A notice that fell due more than ``catch_up_days`` (the ladder's, default
   31) before the run is created only for an obligation stored or changed since the last
