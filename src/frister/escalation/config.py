@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from frister.errors import ConfigError, RuleError
 from frister.rules.loader import _Node, read_yaml
@@ -117,10 +117,20 @@ class Ladder:
     def stages_for(self, rule: str) -> tuple[Stage, ...]:
         return self.overrides.get(rule, self.default)
 
+    def stage(self, rule: str, name: str) -> Stage | None:
+        """The stage ``name`` of ``rule``'s ladder, or None (no longer in the ladder)."""
+        return next((s for s in self.stages_for(rule) if s.name == name), None)
+
+    @property
+    def all_stages(self) -> Iterator[Stage]:
+        """Every stage of the ladder: the defaults, then each rule's own."""
+        for stages in (self.default, *self.overrides.values()):
+            yield from stages
+
     @property
     def max_lead_days(self) -> int:
         """How many days before its due date an obligation can first get a notice."""
-        offsets = [s.offset for stages in (self.default, *self.overrides.values()) for s in stages]
+        offsets = [s.offset for s in self.all_stages]
         return max([0, *(-o for o in offsets)])
 
     @property
@@ -128,7 +138,7 @@ class Ladder:
         """How long after its due date an obligation that has not changed since the last
         night can still get a notice: the latest last notice of any stage, plus the
         catch-up. None when some stage repeats without end."""
-        spans = [s.span for stages in (self.default, *self.overrides.values()) for s in stages]
+        spans = [s.span for s in self.all_stages]
         if any(span is None for span in spans):
             return None
         return max([0, *spans]) + self.catch_up_days
@@ -136,17 +146,17 @@ class Ladder:
     def is_last_repeat(self, rule: str, stage: str, repeat: int) -> bool:
         """Whether a notice is the last repeat of a stage whose repeats end (a stage
         without repeats, or no longer in the ladder, has none)."""
-        found = next((s for s in self.stages_for(rule) if s.name == stage), None)
+        found = self.stage(rule, stage)
         return bool(found and found.repeat_every and found.last_repeat is not None and repeat >= found.last_repeat)
 
     def urgency(self, stage: str) -> int:
         """Sort key, most urgent first: later stages (larger offset) come first; unknown last."""
-        offsets = {s.name: s.offset for stages in (self.default, *self.overrides.values()) for s in stages}
+        offsets = {s.name: s.offset for s in self.all_stages}
         return -offsets.get(stage, -10_000)
 
     @property
     def roles(self) -> set[str]:
-        return {r for stages in (self.default, *self.overrides.values()) for s in stages for r in s.to}
+        return {r for s in self.all_stages for r in s.to}
 
 
 @dataclass(frozen=True)

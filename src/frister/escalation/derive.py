@@ -118,11 +118,16 @@ def _candidate(horizon: dt.date):
     return or_(_O.status == "overdue", (_O.status == "open") & (_O.due_on <= horizon))
 
 
+def _horizon(ladder: Ladder, as_of: dt.date) -> dt.date:
+    """The last due date of an open obligation that can get a notice as of ``as_of``."""
+    return as_of + dt.timedelta(days=ladder.max_lead_days)
+
+
 def _candidate_sets(ladder: Ladder, as_of: dt.date, changed_after: int | None) -> list:
     """The conditions of the candidate obligations, one query each (see the catch-up
     in the module's docstring): each is answered from an index, which one query with
     ``OR`` may not be."""
-    horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
+    horizon = _horizon(ladder, as_of)
     open_soon = (_O.status == "open") & (_O.due_on <= horizon)
     lookback = ladder.lookback_days
     if changed_after is None or lookback is None:
@@ -206,7 +211,7 @@ def derive_notices(
     """
     chunk_size = chunk_size or CHUNK
     counts = DeriveCounts()
-    horizon = as_of + dt.timedelta(days=ladder.max_lead_days)
+    horizon = _horizon(ladder, as_of)
     created_at = now()
     batch: list[dict] = []
     for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
@@ -269,7 +274,7 @@ def _refresh_pending(conn: Connection, ladder: Ladder, recipients: Recipients, h
     for state in ("open", "overdue"):
         by_stage: dict[str, list[str]] = {}
         for rule, stage_name in pairs:
-            stage = next((s for s in ladder.stages_for(rule) if s.name == stage_name), None)
+            stage = ladder.stage(rule, stage_name)
             if stage is not None and stage.concerns(state):
                 by_stage.setdefault(stage_name, []).append(rule)
         for stage_name, rules in sorted(by_stage.items()):

@@ -176,7 +176,7 @@ class Outbox:
     def _digest_order(self) -> tuple:
         """The digest's order as SQL (see :mod:`frister.notify.digest`): the most urgent
         stage first, then rule title and basis, then due date, case and period."""
-        stages = {s.name for stages in (self.ladder.default, *self.ladder.overrides.values()) for s in stages}
+        stages = {s.name for s in self.ladder.all_stages}
         titles = self.renderer.rule_titles
         ranked = sorted(titles, key=lambda rule: (titles[rule], rule))
         urgency = case({name: self.ladder.urgency(name) for name in stages}, value=Notice.stage, else_=10_000) \
