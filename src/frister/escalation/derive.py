@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, case, exists, func, insert, or_, select, update
 
 from frister.escalation.config import Ladder, Recipients, Stage
 from frister.escalation.models import Notice
@@ -137,6 +137,12 @@ def _candidate_sets(ladder: Ladder, as_of: dt.date, changed_after: int | None) -
             (_O.status == "overdue") & (_O.run_id > changed_after)]
 
 
+def candidate_queries(ladder: Ladder, as_of: dt.date, changed_after: int | None) -> list[Select]:
+    """One query per candidate set, each in key order (what :func:`obligation_chunks` merges)."""
+    return [select(*_KEY, _O.status, _O.due_on, _O.unit, _O.caseworker, _O.rule_version, _O.run_id)
+            .where(condition).order_by(*_KEY) for condition in _candidate_sets(ladder, as_of, changed_after)]
+
+
 _KEY_OF = itemgetter(0, 1, 2, 3, 4)
 
 
@@ -148,10 +154,8 @@ def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, changed_
     ``rule_version`` and ``run_id``."""
     results = []
     try:
-        for condition in _candidate_sets(ladder, as_of, changed_after):
-            stmt = (select(*_KEY, _O.status, _O.due_on, _O.unit, _O.caseworker, _O.rule_version, _O.run_id)
-                    .where(condition).order_by(*_KEY).execution_options(yield_per=chunk_size))
-            results.append(conn.execute(stmt))
+        for stmt in candidate_queries(ladder, as_of, changed_after):
+            results.append(conn.execute(stmt.execution_options(yield_per=chunk_size)))
         chunk: list[Row] = []
         last = None
         for row in heapq.merge(*results, key=_KEY_OF):

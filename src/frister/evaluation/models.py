@@ -48,9 +48,9 @@ class Obligation(Base):
         # Every query by due date also names the status (escalation, breaches): no
         # index on due_on alone, which each written row would pay for (migration 0008).
         Index("ix_obligations_status_due_on", "status", "due_on"),
-        # The rows a run wrote: a night's escalation reads those changed since the
-        # last night (migration 0009).
-        Index("ix_obligations_run_id", "run_id"),
+        # The rows a run wrote: a night's escalation reads the overdue ones changed
+        # since the last night (``status = 'overdue' AND run_id > N``; migration 0010).
+        Index("ix_obligations_status_run_id", "status", "run_id"),
     )
 
     case_id: Mapped[CaseRef] = mapped_column(primary_key=True)
