@@ -157,7 +157,7 @@ def test_after_downtime_a_run_catches_up_with_notices_at_most_the_catch_up_old(m
 
 # What each candidate set's condition must be answered with: an index on all its terms.
 INDEXED_SETS = [("ix_obligations_status_due_on", "due_on<"), ("ix_obligations_status_due_on", "due_on>"),
-                ("ix_obligations_status_run_id", "run_id>")]
+                ("ix_obligations_overdue_run_id", "run_id>")]
 
 
 def test_on_sqlite_each_set_of_deadlines_a_night_reads_is_found_by_an_index_on_its_whole_condition(tmp_path,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
@@ -48,9 +48,12 @@ class Obligation(Base):
         # Every query by due date also names the status (escalation, breaches): no
         # index on due_on alone, which each written row would pay for (migration 0008).
         Index("ix_obligations_status_due_on", "status", "due_on"),
-        # The rows a run wrote: a night's escalation reads the overdue ones changed
-        # since the last night (``status = 'overdue' AND run_id > N``; migration 0010).
-        Index("ix_obligations_status_run_id", "status", "run_id"),
+        # The overdue rows by the run that wrote them: a night's escalation reads those
+        # changed since the last night (``status = 'overdue' AND run_id > N``). Partial,
+        # so that PostgreSQL cannot take it for the open ones due soon; ``status`` in it
+        # so that SQLite, which plans without statistics, sees the equality (migration 0010).
+        Index("ix_obligations_overdue_run_id", "status", "run_id",
+              sqlite_where=text("status = 'overdue'"), postgresql_where=text("status = 'overdue'")),
     )
 
     case_id: Mapped[CaseRef] = mapped_column(primary_key=True)
