@@ -114,6 +114,7 @@ class Outbox:
         self.now = now
         self.fail_at = fail_at or _no_fail
         self.counts = SendCounts()
+        self._analyzed_while_sending = False
 
     # --- the whole send phase ------------------------------------------------------
 
@@ -128,7 +129,18 @@ class Outbox:
                 self.fail_at("claimed")
                 for key, message_id, part, parts in claimed:
                     self._send_claimed(key, recipient, message_id, part, parts)
+        if self._analyzed_while_sending:
+            # Those statistics were taken mid-send: kept, they would tell the next night
+            # that most of the table is 'sending', and its searches of the outbox by
+            # status ('pending', 'sending') would read every notice ever sent.
+            self._analyze()
         return self.counts
+
+    def _analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the outbox (SQLite plans without them)."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(text(f"ANALYZE {Notice.__tablename__}"))
 
     def check_recipients(self) -> None:
         """Refuse (ConfigError) before anything is sent if any address waiting in the
@@ -222,12 +234,12 @@ class Outbox:
             conn.execute(text(f"DROP TABLE {_PARTS.name}"))
             if done != total:
                 raise _ClaimLost(f"{done} of {total} notices")  # rolls the whole claim back
-        if total >= ANALYZE_FROM and self.engine.dialect.name == "postgresql":
+        if total >= ANALYZE_FROM:
             # The claim switched most of the table to 'sending'; PostgreSQL's statistics
             # still say no row is, and it would then find each part through the status
             # index (every claimed row, once per part) instead of by its digest key.
-            with self.engine.begin() as conn:
-                conn.execute(text(f"ANALYZE {Notice.__tablename__}"))
+            self._analyze()
+            self._analyzed_while_sending = True
         return [(n["digest_key"], n["message_id"], n["part"], len(named)) for n in named]
 
     def _send_claimed(self, key: str, recipient: str, message_id: str, part: int | None = None,
