@@ -65,15 +65,16 @@ def transactional_ddl(conn: Connection) -> Iterator[None]:
     yield
 
 
-def vacuum(engine: Engine, tables: Iterable[str]) -> None:
-    """On PostgreSQL, ``VACUUM`` the given tables (outside any transaction: call it after
-    the writes have committed). Elsewhere nothing: SQLite's ``VACUUM`` rebuilds the
-    whole file, and its tables keep no dead row versions to clear."""
+def vacuum(engine: Engine, tables: Iterable[str], analyze: bool = False) -> None:
+    """On PostgreSQL, ``VACUUM`` (and with ``analyze``, ``ANALYZE``) the given tables
+    (outside any transaction: call it after the writes have committed). Elsewhere
+    nothing: SQLite's ``VACUUM`` rebuilds the whole file, and its tables keep no dead
+    row versions to clear."""
     names = sorted(set(tables))
     if not names or engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM " + ", ".join(names))
+        conn.exec_driver_sql(("VACUUM (ANALYZE) " if analyze else "VACUUM ") + ", ".join(names))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

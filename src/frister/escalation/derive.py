@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Iterator, Mapping, Sequence
@@ -146,6 +147,28 @@ def candidate_queries(ladder: Ladder, as_of: dt.date, changed_after: int | None)
 _KEY_OF = itemgetter(0, 1, 2, 3, 4)
 
 
+@contextmanager
+def _planned_for_every_row(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, plan the cursors opened meanwhile for reading all their rows.
+
+    A cursor is planned by default to return its first tenth fast
+    (``cursor_tuple_fraction``), and for rows in key order that is the primary key's
+    index read whole with a filter: at a million cases each candidate set read every
+    one of 1.3 million obligations to return 7,000 to 17,000 of them (0.6 s a night),
+    where the index on the set's condition and a sort take a few milliseconds. Every
+    row of these cursors is read anyway. The setting is restored at once: a cursor
+    keeps the plan it was opened with."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = conn.exec_driver_sql("SELECT current_setting('cursor_tuple_fraction')").scalar()
+    conn.exec_driver_sql("SELECT set_config('cursor_tuple_fraction', '1', true)")
+    try:
+        yield
+    finally:
+        conn.execute(select(func.set_config("cursor_tuple_fraction", before, True)))
+
+
 def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, changed_after: int | None,
                       chunk_size: int = CHUNK) -> Iterator[list[Row]]:
     """The candidate obligations in key order, each once, at most ``chunk_size`` rows at
@@ -154,8 +177,9 @@ def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, changed_
     ``rule_version`` and ``run_id``."""
     results = []
     try:
-        for stmt in candidate_queries(ladder, as_of, changed_after):
-            results.append(conn.execute(stmt.execution_options(yield_per=chunk_size)))
+        with _planned_for_every_row(conn):
+            for stmt in candidate_queries(ladder, as_of, changed_after):
+                results.append(conn.execute(stmt.execution_options(yield_per=chunk_size)))
         chunk: list[Row] = []
         last = None
         for row in heapq.merge(*results, key=_KEY_OF):
