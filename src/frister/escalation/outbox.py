@@ -229,9 +229,16 @@ class Outbox:
             conn.execute(_PARTS.insert(), named)
             ranked = select(Notice.id, ((func.row_number().over(order_by=order) - 1) // size + 1).label("part")) \
                 .where(*ready, Notice.id <= last).subquery("ranked")
+            # The row must still be pending when it is updated (another sender may have
+            # taken it meanwhile). That is checked on an expression, which no index
+            # serves, so that each row is found by its id: PostgreSQL's statistics do not
+            # know the notices created tonight, and, sure that one row at most is
+            # pending, it looked up every pending notice once per notice claimed (at a
+            # million cases 1.3 million rows for 1,600 claimed; quadratic in the backlog).
+            still_pending = func.lower(Notice.status) == "pending"
             done = conn.execute(
                 update(Notice)
-                .where(Notice.id == ranked.c.id, ranked.c.part == _PARTS.c.part, Notice.status == "pending")
+                .where(Notice.id == ranked.c.id, ranked.c.part == _PARTS.c.part, still_pending)
                 .values(status="sending", claimed_run_id=self.run_id, digest_key=_PARTS.c.digest_key,
                         message_id=_PARTS.c.message_id, digest_part=ranked.c.part, digest_parts=len(named))
             ).rowcount
