@@ -49,7 +49,8 @@ Memory is bounded by the chunk size, not by the number of obligations or notices
 the candidate obligations are read in key order from up to three streaming cursors
 (open and due within the lead time; overdue within the lookback; overdue and changed
 since the last night) merged, in chunks of ``chunk_size``; for each chunk one query
-reads, for the chunk's cases, per obligation, stage and role, the latest repeat and
+reads, for the cases with a stage due (most obligations read have none: their notices
+are older than the catch-up, or their reminder is not due yet), per obligation, stage and role, the latest repeat and
 the number of notices created so far (an aggregate, not the notices), and the new
 notices are inserted in batches. Cancelling and re-addressing
 pending notices is set-based SQL: one statement per condition, per stage name and per
@@ -198,6 +199,23 @@ def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, changed_
             result.close()
 
 
+def _points_due(chunk: Sequence[Row], ladder: Ladder, as_of: dt.date, changed_after: int | None
+                ) -> Iterator[tuple[Row, Stage, int, dt.date]]:
+    """``(obligation, stage, repeat, fire_on)`` of every stage due as of ``as_of`` for
+    the obligations of ``chunk``, less those the catch-up leaves to earlier nights."""
+    for row in chunk:
+        status, due_on, run = row[5], row[6], row[10]
+        changed = changed_after is None or run > changed_after
+        for stage in ladder.stages_for(row[1]):
+            point = due_points(stage, due_on, status, as_of)
+            if point is None:
+                continue
+            repeat, fire_on = point
+            if not changed and (as_of - fire_on).days > ladder.catch_up_days:
+                continue  # created by an earlier night, or its time has passed
+            yield row, stage, repeat, fire_on
+
+
 def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tuple[int, int]]:
     """For the obligations of the given cases:
     ``{(*key, stage, role): (latest repeat, notices not cancelled)}``."""
@@ -243,39 +261,35 @@ def derive_notices(
     created_at = now()
     batch: list[dict] = []
     for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
-        so_far = _created_so_far(conn, [row[0] for row in chunk])
-        for case_id, rule, subject, period, seq, status, due_on, unit, caseworker, version, run in chunk:
-            changed = changed_after is None or run > changed_after
-            for stage in ladder.stages_for(rule):
-                point = due_points(stage, due_on, status, as_of)
-                if point is None:
+        points = list(_points_due(chunk, ladder, as_of, changed_after))
+        if not points:
+            continue
+        so_far = _created_so_far(conn, [row[0] for row, _, _, _ in points])
+        for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on \
+                in points:
+            addresses: set[str] = set()
+            for role in stage.to:
+                address = recipients.address(role, unit)
+                if address is None or address in addresses:
                     continue
-                repeat, fire_on = point
-                if not changed and (as_of - fire_on).days > ladder.catch_up_days:
-                    continue  # created by an earlier night, or its time has passed
-                addresses: set[str] = set()
-                for role in stage.to:
-                    address = recipients.address(role, unit)
-                    if address is None or address in addresses:
-                        continue
-                    addresses.add(address)
-                    counts.due += 1
-                    latest, earlier = so_far.get((case_id, rule, subject, period, seq, stage.name, role), (-1, 0))
-                    if repeat <= latest:
-                        counts.existing += 1
-                        continue
-                    recipients.check(address)
-                    counts.created += 1
-                    batch.append({
-                        "case_id": case_id, "rule": rule, "subject": subject, "period": period, "seq": seq,
-                        "stage": stage.name, "repeat": repeat, "ordinal": earlier + 1, "role": role,
-                        "recipient": address, "unit": unit, "caseworker": caseworker, "due_on": due_on,
-                        "fire_on": fire_on, "basis": bases.get((rule, version), ""), "created_run_id": run_id,
-                        "created_at": created_at, "status": "pending", "attempts": 0,
-                    })
-                    if len(batch) >= INSERT_BATCH:
-                        conn.execute(insert(Notice), batch)
-                        batch = []
+                addresses.add(address)
+                counts.due += 1
+                latest, earlier = so_far.get((case_id, rule, subject, period, seq, stage.name, role), (-1, 0))
+                if repeat <= latest:
+                    counts.existing += 1
+                    continue
+                recipients.check(address)
+                counts.created += 1
+                batch.append({
+                    "case_id": case_id, "rule": rule, "subject": subject, "period": period, "seq": seq,
+                    "stage": stage.name, "repeat": repeat, "ordinal": earlier + 1, "role": role,
+                    "recipient": address, "unit": unit, "caseworker": caseworker, "due_on": due_on,
+                    "fire_on": fire_on, "basis": bases.get((rule, version), ""), "created_run_id": run_id,
+                    "created_at": created_at, "status": "pending", "attempts": 0,
+                })
+                if len(batch) >= INSERT_BATCH:
+                    conn.execute(insert(Notice), batch)
+                    batch = []
     if batch:
         conn.execute(insert(Notice), batch)
     counts.cancelled = _refresh_pending(conn, ladder, recipients, horizon)
