@@ -6,12 +6,13 @@ SQLAlchemy error message and log line.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from frister.errors import DatabaseNotReady, FristerError
@@ -116,8 +117,46 @@ def head_revision(migrations_dir: Path) -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://", migrations_dir)).get_current_head()
 
 
+# A migration's own declaration of its revision and the one it revises, as Alembic
+# writes them (a merge revises a tuple: then the files are left to Alembic to read).
+_REVISION = re.compile(r"""^revision(?:\s*:\s*str)?\s*=\s*['"]([^'"]+)['"]\s*$""", re.M)
+_DOWN_REVISION = re.compile(r"""^down_revision(?:\s*:[^=]*)?=\s*(?:None|['"]([^'"]+)['"])\s*$""", re.M)
+
+
+def declared_head(migrations_dir: Path) -> str | None:
+    """The latest revision as the migration files declare it, read as text, or None
+    when they do not declare one plainly (Alembic then reads them)."""
+    revisions, revised = set(), set()
+    for path in sorted((migrations_dir / "versions").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.findall(text), _DOWN_REVISION.findall(text)
+        if len(revision) != 1 or len(down) != 1:
+            return None
+        revisions.add(revision[0])
+        revised.update(d for d in down if d)
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database, or None when it is not plainly one."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    except DBAPIError:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
 def require_schema(engine: Engine, migrations_dir: Path) -> None:
-    """Fail with a helpful message unless the database is at the latest migration."""
+    """Fail with a helpful message unless the database is at the latest migration.
+
+    Every command runs this first, the nightly run included, so the usual case (the
+    database is at the head the migration files declare) is answered without Alembic,
+    whose import alone took 0.1 s of a 2 s night; anything else is left to Alembic."""
+    head = declared_head(migrations_dir)
+    if head is not None and _stored_revision(engine) == head:
+        return
     try:
         current = current_revision(engine)
         if current is None and inspect(engine).has_table("cases"):
