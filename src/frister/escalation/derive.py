@@ -49,12 +49,12 @@ Memory is bounded by the chunk size, not by the number of obligations or notices
 the candidate obligations are read in key order from up to three streaming cursors
 (open and due within the lead time; overdue within the lookback; overdue and changed
 since the last night) merged, in chunks of ``chunk_size``; for each chunk one query
-reads, for the cases with a stage due (most obligations read have none: their notices
-are older than the catch-up, or their reminder is not due yet), per obligation, stage and role, the latest repeat and
-the number of notices created so far (an aggregate, not the notices), and the new
-notices are inserted in batches. Cancelling and re-addressing
-pending notices is set-based SQL: one statement per condition, per stage name and per
-(role, unit, address) group, never a list of notices in memory.
+reads, for the cases with a stage due (many obligations read have none: their notices
+are older than the catch-up, or their reminder is not due yet), per obligation, stage
+and role, the latest repeat and the number of notices created so far (an aggregate,
+not the notices), and the new notices are inserted in batches. Cancelling and
+re-addressing pending notices is set-based SQL: one statement per condition, per stage
+name and per (role, unit, address) group, never a list of notices in memory.
 """
 from __future__ import annotations
 
