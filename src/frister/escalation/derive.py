@@ -162,8 +162,8 @@ def _planned_for_every_row(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql":
         yield
         return
-    before = conn.exec_driver_sql("SELECT current_setting('cursor_tuple_fraction')").scalar()
-    conn.exec_driver_sql("SELECT set_config('cursor_tuple_fraction', '1', true)")
+    before = conn.execute(select(func.current_setting("cursor_tuple_fraction"))).scalar()
+    conn.execute(select(func.set_config("cursor_tuple_fraction", "1", True)))
     try:
         yield
     finally:

@@ -140,12 +140,6 @@ class Outbox:
             vacuum(self.engine, [Notice.__tablename__], analyze=True)
         return self.counts
 
-    def _analyze(self) -> None:
-        """Refresh PostgreSQL's statistics of the outbox (SQLite plans without them)."""
-        if self.engine.dialect.name == "postgresql":
-            with self.engine.begin() as conn:
-                conn.execute(text(f"ANALYZE {Notice.__tablename__}"))
-
     def check_recipients(self) -> None:
         """Refuse (ConfigError) before anything is sent if any address waiting in the
         outbox is outside the allowed domains (the recipients file may have changed)."""
@@ -245,11 +239,12 @@ class Outbox:
             conn.execute(text(f"DROP TABLE {_PARTS.name}"))
             if done != total:
                 raise _ClaimLost(f"{done} of {total} notices")  # rolls the whole claim back
-        if total >= ANALYZE_FROM:
+        if total >= ANALYZE_FROM and self.engine.dialect.name == "postgresql":
             # The claim switched most of the table to 'sending'; PostgreSQL's statistics
             # still say no row is, and it would then find each part through the status
             # index (every claimed row, once per part) instead of by its digest key.
-            self._analyze()
+            with self.engine.begin() as conn:
+                conn.execute(text(f"ANALYZE {Notice.__tablename__}"))
             self._analyzed_while_sending = True
         return [(n["digest_key"], n["message_id"], n["part"], len(named)) for n in named]
 
