@@ -27,6 +27,15 @@ Policy, stated once:
   changed, the open ones that a stage's lead time reaches, and the overdue ones whose
   ladder has not ended (:attr:`Ladder.lookback_days`), not every breach ever recorded;
   with a stage that repeats without end, every overdue one.
+* **Settled stages.** For an obligation that has not changed since the last night that
+  derived notices, a stage that fell due on or before that night's as-of date was that
+  night's to create, and it did (or found it created, or left it to the catch-up as
+  this night does): it counts as existing without its notices being read, when both
+  nights derived with the same ladder and recipients (:func:`config_fingerprint`) and
+  this night is not as of an earlier date. Only the stages that fell due since are
+  looked up. So a night's reads of the notices grow with the stages that fell due since
+  the last night, not with every reminder still in the catch-up window; a new leader's
+  address or a new stage makes the next night look every due stage up again.
 * One notice row per role. When two roles resolve to the same address (a unit with
   no leader falls back to the barnevernsjef), only the first role's row is created,
   so nobody reads the same line twice.
@@ -52,15 +61,19 @@ since the last night) merged, in chunks of ``chunk_size``; for each chunk one qu
 reads, for the cases with a stage due (many obligations read have none: their notices
 are older than the catch-up, or their reminder is not due yet), per obligation, stage
 and role, the latest repeat and the number of notices created so far (an aggregate,
-not the notices), and the new notices are inserted in batches. Cancelling and
+not the notices; only for the stages not settled), and the new notices are inserted in
+batches. Cancelling and
 re-addressing pending notices is set-based SQL: one statement per condition, per stage
 name and per (role, unit, address) group, never a list of notices in memory.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import heapq
+import json
 from contextlib import contextmanager
+import dataclasses
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Iterator, Mapping, Sequence
@@ -86,6 +99,30 @@ class DeriveCounts:
     created: int = 0
     existing: int = 0
     cancelled: int = 0
+
+
+@dataclass(frozen=True)
+class LastNight:
+    """The last night that derived notices: its evaluation run (obligations written
+    later are new or changed since), its as-of date, and the fingerprint of the ladder
+    and recipients it derived with (None: recorded before migration 0011)."""
+
+    evaluation_run_id: int
+    as_of: dt.date
+    config_fingerprint: str | None
+
+
+def config_fingerprint(ladder: Ladder, recipients: Recipients) -> str:
+    """A hash of what decides which notices a night creates: every stage of the ladder,
+    the catch-up and the recipients' addresses (not the files' paths, nor the delivery
+    settings, which decide only how notices are sent)."""
+    stages = {rule: [list(dataclasses.astuple(s)) for s in ss]
+              for rule, ss in [("", ladder.default), *sorted(ladder.overrides.items())]}
+    addresses = {"allowed_domains": list(recipients.allowed_domains), "barnevernsjef": recipients.barnevernsjef,
+                 "avdelingsleder": dict(recipients.unit_leaders), "stab": recipients.stab}
+    text = json.dumps({"stages": stages, "catch_up_days": ladder.catch_up_days, "recipients": addresses},
+                      sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def bases_of(rules: RuleSet) -> dict[tuple[str, str], str]:
@@ -199,21 +236,39 @@ def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, changed_
             result.close()
 
 
-def _points_due(chunk: Sequence[Row], ladder: Ladder, as_of: dt.date, changed_after: int | None
-                ) -> Iterator[tuple[Row, Stage, int, dt.date]]:
-    """``(obligation, stage, repeat, fire_on)`` of every stage due as of ``as_of`` for
-    the obligations of ``chunk``, less those the catch-up leaves to earlier nights."""
+def _points_due(chunk: Sequence[Row], ladder: Ladder, as_of: dt.date, changed_after: int | None,
+                known_through: dt.date | None, stages_of: Callable[[str, str], tuple[Stage, ...]]
+                ) -> Iterator[tuple[Row, Stage, int, dt.date, bool]]:
+    """``(obligation, stage, repeat, fire_on, settled)`` of every stage due as of
+    ``as_of`` for the obligations of ``chunk``, less those the catch-up leaves to earlier
+    nights. ``settled``: the obligation has not changed since the last night and the
+    stage fell due on or before ``known_through``, that night's as-of date (see the
+    module's docstring). ``stages_of(rule, status)`` are the rule's stages that concern
+    an obligation in that status."""
     for row in chunk:
         status, due_on, run = row[5], row[6], row[10]
         changed = changed_after is None or run > changed_after
-        for stage in ladder.stages_for(row[1]):
+        for stage in stages_of(row[1], status):
             point = due_points(stage, due_on, status, as_of)
             if point is None:
                 continue
             repeat, fire_on = point
             if not changed and (as_of - fire_on).days > ladder.catch_up_days:
                 continue  # created by an earlier night, or its time has passed
-            yield row, stage, repeat, fire_on
+            yield row, stage, repeat, fire_on, not changed and known_through is not None and fire_on <= known_through
+
+
+def _stages_by_status(ladder: Ladder) -> Callable[[str, str], tuple[Stage, ...]]:
+    """``(rule, status) -> the rule's stages that concern that status``, remembered."""
+    known: dict[tuple[str, str], tuple[Stage, ...]] = {}
+
+    def stages_of(rule: str, status: str) -> tuple[Stage, ...]:
+        found = known.get((rule, status))
+        if found is None:
+            found = known[(rule, status)] = tuple(s for s in ladder.stages_for(rule) if s.concerns(status))
+        return found
+
+    return stages_of
 
 
 def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tuple[int, int]]:
@@ -229,11 +284,13 @@ def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tu
     return {tuple(r[:7]): (r[7], r[8]) for r in rows}
 
 
-def last_derived_run(conn: Connection) -> int | None:
-    """The evaluation run that the last night to derive notices derived them from (it is
-    recorded in the same transaction), or None before the first: obligations whose
-    ``run_id`` is later are new or changed since."""
-    return conn.execute(select(func.max(NightlyRun.evaluation_run_id))).scalar()
+def last_derived_night(conn: Connection) -> LastNight | None:
+    """The last night to derive notices (it records its evaluation run in the same
+    transaction), or None before the first."""
+    row = conn.execute(select(NightlyRun.evaluation_run_id, NightlyRun.as_of, NightlyRun.config_fingerprint)
+                       .where(NightlyRun.evaluation_run_id.is_not(None))
+                       .order_by(NightlyRun.evaluation_run_id.desc()).limit(1)).first()
+    return None if row is None else LastNight(*row)
 
 
 def derive_notices(
@@ -245,28 +302,31 @@ def derive_notices(
     now: Callable[[], dt.datetime],
     bases: Bases,
     chunk_size: int | None = None,
-    changed_after: int | None = None,
+    since: LastNight | None = None,
 ) -> DeriveCounts:
     """Create the notices due as of ``as_of`` and cancel the pending ones no longer due.
 
     Runs in the caller's transaction. ``bases`` maps ``(rule, rule_version)`` to the
     legal basis (:func:`bases_of`); ``chunk_size`` (default :data:`CHUNK`) bounds how many
-    obligations are in memory at a time. ``changed_after`` is the evaluation run of the
-    last night that derived notices (:func:`last_derived_run`; None: none did, and every
-    obligation counts as new). Returns the counts; ``due == created + existing``.
+    obligations are in memory at a time. ``since`` is the last night that derived
+    notices (:func:`last_derived_night`; None: none did, and every obligation counts as
+    new). Returns the counts; ``due == created + existing``.
     """
     chunk_size = chunk_size or CHUNK
     counts = DeriveCounts()
     horizon = _horizon(ladder, as_of)
     created_at = now()
+    changed_after = since.evaluation_run_id if since else None
+    known_through = since.as_of if since and since.as_of <= as_of \
+        and since.config_fingerprint == config_fingerprint(ladder, recipients) else None
+    stages_of = _stages_by_status(ladder)
     batch: list[dict] = []
     for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
-        points = list(_points_due(chunk, ladder, as_of, changed_after))
-        if not points:
-            continue
-        so_far = _created_so_far(conn, [row[0] for row, _, _, _ in points])
-        for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on \
-                in points:
+        points = list(_points_due(chunk, ladder, as_of, changed_after, known_through, stages_of))
+        unsettled = [row[0] for row, _, _, _, settled in points if not settled]
+        so_far = _created_so_far(conn, unsettled) if unsettled else {}
+        for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on, \
+                settled in points:
             addresses: set[str] = set()
             for role in stage.to:
                 address = recipients.address(role, unit)
@@ -274,6 +334,9 @@ def derive_notices(
                     continue
                 addresses.add(address)
                 counts.due += 1
+                if settled:  # the last night's to create, and it did
+                    counts.existing += 1
+                    continue
                 latest, earlier = so_far.get((case_id, rule, subject, period, seq, stage.name, role), (-1, 0))
                 if repeat <= latest:
                     counts.existing += 1

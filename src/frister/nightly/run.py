@@ -32,7 +32,7 @@ from sqlalchemy import Engine, insert, update
 
 from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
-from frister.escalation.derive import bases_of, derive_notices, last_derived_run
+from frister.escalation.derive import bases_of, config_fingerprint, derive_notices, last_derived_night
 from frister.escalation.outbox import FailAt, Outbox
 from frister.evaluation.service import evaluate_and_store, utcnow, vacuum_after
 from frister.nightly.lock import run_lock
@@ -142,12 +142,14 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
             with engine.begin() as conn:
                 summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
                 derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now,
-                                         bases_of(rules), changed_after=last_derived_run(conn))
+                                         bases_of(rules), since=last_derived_night(conn))
                 report.counts.update(cases=summary.cases, obligations=summary.obligations, notices_due=derived.due,
                                      notices_created=derived.created, notices_existing=derived.existing,
                                      notices_cancelled=derived.cancelled)
                 conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
-                             .values(evaluation_run_id=summary.run_id, **report.counts))
+                             .values(evaluation_run_id=summary.run_id,
+                                     config_fingerprint=config_fingerprint(config.ladder, config.recipients),
+                                     **report.counts))
                 hook("evaluated")
             hook("committed")
             vacuum_after(engine, summary)
