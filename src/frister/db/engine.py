@@ -6,7 +6,9 @@ SQLAlchemy error message and log line.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -16,6 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from frister.errors import DatabaseNotReady, FristerError
+
+log = logging.getLogger("frister.db")
 
 
 def create_db_engine(url: str, **kwargs) -> Engine:
@@ -76,6 +80,58 @@ def vacuum(engine: Engine, tables: Iterable[str], analyze: bool = False) -> None
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(("VACUUM (ANALYZE) " if analyze else "VACUUM ") + ", ".join(names))
+
+
+@contextmanager
+def begin_leaving_the_checkpoint(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()``, except that on SQLite its commit does not checkpoint the WAL:
+    the caller does it with :func:`checkpoint_meanwhile` while it goes on.
+
+    A commit that leaves more than ``wal_autocheckpoint`` pages (1000) in the WAL copies
+    them into the database file before it returns, and waits for the disk. A night at a
+    million cases commits about 25,000 pages scattered over the file: 0.22 s, of which
+    0.16 s waiting for the disk. The setting is restored after the commit (the
+    connection goes back to the pool)."""
+    with engine.connect() as conn:
+        dbapi = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+        before = dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()[0] if dbapi else None
+        if dbapi:
+            dbapi.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if dbapi:
+                dbapi.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
+
+
+@contextmanager
+def checkpoint_meanwhile(engine: Engine) -> Iterator[None]:
+    """On SQLite, checkpoint the WAL on a thread of its own while the body runs, and wait
+    for it at the end; elsewhere nothing.
+
+    A passive checkpoint: it copies what is committed into the database file without
+    taking the write lock or waiting for readers, so the body's own reads and writes go
+    on meanwhile (and a commit's own checkpoint, if one falls due, leaves it to this one).
+    A checkpoint that fails loses nothing: the WAL keeps the pages, and the next commit
+    or the last connection to close copies them."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+
+    def work() -> None:
+        try:
+            with engine.connect() as conn:
+                conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except Exception as exc:  # noqa: BLE001 - reported, never raised: see the docstring
+            log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+
+    thread = threading.Thread(target=work, name="frister-wal-checkpoint", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -10,8 +10,9 @@
    obligations equal a full run's), then create the notices
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
-   together or not at all;
-4. send the outbox (:class:`~frister.escalation.outbox.Outbox`);
+   together or not at all. On SQLite its commit leaves the WAL to step 4;
+4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), while on SQLite a
+   thread copies the committed pages into the database file;
 5. check that the counts add up and record them (``succeeded``), or record ``failed``.
 
 The clock (``now``) and ``as_of`` are parameters: the core never reads the clock.
@@ -30,6 +31,7 @@ from typing import Callable
 
 from sqlalchemy import Engine, insert, update
 
+from frister.db.engine import begin_leaving_the_checkpoint, checkpoint_meanwhile
 from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, config_fingerprint, derive_notices, last_derived_night
@@ -139,7 +141,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         report = NightlyReport(run_id, as_of, {name: 0 for name in COUNT_FIELDS})
         log.info("run %d as of %s started", run_id, as_of.isoformat())
         try:
-            with engine.begin() as conn:
+            with begin_leaving_the_checkpoint(engine) as conn:
                 summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
                 derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now,
                                          bases_of(rules), since=last_derived_night(conn))
@@ -155,7 +157,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
             vacuum_after(engine, summary)
             log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
                      summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
-            with transport:
+            with checkpoint_meanwhile(engine), transport:
                 outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
                                 config.ladder, config.sender, now, hook)
                 sent = outbox.send_all()
