@@ -10,9 +10,10 @@
    obligations equal a full run's), then create the notices
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
-   together or not at all. On SQLite its commit leaves the WAL to step 4;
+   together or not at all. On SQLite no commit of the run checkpoints the WAL;
 4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), while on SQLite a
-   thread copies the committed pages into the database file;
+   thread copies the committed pages into the database file and waits for the disk
+   (:class:`~frister.db.engine.CheckpointOnAThread`);
 5. check that the counts add up and record them (``succeeded``), or record ``failed``.
 
 The clock (``now``) and ``as_of`` are parameters: the core never reads the clock.
@@ -31,7 +32,7 @@ from typing import Callable
 
 from sqlalchemy import Engine, insert, update
 
-from frister.db.engine import begin_leaving_the_checkpoint, checkpoint_meanwhile
+from frister.db.engine import CheckpointOnAThread
 from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, config_fingerprint, derive_notices, last_derived_night
@@ -141,26 +142,28 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         report = NightlyReport(run_id, as_of, {name: 0 for name in COUNT_FIELDS})
         log.info("run %d as of %s started", run_id, as_of.isoformat())
         try:
-            with begin_leaving_the_checkpoint(engine) as conn:
-                summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
-                derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now,
-                                         bases_of(rules), since=last_derived_night(conn))
-                report.counts.update(cases=summary.cases, obligations=summary.obligations, notices_due=derived.due,
-                                     notices_created=derived.created, notices_existing=derived.existing,
-                                     notices_cancelled=derived.cancelled)
-                conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
-                             .values(evaluation_run_id=summary.run_id,
-                                     config_fingerprint=config_fingerprint(config.ladder, config.recipients),
-                                     **report.counts))
-                hook("evaluated")
-            hook("committed")
-            vacuum_after(engine, summary)
-            log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
-                     summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
-            with checkpoint_meanwhile(engine), transport:
-                outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
-                                config.ladder, config.sender, now, hook)
-                sent = outbox.send_all()
+            with CheckpointOnAThread(engine) as checkpoint:
+                with engine.begin() as conn:
+                    summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
+                    derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now,
+                                             bases_of(rules), since=last_derived_night(conn))
+                    report.counts.update(cases=summary.cases, obligations=summary.obligations,
+                                         notices_due=derived.due, notices_created=derived.created,
+                                         notices_existing=derived.existing, notices_cancelled=derived.cancelled)
+                    conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
+                                 .values(evaluation_run_id=summary.run_id,
+                                         config_fingerprint=config_fingerprint(config.ladder, config.recipients),
+                                         **report.counts))
+                    hook("evaluated")
+                hook("committed")
+                checkpoint.start()
+                vacuum_after(engine, summary)
+                log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
+                         summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
+                with transport:
+                    outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
+                                    config.ladder, config.sender, now, hook)
+                    sent = outbox.send_all()
             report.counts.update(attempted=sent.attempted, sent=sent.sent, retried=sent.retried,
                                  retrying=sent.retrying, dead=sent.dead, emails_sent=sent.emails_sent,
                                  emails_failed=sent.emails_failed)
