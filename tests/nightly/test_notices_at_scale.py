@@ -186,6 +186,25 @@ def test_the_first_notice_of_an_old_breach_reads_as_a_first_and_the_next_as_repe
     assert rows == [(2, 1), (3, 2), (4, 3)]  # repeat (the key) counts from the due date
 
 
+def test_notices_written_in_bulk_store_their_dates_and_time_as_every_other_row_does(crowded, rules, config):
+    from frister.nightly.models import NightlyRun
+    from frister.notify.transport import ConsoleTransport
+
+    report = run(crowded, rules, config, ConsoleTransport(quiet=True))
+    with crowded.connect() as conn:
+        # As stored: the run's start and every notice's creation come from the same clock
+        # reading (the tests' ``now``), so SQLite's text and PostgreSQL's value are equal.
+        started = conn.exec_driver_sql(f"SELECT started_at FROM nightly_runs WHERE id = {report.run_id}").scalar()
+        created = conn.exec_driver_sql("SELECT DISTINCT created_at FROM notices").scalars().all()
+        run_start = conn.execute(select(NightlyRun.started_at).where(NightlyRun.id == report.run_id)).scalar()
+        read = conn.execute(select(Notice.created_at, Notice.due_on, Notice.fire_on)
+                            .where(Notice.case_id == "BV-9000")).one()
+    assert created == [started]
+    assert read.created_at == run_start
+    assert read.due_on == dt.date(2025, 11, 8)  # overdue since 08.11.2025
+    assert isinstance(read.fire_on, dt.date) and read.due_on < read.fire_on <= AS_OF
+
+
 def test_a_claim_names_each_part_by_its_notices_in_the_digest_order(crowded, rules, config):
     from frister.escalation.outbox import digest_key, message_id_for
 
