@@ -33,8 +33,9 @@ RSS is its own (``getrusage``/``wait4``) and one step's caches do not flatter th
 The time printed is measured inside the process around the work, without interpreter
 start-up: for a night, around the whole ``frister run`` command as the CLI runs it
 (settings, rules, configuration, schema check, imports the command makes, the night);
-a night's time as a command, start-up included, is printed beside it. The last two lines are ``ratio evaluate-and-store/raw-scan: X.XX`` and
-``ratio evaluate/raw-scan: X.XX``.
+a night's time as a command, start-up included, is printed beside it. The last two
+lines are ``ratio evaluate-and-store/raw-scan: X.XX`` and ``ratio evaluate/raw-scan:
+X.XX``.
 
 ``sqlite`` is a file in a temporary directory; ``postgresql`` a database
 ``frister_bench_<random>`` created on ``--postgres-server`` and dropped at the end; a

@@ -112,7 +112,6 @@ class CheckpointOnAThread:
         self.sqlite = engine.dialect.name == "sqlite"
         self._ended = threading.Event()
         self._thread: threading.Thread | None = None
-        self.checkpoints = 0  # checkpoints the thread ran (for tests)
 
     def __enter__(self) -> "CheckpointOnAThread":
         if self.sqlite:
@@ -142,16 +141,17 @@ class CheckpointOnAThread:
                     ended = self._ended.is_set()
                     # (busy, frames in the WAL when it began, frames copied so far)
                     result = tuple(dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
-                    self.checkpoints += 1
-                    if result[0]:
+                    if result[0]:  # another connection is checkpointing
                         busy += 1
                         if busy > self.MAX_BUSY:
                             return
                     elif result == previous:  # nothing committed since the previous one began
                         if ended:
                             return
-                        self._ended.wait(self.POLL)
-                    previous = result
+                    else:
+                        previous = result
+                        continue
+                    self._ended.wait(self.POLL)
         except Exception as exc:  # noqa: BLE001 - reported, never raised: see the docstring
             log.warning("WAL checkpoint failed: %s", type(exc).__name__)
 

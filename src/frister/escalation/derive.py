@@ -62,9 +62,9 @@ reads, for the cases with a stage due (many obligations read have none: their no
 are older than the catch-up, or their reminder is not due yet), per obligation, stage
 and role, the latest repeat and the number of notices created so far (an aggregate,
 not the notices; only for the stages not settled), and the new notices are inserted in
-batches (``COPY`` on PostgreSQL: 2,618 notices in 0.06 s instead of 0.15 s). Cancelling and re-addressing pending notices is set-based SQL: one statement
-per condition, per stage name and per (role, unit, address) group, never a list of
-notices in memory.
+batches (``COPY`` on PostgreSQL: 2,618 notices in 0.06 s instead of 0.15 s). Cancelling
+and re-addressing pending notices is set-based SQL: one statement per condition, per
+stage name and per (role, unit, address) group, never a list of notices in memory.
 """
 from __future__ import annotations
 
