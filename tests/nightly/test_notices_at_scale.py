@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from frister.escalation import derive
 from frister.escalation.models import Delivery, Notice
+from frister.nightly.models import NightlyRun
+from frister.notify.transport import ConsoleTransport
 
 from tests.nightly.conftest import AS_OF, CHIEF, all_lines, case_records, load_cases, run
 from tests.nightly.test_run import smtp
@@ -187,9 +189,6 @@ def test_the_first_notice_of_an_old_breach_reads_as_a_first_and_the_next_as_repe
 
 
 def test_notices_written_in_bulk_store_their_dates_and_time_as_every_other_row_does(crowded, rules, config):
-    from frister.nightly.models import NightlyRun
-    from frister.notify.transport import ConsoleTransport
-
     report = run(crowded, rules, config, ConsoleTransport(quiet=True))
     with crowded.connect() as conn:
         # As stored: the run's start and every notice's creation come from the same clock
