@@ -1,56 +1,41 @@
-"""National-scale benchmark: how close the nightly work comes to the speed of reading the data.
+"""National-scale benchmark: how close frister's work comes to the speed of reading the data.
 
-One run, one database (issue 5)::
+    python bench/nightly.py --cases 1000000 --database sqlite|postgresql|URL [--keep]
 
-    python bench/nightly.py --cases 100000 --database sqlite|postgresql|URL [--keep]
+One run, one database, in this order (each step in a fresh process, so that its peak
+memory is its own; its time is measured inside the process around the work):
 
-1. generates and bulk-loads ``--cases`` cases (:mod:`generate`) and writes the
-   contract-v1 export of the next day, in which 1 % of the cases have a new referral;
-2. **raw scan**: streams exactly the columns the engine reads (captured from
-   :func:`frister.store.facts.iter_case_facts` itself) through the DBAPI driver, one
-   plain query per table, doing nothing per row;
-3. **run, first night**: ``frister run --as-of D --transport console`` (output to
-   /dev/null); the first run on the database, so it evaluates every case and creates
-   the notices of the whole decade (a full nightly run);
-4. **evaluate**: every case evaluated as of D, nothing stored
-   (:func:`frister.evaluation.service.count_obligations`, what ``frister evaluate
-   --no-store --format summary`` calls); then **evaluate and store**:
-   :func:`frister.evaluation.service.run_evaluation` (what ``frister evaluate`` calls: the
-   same, plus replacing the stored obligations and the per-case records in one
-   transaction);
-5. **run, the night after evaluate and store**: ``frister run --as-of D`` again. Evaluate
-   and store rewrote every obligation, so this night reads every open and overdue one
-   (:mod:`frister.escalation.derive`, the catch-up) and creates what is missing;
-6. **import** of the export file as of D+1 (:func:`frister.importer.import_file`):
-   99 % unchanged, 1 % replaced;
-7. **run, second night**: ``frister run --as-of D+1`` after that import: a repeated
-   night (incremental evaluation; notices of the deadlines that changed or can still
-   get one);
-8. **peak memory**: the RSS high-water mark of every step's process.
+1. **load**: ``--cases`` cases of a decade in the national shape, from the demo's
+   generator (:mod:`frister.demo.generate`), written as a contract file and imported
+   (:func:`frister.importer.import_file`); the export of the next day is written too,
+   with a new referral in 1 % of the cases;
+2. **raw scan**: one plain ``SELECT`` of the columns the reader reads, per fact table,
+   through the driver's cursor, doing nothing per row (median of three passes);
+3. **evaluate** (nothing stored, what ``frister evaluate --no-store --format summary``
+   does) and **evaluate and store** (what ``frister evaluate`` does);
+4. **first night**: ``frister run`` as of D (every notice of the decade's backlog);
+5. **import** of the next day's export (99 % unchanged), then the **second night**:
+   ``frister run`` as of D+1, a repeated night after a 1 % change, also timed as a whole
+   command (interpreter start-up included), against evaluate and store;
+6. **reports**: the audit listing for the half-year before D (CSV), the monthly report
+   of D's month and the half-year report before D, against the raw scan;
+7. **peak memory** of every step.
 
-Each measured step runs in a fresh Python process of its own (``--step``), so its peak
-RSS is its own (``getrusage``/``wait4``) and one step's caches do not flatter the next.
-The time printed is measured inside the process around the work, without interpreter
-start-up: for a night, around the whole ``frister run`` command as the CLI runs it
-(settings, rules, configuration, schema check, imports the command makes, the night);
-a night's time as a command, start-up included, is printed beside it. The last two
-lines are ``ratio evaluate-and-store/raw-scan: X.XX`` and ``ratio evaluate/raw-scan:
-X.XX``.
-
-``sqlite`` is a file in a temporary directory; ``postgresql`` a database
-``frister_bench_<random>`` created on ``--postgres-server`` and dropped at the end; a
-URL must name an empty database (it is migrated and filled, and left as it is). Nothing
-is cleaned up with ``--keep``. ``--skip run,import`` leaves those steps out (for a quick
-figure at a million cases); ``--in-process`` runs every step in this process (the smoke
-test does, to start one interpreter instead of seven; peak memory is then the process's).
+The last five lines are the ratios ``audit``, ``monthly``, ``half-year``,
+``evaluate-and-store`` and ``evaluate`` to the raw scan. ``sqlite`` is a file in a
+temporary directory; ``postgresql`` a database created on ``--postgres-server`` and
+dropped at the end; a URL must name an empty database (it is migrated and filled, and
+left). ``--keep`` keeps everything; ``--skip run,import,reports`` leaves steps out;
+``--in-process`` runs every step in this process (the smoke test does).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import re
+import random
 import resource
 import shutil
 import signal
@@ -59,20 +44,17 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-import generate  # noqa: E402  (bench/ is not a package)
-
+ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
 RULES = ROOT / "rules"
 DEFAULT_PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_AS_OF = date(2026, 6, 10)  # a Wednesday mid-quarter: the next night starts no visit period
+YEARS = 10
 CHANGED_SHARE = 0.01
-SCAN_PASSES = 3  # the raw scan is short: its median over three passes is less at the mercy of a busy machine
+SCAN_PASSES = 3
 
 
 def _maxrss_mb() -> float:
@@ -82,251 +64,162 @@ def _maxrss_mb() -> float:
 # --- the steps (each runs in a process of its own) -----------------------------------
 
 
-def scan_statements(engine) -> dict[str, str]:
-    """The engine's read queries, one per table, without their WHERE/ORDER BY.
+def step_load(url: str, as_of: str, cases: str, seed: str, export: str, tmp: str, **_) -> dict:
+    """Generate, write and import the cases; write the next day's export."""
+    from frister.db.engine import create_db_engine, migrate
+    from frister.demo.generate import NATIONAL, generate_cases, write_jsonl
+    from frister.importer import import_file
 
-    Captured from :func:`iter_case_facts` on one case, so the raw scan reads exactly the
-    columns the engine reads, also after the engine changes.
-    """
-    from sqlalchemy import event, select
+    day = date.fromisoformat(as_of)
+    engine = create_db_engine(url)
+    migrate(engine, MIGRATIONS)
+    first = Path(tmp) / "first.jsonl"
+    t0 = time.perf_counter()
+    n = write_jsonl(first, generate_cases(day, int(seed), int(cases), YEARS, NATIONAL))
+    generated = time.perf_counter() - t0
+    stats = import_file(engine, first, day)
+    seconds = time.perf_counter() - t0
+    changed = write_jsonl(export, _next_day(generate_cases(day, int(seed), int(cases), YEARS, NATIONAL), day,
+                                            int(seed))) if export else 0
+    first.unlink()
+    engine.dispose()
+    return {"seconds": seconds, "generated": generated, "cases": n, "summary": stats.summary(), "changed": changed,
+            "rss_mb": _maxrss_mb()}
 
-    from frister.store import models as m
-    from frister.store.facts import iter_case_facts
 
-    seen: list[str] = []
+def _next_day(records, day: date, seed: int):
+    """Every case again; 1 % of them (deterministic) with a referral received the next day."""
+    rnd = random.Random(seed)
+    for doc in records:
+        if rnd.random() < CHANGED_SHARE:
+            refs = doc.setdefault("referrals", [])
+            refs.append({"id": f"M{len(refs) + 1}n", "received_on": (day + timedelta(days=1)).isoformat()})
+        yield doc
 
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
 
-    with engine.connect() as conn:
-        first = conn.execute(select(m.Case.case_id).order_by(m.Case.case_id).limit(1)).scalar()
-        if first is None:
-            raise SystemExit("the database holds no cases")
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            for _ in iter_case_facts(conn, [first]):
-                pass
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-    best: dict[str, tuple[int, str]] = {}
-    for sql in seen:
-        found = re.match(r"\s*SELECT\s+(.*?)\s+FROM\s+(\w+)\b", sql, re.S | re.I)
-        if not found:
-            continue
-        cols, table = found.group(1), found.group(2)
-        n = cols.count(",") + 1
-        if n > best.get(table, (0, ""))[0]:
-            best[table] = (n, f"SELECT {cols} FROM {table}")
-    return {t: s for t, (_, s) in best.items()}
+def scan_statements() -> dict[str, str]:
+    """One ``SELECT`` per fact table of exactly the columns the reader reads."""
+    from frister.facts.vocabulary import CASE_FIELDS, RECORDED
+    from frister.store.tables import SUBJECT_TABLES
+
+    out = {"cases": "SELECT " + ", ".join(f.name for f in CASE_FIELDS) + ", fingerprint FROM cases"}
+    for st in RECORDED:
+        out[st.table] = ("SELECT case_id, id, " + ", ".join(f.name for f in st.stored)
+                         + f" FROM {SUBJECT_TABLES[st.name].name}")
+    return out
 
 
 def step_scan(url: str, **_) -> dict:
-    """Stream the columns through the DBAPI cursor (server-side on PostgreSQL), three times."""
     from frister.db.engine import create_db_engine
 
     engine = create_db_engine(url)
-    statements = scan_statements(engine)
     raw = engine.raw_connection()
-    dbapi = raw.driver_connection
-    passes = []
+    passes, rows = [], 0
     for _ in range(SCAN_PASSES):
         t0 = time.perf_counter()
-        rows = _scan_once(engine.dialect.name, dbapi, statements)
+        rows = _scan_once(engine.dialect.name, raw.driver_connection, scan_statements())
         passes.append(time.perf_counter() - t0)
     raw.close()
     engine.dispose()
-    return {"seconds": sorted(passes)[len(passes) // 2], "passes": passes, "rows": rows,
-            "tables": len(statements), "rss_mb": _maxrss_mb()}
+    return {"seconds": sorted(passes)[len(passes) // 2], "passes": passes, "rows": rows, "rss_mb": _maxrss_mb()}
 
 
 def _scan_once(dialect: str, dbapi, statements: dict[str, str]) -> int:
     rows = 0
     for table, sql in statements.items():
+        cur = dbapi.cursor(name=f"scan_{table}") if dialect == "postgresql" else dbapi.cursor()
         if dialect == "postgresql":
-            with dbapi.cursor(name=f"scan_{table}") as cur:
-                cur.itersize = 10_000
-                cur.execute(sql)
-                n = 0
-                for n, _ in enumerate(cur, 1):
-                    pass
-        else:
-            cur = dbapi.cursor()
-            cur.execute(sql)
-            n = 0
-            for n, _ in enumerate(cur, 1):
-                pass
-            cur.close()
-        rows += n
+            cur.itersize = 10_000
+        cur.execute(sql)
+        for _ in cur:
+            rows += 1
+        cur.close()
     return rows
 
 
 def step_evaluate(url: str, as_of: str, **_) -> dict:
-    """Every case evaluated, nothing stored: obligations counted per rule and status."""
     from frister.db.engine import create_db_engine
     from frister.evaluation.service import count_obligations
     from frister.rules.loader import load_rules
 
-    engine = create_db_engine(url)
-    rules = load_rules(RULES)
+    engine, rules = create_db_engine(url), load_rules(RULES)
     with engine.connect() as conn:
         t0 = time.perf_counter()
         counts = count_obligations(conn, rules, date.fromisoformat(as_of))
         seconds = time.perf_counter() - t0
     engine.dispose()
-    by_status: dict[str, int] = {}
-    for (_, status), n in counts.items():
-        by_status[status] = by_status.get(status, 0) + n
-    return {"seconds": seconds, "obligations": sum(by_status.values()), "by_status": by_status,
-            "rss_mb": _maxrss_mb()}
+    return {"seconds": seconds, "obligations": sum(counts.values()), "rss_mb": _maxrss_mb()}
 
 
 def step_store(url: str, as_of: str, **_) -> dict:
-    """Every case evaluated and the results stored as a run (``frister evaluate``)."""
     from frister.db.engine import create_db_engine
     from frister.evaluation.service import run_evaluation
     from frister.rules.loader import load_rules
 
-    engine = create_db_engine(url)
-    rules = load_rules(RULES)
+    engine, rules = create_db_engine(url), load_rules(RULES)
     t0 = time.perf_counter()
     summary = run_evaluation(engine, rules, date.fromisoformat(as_of))
     seconds = time.perf_counter() - t0
     engine.dispose()
-    return {"seconds": seconds, "cases": summary.cases, "obligations": summary.obligations,
-            "by_status": dict(summary.by_status), "mode": getattr(summary, "mode", "full"),
-            "rss_mb": _maxrss_mb()}
+    return {"seconds": seconds, "line": summary.line(), "rss_mb": _maxrss_mb()}
 
 
-def step_import(url: str, as_of: str, jsonl: str, **_) -> dict:
+def step_import(url: str, as_of: str, export: str, **_) -> dict:
     from frister.db.engine import create_db_engine
     from frister.importer import import_file
 
     engine = create_db_engine(url)
     t0 = time.perf_counter()
-    stats = import_file(engine, Path(jsonl), date.fromisoformat(as_of))
+    stats = import_file(engine, Path(export), date.fromisoformat(as_of))
     seconds = time.perf_counter() - t0
     engine.dispose()
     return {"seconds": seconds, "summary": stats.summary(), "rss_mb": _maxrss_mb()}
 
 
-def step_load(url: str, as_of: str, cases: str, seed: str, jsonl: str | None = None, **_) -> dict:
-    from frister.db.engine import create_db_engine, migrate
-
-    day = date.fromisoformat(as_of)
-    engine = create_db_engine(url)
-    migrate(engine, MIGRATIONS)
-    stats = generate.load(engine, int(cases), int(seed), day, Path(jsonl) if jsonl else None, CHANGED_SHARE,
-                          day + timedelta(days=1))
-    engine.dispose()
-    return {"seconds": stats.seconds, "line": stats.line(), "cases": stats.cases, "changed": stats.changed,
-            "jsonl_bytes": stats.jsonl_bytes, "rss_mb": _maxrss_mb()}
-
-
-def _run_step(name: str, url: str, in_process: bool = False, **kwargs) -> dict:
-    """Run one step in a fresh interpreter (or here, with ``in_process``); its JSON report
-    with its peak RSS (in process: this process's high-water mark so far)."""
-    if in_process:
-        return STEPS[name](url=url, **{k: str(v) for k, v in kwargs.items()})
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--step", name, "--url", url]
-    for key, value in kwargs.items():
-        cmd += [f"--{key.replace('_', '-')}", str(value)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    proc.stdout.close()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"step {name} failed with exit status {proc.returncode}")
-    report = json.loads(out.strip().splitlines()[-1])
-    report["rss_mb"] = usage.ru_maxrss / 1024
-    return report
-
-
-# --- frister run ---------------------------------------------------------------------
-
-
-def run_available() -> bool:
-    """Whether this frister has the nightly ``run`` command (issue 3)."""
-    try:
-        from frister.cli import build
-    except ImportError:
-        return False
-    return "run" in build().commands
-
-
-def nightly_run(url: str, as_of: date, in_process: bool = False) -> dict:
-    """``frister run --as-of D --transport console`` with its output to /dev/null, in a
-    process of its own: its time measured inside that process around the command
-    (``seconds``: like every other step, without interpreter start-up), the process's
-    whole time (``wall``: the command as a scheduler starts it), its RSS and what it did."""
-    if in_process:
-        return {**step_night(url, as_of.isoformat()), **_last_run(url)}
-    t0 = time.perf_counter()
-    report = _run_step("night", url, as_of=as_of.isoformat())
-    wall = time.perf_counter() - t0
-    return {**report, "wall": wall, **_last_run(url)}
-
-
-def step_night(url: str, as_of: str, **_) -> dict:
-    """One ``frister run``, here: the time around the command, as the CLI runs it (settings,
-    rules, configuration, schema check, the night), after importing the CLI's entry point."""
-    args = ["run", "--as-of", as_of, "--transport", "console"]
-    env = {"FRISTER_DATABASE_URL": url, "FRISTER_RULES_DIR": str(RULES)}
-    return {**_nightly_run_here(args, env), "rss_mb": _maxrss_mb()}
-
-
-STEPS = {"load": step_load, "scan": step_scan, "evaluate": step_evaluate, "store": step_store, "import": step_import,
-         "night": step_night}
-
-
-def _nightly_run_here(args: list[str], env: dict[str, str]) -> dict:
-    import contextlib
-
+def step_command(url: str, args: str, **_) -> dict:
+    """One ``frister`` command as the CLI runs it (output to /dev/null), timed around it."""
     from frister.cli import build
 
+    env = {"FRISTER_DATABASE_URL": url, "FRISTER_RULES_DIR": str(RULES)}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
             t0 = time.perf_counter()
             try:
-                build().main(args=args, prog_name="frister", standalone_mode=False)
+                build().main(args=json.loads(args), prog_name="frister", standalone_mode=False)
             except SystemExit as exc:
                 if exc.code:
-                    raise SystemExit(f"frister run failed with exit status {exc.code}") from None
+                    raise SystemExit(f"frister {args} failed with exit status {exc.code}") from None
             seconds = time.perf_counter() - t0
     finally:
         for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return {"seconds": seconds}
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    return {"seconds": seconds, "rss_mb": _maxrss_mb()}
 
 
-def _last_run(url: str) -> dict:
-    """What the last nightly and evaluation runs recorded (counts, mode, cases re-evaluated)."""
-    from sqlalchemy import text
+STEPS = {"load": step_load, "scan": step_scan, "evaluate": step_evaluate, "store": step_store,
+         "import": step_import, "command": step_command}
 
-    from frister.db.engine import create_db_engine
 
-    engine = create_db_engine(url)
-    out: dict = {}
-    with engine.connect() as conn:
-        row = conn.execute(text("SELECT * FROM nightly_runs ORDER BY id DESC LIMIT 1")).mappings().first()
-        if row is not None:
-            out.update(obligations=row.get("obligations"), notices=row.get("notices_created"),
-                       emails=row.get("emails_sent"))
-        ev = conn.execute(text("SELECT * FROM evaluation_runs ORDER BY id DESC LIMIT 1")).mappings().first()
-        if ev is not None:
-            out.update(mode=ev.get("mode") or "full", evaluated=ev.get("evaluated"))
-            started, finished = ev.get("started_at"), ev.get("finished_at")
-            if isinstance(started, str):  # SQLite gives the text
-                started, finished = (datetime.fromisoformat(x) if x else None for x in (started, finished))
-            if started is not None and finished is not None:
-                out["evaluation_seconds"] = (finished - started).total_seconds()
-    engine.dispose()
-    return out
+def _run_step(name: str, url: str, in_process: bool = False, **kwargs) -> dict:
+    """Run one step in a fresh interpreter (or here, with ``in_process``): its report,
+    with its peak RSS and (``wall``) the whole process's time."""
+    kwargs = {k: str(v) for k, v in kwargs.items()}
+    if in_process:
+        return STEPS[name](url=url, **kwargs)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--step", name, "--url", url,
+           "--step-args", json.dumps(kwargs)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"step {name} failed")
+    report = json.loads(out.strip().splitlines()[-1])
+    return {**report, "rss_mb": usage.ru_maxrss / 1024, "wall": wall}
 
 
 # --- databases -------------------------------------------------------------------------
@@ -338,10 +231,8 @@ class Database:
     def __init__(self, spec: str, keep: bool, pg_server: str):
         from sqlalchemy.engine import make_url
 
-        self.keep = keep
+        self.keep, self.pg_server, self.pg_name = keep, pg_server, None
         self.tmp = Path(tempfile.mkdtemp(prefix="frister-bench-"))
-        self.pg_name: str | None = None
-        self.pg_server = pg_server
         if spec == "sqlite":
             self.url = f"sqlite:///{self.tmp / 'bench.db'}"
         elif spec == "postgresql":
@@ -350,7 +241,6 @@ class Database:
             self.url = make_url(pg_server).set(database=self.pg_name).render_as_string(hide_password=False)
         else:
             self.url = spec
-        self.jsonl = self.tmp / "export.jsonl"
 
     @property
     def dialect(self) -> str:
@@ -407,142 +297,97 @@ def benchmark(args) -> None:
     next_day = as_of + timedelta(days=1)
     db = Database(args.database, args.keep, args.postgres_server)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the cleanup below runs
+    here = args.in_process
+    export = db.tmp / "export.jsonl" if "import" not in args.skip else ""
+    peaks: dict[str, float] = {}
+
+    def step(label: str, name: str, **kwargs) -> dict:
+        report = _run_step(name, db.url, here, **kwargs)
+        peaks[label] = report["rss_mb"]
+        return report
+
+    def command(label: str, *argv: str) -> dict:
+        return step(label, "command", args=json.dumps(list(argv)))
+
     try:
         print(f"database: {db.dialect} ({db.shown()}); {_versions(db)}", flush=True)
-        here = args.in_process
-        # The load runs in a process of its own too: a child's peak RSS on Linux starts at
-        # its parent's RSS when it was forked, so this driver has to stay small.
-        export = {} if "import" in args.skip else {"jsonl": db.jsonl}
-        stats = _run_step("load", db.url, here, as_of=as_of.isoformat(), cases=args.cases, seed=args.seed, **export)
-        print(f"data: {stats['line']}", flush=True)
-        if not export:
-            print(f"load (generate + bulk load): {stats['seconds']:.2f} s", flush=True)
-        else:
-            print(f"load (generate + bulk load + write export): {stats['seconds']:.2f} s; export file "
-                  f"{stats['jsonl_bytes'] / 1e6:.1f} MB, all {stats['cases']} cases, {stats['changed']} changed",
-                  flush=True)
-
-        scan = _run_step("scan", db.url, here)
+        load = step("load", "load", as_of=as_of, cases=args.cases, seed=args.seed, export=export, tmp=db.tmp)
+        print(f"load: {load['seconds']:.1f} s ({load['cases']} cases generated in {load['generated']:.1f} s, "
+              f"then {load['summary']}; the next day's export has {load['changed']} cases)", flush=True)
+        scan = step("raw scan", "scan")
         passes = ", ".join(f"{p:.3f}" for p in scan["passes"])
-        print(f"(1) raw scan: {scan['seconds']:.3f} s (median of {passes} s; {scan['rows']} rows from "
-              f"{scan['tables']} tables; peak RSS {scan['rss_mb']:.0f} MB)", flush=True)
-
-        runs: list[dict] = []
-        if "run" in args.skip:
-            print("(3) run: skipped (--skip run)", flush=True)
-        elif run_available():
-            # The first run on a database evaluates every case (there is no earlier run to
-            # be incremental to) and creates the notices of the whole decade: a full night.
-            first = nightly_run(db.url, as_of, here)
-            runs.append(first)
-            print(f"(3) run, first night (as of {as_of}, a full run): {first['seconds']:.2f} s{_wall(first)} "
-                  f"({_run_detail(first)}; peak RSS {first['rss_mb']:.0f} MB)", flush=True)
-        else:
-            print("(3) run: not available yet", flush=True)
-
-        ev = _run_step("evaluate", db.url, here, as_of=as_of.isoformat())
-        statuses = ", ".join(f"{ev['by_status'].get(s, 0)} {s}" for s in ("met", "late", "open", "overdue"))
-        print(f"(2) evaluate (nothing stored): {ev['seconds']:.3f} s ({ev['obligations']} obligations: {statuses}; "
-              f"peak RSS {ev['rss_mb']:.0f} MB)", flush=True)
-        st = _run_step("store", db.url, here, as_of=as_of.isoformat())
-        stored = sum(st["by_status"].get(s, 0) for s in ("late", "open", "overdue"))
-        print(f"(2) evaluate and store: {st['seconds']:.3f} s ({st['cases']} cases, {st['obligations']} obligations, "
-              f"{stored} stored (late, open, overdue), mode {st['mode']}; peak RSS {st['rss_mb']:.0f} MB)", flush=True)
-
-        if runs:
-            # Evaluate and store rewrote every stored obligation, so the next night counts
-            # each open and overdue one as changed and reads them all once (creating only
-            # what is missing). Run that night here, as of D again, so that the second
-            # night below is a repeated night like any other.
-            again = nightly_run(db.url, as_of, here)
-            runs.append(again)
-            print(f"(3) run, the night after evaluate and store (as of {as_of} again; every deadline "
-                  f"rewritten, so every open and overdue one is read): {again['seconds']:.2f} s{_wall(again)} "
-                  f"({_run_detail(again)}; peak RSS {again['rss_mb']:.0f} MB)", flush=True)
-
-        imp = None
-        if "import" in args.skip:
-            print("(4) import: skipped (--skip import)", flush=True)
-        else:
-            imp = _run_step("import", db.url, here, as_of=next_day.isoformat(), jsonl=db.jsonl)
-            print(f"(4) import: {imp['seconds']:.2f} s ({imp['summary']}; peak RSS {imp['rss_mb']:.0f} MB)",
-                  flush=True)
-
-        if runs and imp is not None:
-            second = nightly_run(db.url, next_day, here)
-            runs.append(second)
-            # Both measured inside their process, around the work; the night's time includes
-            # what the command does besides (settings, rules, configuration, schema check).
-            share = 100 * second["seconds"] / st["seconds"]
-            wall = ""
-            if "wall" in second:
-                wall = (f"; as a command, with interpreter start-up: {second['wall']:.2f} s = "
-                        f"{100 * second['wall'] / st['seconds']:.1f} %")
-            print(f"(3) run, second night (after the import, as of {next_day}): "
-                  f"{second['seconds']:.2f} s = {share:.1f} % of evaluate and store{wall} ({_run_detail(second)}; "
-                  f"peak RSS {second['rss_mb']:.0f} MB)", flush=True)
-            if second.get("evaluation_seconds") is not None:
-                # The evaluation inside the run (its run record's start and finish), apart from
-                # the notices the night creates and sends, which depend on the escalation ladder.
-                # Against both full figures: a night stores what it evaluates, like evaluate
-                # and store; the stricter reading compares it with evaluating alone.
-                share = 100 * second["evaluation_seconds"] / st["seconds"]
-                strict = 100 * second["evaluation_seconds"] / ev["seconds"]
-                print(f"(3) second night's evaluation ({second['mode']}, {second['evaluated']} cases evaluated): "
-                      f"{second['evaluation_seconds']:.2f} s = {share:.1f} % of evaluate and store, "
-                      f"{strict:.1f} % of evaluate (nothing stored)", flush=True)
-
-        peaks = {"raw scan": scan["rss_mb"], "evaluate": ev["rss_mb"], "evaluate and store": st["rss_mb"], **({"import": imp["rss_mb"]} if imp else {}),
-                 **{name: r["rss_mb"] for name, r in zip(("run night 1", "run after store", "run night 2"), runs)}}
+        print(f"(1) raw scan: {scan['seconds']:.3f} s (median of {passes} s; {scan['rows']} rows)", flush=True)
+        ev = step("evaluate", "evaluate", as_of=as_of)
+        print(f"(2) evaluate (nothing stored): {ev['seconds']:.3f} s ({ev['obligations']} obligations)", flush=True)
+        st = step("evaluate and store", "store", as_of=as_of)
+        print(f"(2) evaluate and store: {st['seconds']:.3f} s ({st['line']})", flush=True)
+        if "run" not in args.skip:
+            first = command("first night", "run", "--as-of", as_of.isoformat(), "--transport", "console")
+            print(f"(3) run, first night (as of {as_of}): {first['seconds']:.2f} s{_wall(first)}", flush=True)
+        if "import" not in args.skip:
+            imp = step("import", "import", as_of=next_day, export=export)
+            print(f"(4) import: {imp['seconds']:.2f} s ({imp['summary']})", flush=True)
+            if "run" not in args.skip:
+                second = command("second night", "run", "--as-of", next_day.isoformat(), "--transport", "console")
+                shown = second.get("wall", second["seconds"])
+                print(f"(3) run, second night (as of {next_day}, after a 1 % change): {second['seconds']:.2f} s"
+                      f"{_wall(second)} = {100 * shown / st['seconds']:.1f} % of evaluate and store "
+                      f"(as a whole command)", flush=True)
+        reports = {}
+        if "reports" not in args.skip:
+            half = _half_year_before(as_of)
+            for key, argv in (
+                ("audit", ("report", "audit", "--from", half[0], "--to", half[1], "--format", "csv",
+                           "--output", str(db.tmp / "audit.csv"), "--as-of", as_of.isoformat())),
+                ("monthly", ("report", "monthly", "--month", as_of.strftime("%Y-%m"),
+                             "--output", str(db.tmp / "monthly.html"), "--as-of", as_of.isoformat())),
+                ("half-year", ("report", "half-year", "--period", half[2], "--output", str(db.tmp / "half.html"),
+                               "--as-of", as_of.isoformat())),
+            ):
+                reports[key] = command(key, *argv)
+                print(f"(6) report {key}: {reports[key]['seconds']:.2f} s{_wall(reports[key])}", flush=True)
         top = max(peaks, key=peaks.get)
-        # The loader is the benchmark's, not frister's (SQLite: a 256 MB page cache): shown apart.
-        loader = f"; bench loader {stats['rss_mb']:.0f} MB" if not here else ""
         print(f"(5) peak memory: {peaks[top]:.0f} MB ({top}); "
-              + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()) + loader, flush=True)
-        print(f"ratio evaluate-and-store/raw-scan: {st['seconds'] / max(scan['seconds'], 1e-6):.2f}", flush=True)
-        print(f"ratio evaluate/raw-scan: {ev['seconds'] / max(scan['seconds'], 1e-6):.2f}", flush=True)
+              + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()), flush=True)
+        raw = max(scan["seconds"], 1e-6)
+        for key, report in reports.items():
+            print(f"ratio {key}/raw-scan: {report['seconds'] / raw:.2f}", flush=True)
+        print(f"ratio evaluate-and-store/raw-scan: {st['seconds'] / raw:.2f}", flush=True)
+        print(f"ratio evaluate/raw-scan: {ev['seconds'] / raw:.2f}", flush=True)
     finally:
         db.cleanup()
 
 
+def _half_year_before(day: date) -> tuple[str, str, str]:
+    """The last half-year that ended before ``day``: its first and last day and its label."""
+    if day.month > 6:
+        return f"{day.year}-01-01", f"{day.year}-06-30", f"{day.year}-H1"
+    return f"{day.year - 1}-07-01", f"{day.year - 1}-12-31", f"{day.year - 1}-H2"
+
+
 def _wall(r: dict) -> str:
-    return f" ({r['wall']:.2f} s as a command, with interpreter start-up)" if "wall" in r else ""
-
-
-def _run_detail(r: dict) -> str:
-    parts = []
-    if r.get("obligations") is not None:
-        parts.append(f"{r['obligations']} obligations")
-    if r.get("notices") is not None:
-        parts.append(f"{r['notices']} notices created, {r.get('emails') or 0} e-mails")
-    if r.get("mode"):
-        ev = f", {r['evaluated']} cases evaluated" if r.get("evaluated") is not None else ""
-        parts.append(f"evaluation {r['mode']}{ev}")
-    return "; ".join(parts) or "no run record"
+    return f" ({r['wall']:.2f} s as a command)" if "wall" in r else ""
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--database", default="sqlite", help="sqlite, postgresql, or an SQLAlchemy URL of an empty database")
-    ap.add_argument("--keep", action="store_true", help="keep the database and the export file")
-    ap.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
-    ap.add_argument("--as-of", type=date.fromisoformat, default=generate.DEFAULT_AS_OF)
+    ap.add_argument("--keep", action="store_true", help="keep the database and the files")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF)
     ap.add_argument("--postgres-server", default=DEFAULT_PG_SERVER,
                     help="where --database postgresql creates its database (default: %(default)s)")
     ap.add_argument("--skip", type=lambda v: set(filter(None, v.split(","))), default=set(),
-                    help="comma-separated steps to leave out at large sizes: run, import")
+                    help="comma-separated steps to leave out: run, import, reports")
     ap.add_argument("--in-process", action="store_true",
                     help="run every step in this process (faster start; peak memory is then the process's)")
-    # Internal: one step in a process of its own.
     ap.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
-    ap.add_argument("--jsonl", help=argparse.SUPPRESS)
+    ap.add_argument("--step-args", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.step:
-        report = STEPS[args.step](url=args.url, as_of=args.as_of.isoformat(), jsonl=args.jsonl, cases=args.cases,
-                                  seed=args.seed)
-        print(json.dumps(report))
+        print(json.dumps(STEPS[args.step](url=args.url, **json.loads(args.step_args))))
         return 0
     benchmark(args)
     return 0

@@ -29,7 +29,7 @@ from nightly import DEFAULT_PG_SERVER, Database  # noqa: E402
 
 from sqlalchemy import insert  # noqa: E402
 
-from frister.db.bulk import bulk_insert  # noqa: E402
+from frister.db.dialect import bulk_insert  # noqa: E402
 from frister.db.engine import create_db_engine, migrate  # noqa: E402
 from frister.escalation import outbox as outbox_module  # noqa: E402
 from frister.escalation.models import Notice  # noqa: E402

@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Iterator, Literal
+from typing import Iterable, Iterator, Literal
+
+import numpy as np
 
 Unit = Literal["days", "weeks", "months", "years"]
 
@@ -79,6 +81,111 @@ class Period:
 
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
+# --- day numbers --------------------------------------------------------------------
+# The evaluator works on whole columns of dates at once, as int64 day numbers (days
+# since 1970-01-01). :data:`NONE` stands for "no date" and is larger than every real
+# day, so ``day <= as_of`` is False for it and "known as of" is one comparison. The
+# arithmetic below is written once, with operators that mean the same on a Python int
+# and on a numpy array (``12 * (m > 2)`` is the "if"); given a ``date``, a function
+# computes on its day number and returns a ``date``.
+
+NONE = np.int64(1 << 40)
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def to_day(d: date | None) -> int:
+    return int(NONE) if d is None else d.toordinal() - _EPOCH
+
+
+def from_day(x) -> date | None:
+    return None if x >= NONE else date.fromordinal(int(x) + _EPOCH)
+
+
+def days(values: Iterable[date | None]) -> np.ndarray:
+    """Dates (None: no date) as a day-number array."""
+    return np.fromiter((to_day(v) for v in values), dtype=np.int64)
+
+
+def known(d: np.ndarray, as_of: int) -> np.ndarray:
+    """The days that had happened by ``as_of``; the others become :data:`NONE`."""
+    return np.where(d <= as_of, d, NONE)
+
+
+def civil(d):
+    """Day numbers as ``(year, month, day)`` (the proleptic Gregorian calendar)."""
+    z = d + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153  # months counted from March
+    month = mp + 3 - 12 * (mp >= 10)
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
+
+
+def day_number(year, month, day):
+    """``(year, month, day)`` as day numbers (the inverse of :func:`civil`)."""
+    year = year - (month <= 2)
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + 9 - 12 * (month > 2)) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def month_index(d):
+    """``year * 12 + month - 1`` of real days."""
+    year, month, _ = civil(d)
+    return year * 12 + month - 1
+
+
+def first_of_month(index):
+    """The first day of the month ``year * 12 + month - 1``."""
+    return day_number(index // 12, index % 12 + 1, 1)
+
+
+def _real(d, value):
+    """``value`` where ``d`` is a real day, :data:`NONE` where it is none (arrays)."""
+    return np.where(d < NONE, value, NONE) if isinstance(d, np.ndarray) else value
+
+
+def _scalar(fn):
+    """Let ``fn`` (day numbers in, out) take and give a ``date`` as well."""
+
+    def call(d, *args):
+        if isinstance(d, date):
+            return from_day(fn(to_day(d), *args))
+        return fn(np.asarray(d, dtype=np.int64), *args)
+
+    call.__doc__, call.__name__ = fn.__doc__, fn.__name__
+    return call
+
+
+@_scalar
+def add_months(d, months):
+    """Add (or subtract, for negative ``months``) calendar months in one step, clamping
+    to the month's last day; :data:`NONE` stays :data:`NONE`."""
+    year, month, day = civil(d)
+    target = year * 12 + month - 1 + months
+    first = first_of_month(target)
+    last = first_of_month(target + 1) - first  # the target month's last day of the month
+    return _real(d, first + day - 1 - (day - last) * (day > last))
+
+
+@_scalar
+def add_period(d, period: "Period"):
+    """``d`` plus ``period``, in one step (see the module policy)."""
+    if period.unit in ("days", "weeks"):
+        return _real(d, d + period.amount * (7 if period.unit == "weeks" else 1))
+    return add_months(d, period.months())
+
+
+@_scalar
+def subtract_period(d, period: "Period"):
+    """``d`` minus ``period`` (lead times such as 'six months before 18')."""
+    if period.unit in ("days", "weeks"):
+        return _real(d, d - period.amount * (7 if period.unit == "weeks" else 1))
+    return add_months(d, -period.months())
+
 
 def days_in_month(year: int, month: int) -> int:
     if month == 2 and _stdcal.isleap(year):
@@ -86,34 +193,8 @@ def days_in_month(year: int, month: int) -> int:
     return _MONTH_DAYS[month - 1]
 
 
-def add_months(start: date, months: int) -> date:
-    """Add (or subtract, for negative ``months``) calendar months, clamping to month end."""
-    index = start.year * 12 + (start.month - 1) + months
-    year, month0 = divmod(index, 12)
-    month = month0 + 1
-    return date(year, month, min(start.day, days_in_month(year, month)))
-
-
-def add_period(start: date, period: Period) -> date:
-    """``start`` plus ``period``, in one step (see the module policy)."""
-    if period.unit == "days":
-        return start + timedelta(days=period.amount)
-    if period.unit == "weeks":
-        return start + timedelta(weeks=period.amount)
-    return add_months(start, period.months())  # type: ignore[arg-type]
-
-
-def subtract_period(start: date, period: Period) -> date:
-    """``start`` minus ``period`` (used for lead times such as 'six months before 18')."""
-    if period.unit == "days":
-        return start - timedelta(days=period.amount)
-    if period.unit == "weeks":
-        return start - timedelta(weeks=period.amount)
-    return add_months(start, -period.months())  # type: ignore[operator]
-
-
-def birthday(birth_date: date, years: int) -> date:
-    """The date a person born on ``birth_date`` turns ``years``.
+def birthday(birth_date, years: int):
+    """The date a person born on ``birth_date`` turns ``years`` (a date or day numbers).
 
     Someone born on 29 February turns a year older on 28 February in common years
     (the same month-end clamp as :func:`add_months`; this is the convention used by
@@ -145,11 +226,20 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _norwegian_holidays(day.year)
 
 
-def next_working_day(day: date) -> date:
-    """``day`` itself if it is a working day, else the next working day."""
+def _next_working_day(day: date) -> date:
     while not is_working_day(day):
         day += timedelta(days=1)
     return day
+
+
+@_scalar
+def next_working_day(d):
+    """Each day itself if it is a working day, else the next working day."""
+    if not isinstance(d, np.ndarray):
+        return to_day(_next_working_day(from_day(d)))
+    uniq, inverse = np.unique(d, return_inverse=True)
+    mapped = np.array([x if x >= NONE else to_day(_next_working_day(from_day(x))) for x in uniq], dtype=np.int64)
+    return mapped[inverse].reshape(d.shape)
 
 
 # --- calendar periods ---------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from frister.db.bulk import bulk_insert
+from frister.db.dialect import bulk_insert
 from frister.evaluation.models import Obligation
 from frister.evaluation.service import OBLIGATION_COLUMNS
 

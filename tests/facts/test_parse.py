@@ -61,23 +61,21 @@ def test_the_base_record_is_valid():
         (lambda d: d["referrals"].append(dict(d["referrals"][0])),
          [("referrals[1].id", "expected an id unique among this case's referrals")]),
         # unknown keys, at any level
-        (lambda d: d.update(name="Ola"), [("name", "unknown field (contract v1 does not have it)")]),
-        (lambda d: d["child"].update(fnr="01051212345"), [("child.fnr", "unknown field (contract v1 does not have it)")]),
+        (lambda d: d.update(name="Ola"), [("name", "unknown field (the contract does not have it)")]),
+        (lambda d: d["child"].update(fnr="01051212345"), [("child.fnr", "unknown field (the contract does not have it)")]),
         # required fields and closed vocabularies
-        (lambda d: d.pop("case_id"), [("case_id", "required: expected a non-empty string")]),
-        (lambda d: d.pop("unit"), [("unit", "required: expected a non-empty string")]),
+        (lambda d: d.pop("case_id"), [("case_id", "required: expected a non-empty string of at most 64 characters without control characters")]),
+        (lambda d: d.pop("unit"), [("unit", "required: expected a non-empty string of at most 64 characters without control characters")]),
         (lambda d: d["measures"][0].update(kind="sometimes"), [("measures[0].kind", "expected one of support, care")]),
         (lambda d: d["referrals"][0].update(conclusion="maybe"),
          [("referrals[0].conclusion", "expected one of investigate, closed, closed_active_measures, in_ongoing_investigation")]),
         (lambda d: d["investigations"][0].update(extension={"requested_on": "2025-06-01", "granted": "yes"}),
-         [("investigations[0].extension.granted", "required: expected true or false")]),
+         [("investigations[0].extension.granted", "expected true or false")]),
         (lambda d: d["investigations"][0].update(extension={"requested_on": "2025-06-01", "granted": True, "reason": "busy"}),
          [("investigations[0].extension.reason",
            "expected one of holiday_absence, hard_to_reach, complex_case, avoids_contact, lack_of_capacity, other")]),
-        (lambda d: d.update(referrals={"id": "M1"}), [
-            ("referrals", "expected a list of objects"),
-            ("investigations[0].referral_id", "expected the id of a referral in this case"),
-        ]),
+        # A record of the wrong shape is not checked further (its references would only repeat it).
+        (lambda d: d.update(referrals={"id": "M1"}), [("referrals", "expected a list of objects")]),
     ],
 )
 def test_each_contract_rule_names_the_field_and_what_was_expected(mutate, expected):

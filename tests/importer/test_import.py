@@ -12,8 +12,8 @@ from frister.db.engine import create_db_engine, migrate
 from frister.errors import ImportRejected
 from frister.facts.parse import parse_case
 from frister.importer import import_file
-from frister.store import models as m
-from frister.store.facts import iter_case_facts
+from frister.store.tables import SUBJECT_TABLES, cases as cases_table
+from frister.store.facts import read_cases
 from tests.conftest import MIGRATIONS
 
 AS_OF = date(2025, 11, 1)
@@ -59,7 +59,7 @@ def test_it_imports_every_concept_of_the_contract(engine, tmp_path):
     stats = import_file(engine, write(tmp_path, case("BV-1"), case("BV-2")), as_of=AS_OF)
     assert (stats.cases, stats.new, stats.replaced, stats.unchanged) == (2, 2, 0, 0)
     with engine.connect() as conn:
-        facts = list(iter_case_facts(conn))
+        facts = read_cases(conn)
     assert [f.case_id for f in facts] == ["BV-1", "BV-2"]
     f = facts[0]
     assert f.birth_date == date(2012, 5, 1)
@@ -78,8 +78,8 @@ def test_reimporting_the_same_file_changes_nothing(engine, tmp_path):
     import_file(engine, path, as_of=AS_OF)
     stats = import_file(engine, path, as_of=AS_OF)
     assert (stats.new, stats.replaced, stats.unchanged) == (0, 0, 2)
-    assert count(engine, m.Case) == 2
-    assert count(engine, m.PlacementVisit) == 8
+    assert count(engine, cases_table) == 2
+    assert count(engine, SUBJECT_TABLES["placement"]) == 2
 
 
 def test_a_newer_export_replaces_that_cases_facts(engine, tmp_path):
@@ -88,15 +88,14 @@ def test_a_newer_export_replaces_that_cases_facts(engine, tmp_path):
     stats = import_file(engine, write(tmp_path, newer, name="newer.jsonl"), as_of=AS_OF)
     assert (stats.new, stats.replaced, stats.unchanged) == (0, 1, 0)
     with engine.connect() as conn:
-        f1, f2 = list(iter_case_facts(conn))
+        f1, f2 = read_cases(conn)
     assert f1.placements == () and [x.id for x in f1.measures] == ["T9"]
     assert len(f2.placements) == 1  # the other case is untouched
 
 
-def _row_versions(engine, model) -> dict[tuple, object]:
+def _row_versions(engine, table) -> dict[tuple, object]:
     """Each stored row's physical version by key (SQLite's rowid, PostgreSQL's ctid):
     it changes when the row is written again."""
-    table = model.__table__
     with engine.connect() as conn:
         version = "rowid" if conn.dialect.name == "sqlite" else "ctid::text"
         key = ", ".join(c.name for c in table.primary_key.columns)
@@ -105,7 +104,8 @@ def _row_versions(engine, model) -> dict[tuple, object]:
 
 def test_a_replaced_case_is_stored_as_if_imported_fresh_and_its_unchanged_rows_are_not_rewritten(engine, tmp_path):
     import_file(engine, write(tmp_path, case("BV-1"), case("BV-2")), as_of=AS_OF)
-    before = {model: _row_versions(engine, model) for model in (m.Referral, m.PlacementVisit, m.CareOrder)}
+    tables = [SUBJECT_TABLES[name] for name in ("referral", "placement", "care_order", "measure")]
+    before = {table: _row_versions(engine, table) for table in tables}
     newer = case(
         "BV-1",
         referrals=[{"id": "M1", "received_on": "2025-03-15", "concluded_on": "2025-03-21",  # changed
@@ -123,20 +123,18 @@ def test_a_replaced_case_is_stored_as_if_imported_fresh_and_its_unchanged_rows_a
     migrate(fresh, MIGRATIONS)
     import_file(fresh, write(tmp_path, newer, name="fresh.jsonl"), as_of=AS_OF)
     with engine.connect() as conn, fresh.connect() as other:
-        replaced, untouched = list(iter_case_facts(conn))
-        assert replaced == next(iter_case_facts(other))
+        replaced, untouched = read_cases(conn)
+        assert replaced == read_cases(other)[0]
     assert untouched == case_facts_of(case("BV-2"))
-    assert count(engine, m.MeasureEvaluation) == 2  # T9's and BV-2's T1's: BV-1's T1 went with its measure
-    assert count(engine, m.PlacementVisit) == 4 + 4
+    assert [m.id for m in replaced.measures] == ["T9"]  # BV-1's T1 is gone
 
-    after = {model: _row_versions(engine, model) for model in before}
+    after = {table: _row_versions(engine, table) for table in before}
     # BV-1's unchanged rows were left as they were (its changed ones are checked above).
-    assert after[m.CareOrder][("BV-1", "O1")] == before[m.CareOrder][("BV-1", "O1")]
-    assert after[m.PlacementVisit][("BV-1", "F1", "followup", 1)] == before[m.PlacementVisit][("BV-1", "F1", "followup", 1)]
-    assert ("BV-1", "F1", "supervision", 2) not in after[m.PlacementVisit]
+    care_orders = SUBJECT_TABLES["care_order"]
+    assert after[care_orders][("BV-1", "O1")] == before[care_orders][("BV-1", "O1")]
     # The other case was not touched at all.
-    for model, versions in before.items():
-        assert {k: v for k, v in after[model].items() if k[0] == "BV-2"} == {k: v for k, v in versions.items() if k[0] == "BV-2"}
+    for table, versions in before.items():
+        assert {k: v for k, v in after[table].items() if k[0] == "BV-2"} == {k: v for k, v in versions.items() if k[0] == "BV-2"}
     fresh.dispose()
 
 
@@ -154,13 +152,13 @@ def test_one_bad_record_writes_nothing(engine, tmp_path):
         import_file(engine, path, as_of=AS_OF)
     assert str(err.value.issues[0]) == "cases.jsonl:2: case BV-2: child.birth_date: expected a date YYYY-MM-DD"
     assert "2012-02-30" not in str(err.value)  # the bad value is never echoed
-    assert count(engine, m.Case) == 0
+    assert count(engine, cases_table) == 0
 
 
 def test_dry_run_validates_and_writes_nothing(engine, tmp_path):
     stats = import_file(engine, write(tmp_path, case("BV-1")), as_of=AS_OF, dry_run=True)
     assert stats.new == 1 and stats.dry_run
-    assert count(engine, m.Case) == 0
+    assert count(engine, cases_table) == 0
 
 
 def _vacuum_counts(engine) -> dict[str, int]:
@@ -195,7 +193,7 @@ def test_an_import_vacuums_the_tables_whose_rows_it_replaced_on_postgresql_only(
                  referrals=[{"id": "M1", "received_on": "2025-03-15", "concluded_on": "2025-03-21",  # updated
                              "conclusion": "investigate", "feedback_sent_on": "2025-03-25"}])
     second = write(tmp_path, newer, case("BV-2"), name="newer.jsonl")
-    expected = {"cases", "referrals", "placements", "placement_visits"} if pg else set()
+    expected = {"cases", "referrals", "placements"} if pg else set()
     assert vacuumed(lambda: import_file(engine, second, as_of=AS_OF)) == expected
     # The same file again: every case unchanged, nothing written, nothing to clear.
     assert vacuumed(lambda: import_file(engine, second, as_of=AS_OF)) == set()

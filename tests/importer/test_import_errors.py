@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from frister.cli import build
 from frister.errors import ImportRejected
 from frister.importer import import_file
-from frister.store import models as m
+from frister.store.tables import SUBJECT_TABLES, cases as cases_table
 
 from .test_import import AS_OF, case, write
 
@@ -31,7 +31,7 @@ def test_a_line_that_is_not_json_is_reported_by_line_without_its_content(engine,
     with pytest.raises(ImportRejected) as err:
         import_file(engine, path, as_of=AS_OF)
     assert [str(i) for i in err.value.issues] == [
-        "cases.jsonl:2: case ?: (line): expected one JSON object (contract v1, JSON Lines)"
+        "cases.jsonl:2: case ?: (line): expected one JSON object (JSON Lines, one case per line)"
     ]
     assert "2012-05-01" not in str(err.value)
 
@@ -47,7 +47,7 @@ def test_every_problem_of_the_file_is_reported_and_nothing_is_written(engine, tm
         "cases.jsonl:2401: case BV-2400: measures[0].kind: expected one of support, care",
     ]
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(m.Case)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(cases_table)).scalar_one() == 0
 
 
 def test_the_cli_exits_non_zero_and_prints_the_errors_without_a_traceback(cli_env, tmp_path):

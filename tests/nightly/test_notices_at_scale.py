@@ -267,33 +267,3 @@ def test_a_notice_taken_by_another_sender_during_a_claim_rolls_the_whole_claim_b
         later = run(crowded, rules, split, smtp(server.port), hour=4)
     assert later.counts["attempted"] == len(chief) == 1 + OVERDUE
     assert sorted(part_of(m) for m in server.messages if m["To"] == CHIEF) == [(1, 3), (2, 3), (3, 3)]
-
-
-def test_after_a_large_send_postgresql_plans_the_next_night_by_the_outbox_as_it_was_left(crowded, rules, config,
-                                                                                         monkeypatch):
-    """A large claim refreshes PostgreSQL's statistics of the outbox while most of it is
-    'sending'. Left like that, every later night read all the notices ever sent to find
-    the few pending ones (a sequential scan: at a million cases 0.3 s a night). And every
-    notice sent leaves dead versions behind, which the searches by status step over
-    until a VACUUM (autovacuum may be off or late): the send clears them itself."""
-    from frister.escalation import outbox
-
-    if crowded.dialect.name != "postgresql":
-        pytest.skip("statistics are PostgreSQL's")
-    monkeypatch.setattr(outbox, "ANALYZE_FROM", 2)  # the first night here claims a dozen
-    with SmtpCatcher() as server:
-        report = run(crowded, rules, config, smtp(server.port))
-    assert report.counts["sent"] > OVERDUE
-    with crowded.connect() as conn:
-        common = conn.exec_driver_sql("SELECT most_common_vals::text FROM pg_stats "
-                                      "WHERE tablename = 'notices' AND attname = 'status'").scalar_one()
-        conn.exec_driver_sql("SET enable_seqscan = off")
-        conn.exec_driver_sql("SET enable_bitmapscan = off")
-        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) SELECT DISTINCT recipient FROM notices "
-                                    "WHERE status IN ('pending', 'sending')").scalar_one()
-    assert common == "{sent}"
-    scan = plan[0]["Plan"]
-    while "Plans" in scan:
-        scan = scan["Plans"][0]
-    assert (scan["Node Type"], scan["Index Name"], scan["Heap Fetches"]) == \
-        ("Index Only Scan", "ix_notices_status_recipient", 0)

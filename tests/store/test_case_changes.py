@@ -9,21 +9,18 @@ import json
 import pytest
 from sqlalchemy import select, text
 
-from frister.db.engine import alembic_config, create_db_engine, current_revision, migrate
+from frister.db.engine import create_db_engine
 from frister.demo.generate import generate_cases, write_jsonl
-from frister.evaluation.models import CaseEvaluation
 from frister.evaluation.service import evaluate_and_store, run_evaluation
 from frister.importer import import_file
-from frister.store.models import CaseChange
-
-from ..conftest import MIGRATIONS
+from frister.store.tables import case_changes
 
 AS_OF = dt.date(2025, 6, 20)
 
 
 def _logged(engine) -> list[str]:
     with engine.connect() as conn:
-        return conn.execute(select(CaseChange.case_id).order_by(CaseChange.id)).scalars().all()
+        return conn.execute(select(case_changes.c.case_id).order_by(case_changes.c.id)).scalars().all()
 
 
 def _import(engine, tmp_path, records, name):
@@ -99,37 +96,4 @@ def test_a_change_committed_while_a_run_works_stays_for_the_next_run(pg_server_u
         night = run_evaluation(engine, rules, AS_OF, incremental=True)
         assert night.evaluated == 1 and _logged(engine) == []
     finally:
-        engine.dispose()
-
-
-def _downgrade(engine, revision: str) -> None:
-    from alembic import command
-
-    with engine.begin() as conn:
-        cfg = alembic_config(engine, MIGRATIONS)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-
-
-def test_upgrading_logs_the_cases_whose_evaluation_is_missing_or_out_of_date(db_url, rules, tmp_path):
-    engine = create_db_engine(db_url)
-    try:
-        records = list(generate_cases(AS_OF, seed=6, cases=12))
-        ids = [r["case_id"] for r in records]
-        _import(engine, tmp_path, records, "first")
-        run_evaluation(engine, rules, AS_OF)
-        _downgrade(engine, "0006")
-        assert current_revision(engine) == "0006"
-        with engine.begin() as conn:  # what the importer of 0006 did: the cascade took the evaluation
-            conn.execute(text("UPDATE cases SET fingerprint = 'changed' WHERE case_id = :c"), {"c": ids[3]})
-            conn.execute(text("DELETE FROM case_evaluations WHERE case_id = :c"), {"c": ids[5]})
-        migrate(engine, MIGRATIONS)
-        assert sorted(_logged(engine)) == sorted([ids[3], ids[5]])
-        night = run_evaluation(engine, rules, AS_OF, kind="nightly", incremental=True)
-        assert night.evaluated == 2
-        with engine.connect() as conn:
-            assert conn.execute(select(CaseEvaluation.fingerprint).where(CaseEvaluation.case_id == ids[3])
-                                ).scalar_one() == "changed"
-    finally:
-        migrate(engine, MIGRATIONS)
         engine.dispose()

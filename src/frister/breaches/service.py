@@ -2,7 +2,7 @@
 
 A *breach* (avvik, fristbrudd) is an obligation whose status is ``late`` or ``overdue``
 in the stored ``obligations`` (the latest evaluation run). A leader gives it a reason
-code (``facts.model.REASON_CODES``) and a corrective action (free text). The reason is
+code (``facts.contract.REASON_CODES``) and a corrective action (free text). The reason is
 stored in ``breach_reasons`` under the obligation key ``(case_id, rule, subject,
 period, seq)`` (``period`` is ``''`` for obligations that are not visit periods), which
 is stable across runs, so the reason stays attached while the obligation's status
@@ -36,7 +36,7 @@ from frister.engine.results import BREACH_STATUSES
 from frister.errors import FristerError, ImportRejected, ValidationIssue
 from frister.evaluation.models import BreachReason, Obligation
 from frister.evaluation.service import latest_run, shown_days_late
-from frister.facts.model import REASON_CODES
+from frister.facts.contract import REASON_CODES
 
 MAX_ACTION = 2000
 IMPORT_FIELDS = ("case_id", "rule", "subject", "period", "seq", "reason", "action", "explained_by")

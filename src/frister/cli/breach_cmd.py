@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from frister.cli.common import App, pass_app
-from frister.facts.model import REASON_CODES, REASON_LABELS
+from frister.facts.contract import REASON_CODES, REASON_LABELS
 
 
 def register(group: click.Group) -> None:

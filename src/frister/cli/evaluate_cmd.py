@@ -55,13 +55,10 @@ def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
             else:
                 shown.append(r)
 
-    if cases or no_store:
-        with engine.connect() as conn:
-            for r in results_for(conn, rule_set, as_of, list(cases) if cases else None):
-                on_result(r)
-        summary = None
-    else:
-        summary = run_evaluation(engine, rule_set, as_of, on_result=on_result)
+    summary = None if cases or no_store else run_evaluation(engine, rule_set, as_of)
+    with engine.connect() as conn:
+        for r in results_for(conn, rule_set, as_of, list(cases) if cases else None):
+            on_result(r)
     if out is not None:
         out.close()
         return

@@ -86,7 +86,7 @@ def health(app: App, max_age: str) -> None:
     from sqlalchemy import distinct, func, select
 
     from frister.nightly.models import NightlyRun
-    from frister.store.models import CaseChange
+    from frister.store.tables import case_changes
 
     limit = parse_age(max_age)
     engine = app.ready_engine()
@@ -96,7 +96,7 @@ def health(app: App, max_age: str) -> None:
             .where(NightlyRun.status == "succeeded").order_by(NightlyRun.finished_at.desc()).limit(1)
         ).first()
         latest = conn.execute(select(NightlyRun.id, NightlyRun.status).order_by(NightlyRun.id.desc()).limit(1)).first()
-        waiting = conn.execute(select(func.count(distinct(CaseChange.case_id)))).scalar_one()
+        waiting = conn.execute(select(func.count(distinct(case_changes.c.case_id)))).scalar_one()
     now = dt.datetime.now(dt.timezone.utc)
     if last is None:
         click.echo("UNHEALTHY: no successful nightly run recorded")

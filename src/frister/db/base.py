@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from sqlalchemy import Date, DateTime, MetaData, String
+from sqlalchemy import Date, DateTime, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 NAMING_CONVENTION = {
@@ -24,6 +24,21 @@ RuleRef = Annotated[str, mapped_column(String(64))]
 Code = Annotated[str, mapped_column(String(32))]
 Day = Annotated[dt.date, mapped_column(Date)]
 Instant = Annotated[dt.datetime, mapped_column(DateTime(timezone=True))]
+
+
+class DayList(TypeDecorator):
+    """A sorted list of dates in one column: ``YYYY-MM-DD`` joined by commas (text on
+    every database, so it reads the same in SQL and is parsed in bulk by numpy;
+    :func:`frister.store.facts.parse_day_lists`). An empty list is NULL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return ",".join(d.isoformat() for d in sorted(value)) if value else None
+
+    def process_result_value(self, value, dialect):
+        return tuple(dt.date.fromisoformat(d) for d in value.split(",")) if value else ()
 
 
 class Base(DeclarativeBase):

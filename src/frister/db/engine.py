@@ -6,20 +6,15 @@ SQLAlchemy error message and log line.
 
 from __future__ import annotations
 
-import logging
-import re
-import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from frister.errors import DatabaseNotReady, FristerError
-
-log = logging.getLogger("frister.db")
 
 
 def create_db_engine(url: str, **kwargs) -> Engine:
@@ -55,9 +50,8 @@ def transactional_ddl(conn: Connection) -> Iterator[None]:
     transaction with an explicit ``BEGIN`` (SQLite's schema changes are transactional).
     Elsewhere, or when a transaction is already open, it does nothing.
 
-    Only migrations need it. A full run, which drops and rebuilds indexes, writes a row
-    first; the outbox's claim creates a temporary table, which only its own connection
-    sees."""
+    Only migrations need it: a full run, which drops and rebuilds indexes, writes a row
+    first."""
     if conn.dialect.name == "sqlite":
         dbapi = conn.connection.driver_connection
         if not dbapi.in_transaction:
@@ -68,106 +62,6 @@ def transactional_ddl(conn: Connection) -> Iterator[None]:
             finally:
                 dbapi.isolation_level = level  # the driver sees the open transaction and adds none
     yield
-
-
-def vacuum(engine: Engine, tables: Iterable[str], analyze: bool = False) -> None:
-    """On PostgreSQL, ``VACUUM`` (and with ``analyze``, ``ANALYZE``) the given tables
-    (outside any transaction: call it after the writes have committed). Elsewhere
-    nothing: SQLite's ``VACUUM`` rebuilds the whole file, and its tables keep no dead
-    row versions to clear."""
-    names = sorted(set(tables))
-    if not names or engine.dialect.name != "postgresql":
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(("VACUUM (ANALYZE) " if analyze else "VACUUM ") + ", ".join(names))
-
-
-class CheckpointOnAThread:
-    """On SQLite, for the duration of a ``with`` block: no commit checkpoints the WAL,
-    and after :meth:`start` a thread does it while the block goes on; the block's end
-    waits for that thread. Elsewhere nothing.
-
-    A commit that leaves more than ``wal_autocheckpoint`` pages (1000) in the WAL
-    copies them into the database file before it returns, and the checkpoint then waits
-    until the disk has them (``fsync``). A night at a million cases commits about
-    25,000 pages scattered over the file; copying them takes about 0.2 s, the disk
-    0.2–1 s more. Inside the block, every connection checked out of the pool has
-    ``wal_autocheckpoint=0``, and gets its own setting back when it is checked in.
-
-    The thread (:meth:`start`, called after the big commit) runs passive checkpoints,
-    which neither take the write lock nor wait for readers, so the block's own reads
-    and commits go on. A passive checkpoint waits for the disk only when no commit came
-    in while it copied; the thread therefore checkpoints again, and waits a little
-    between two that found nothing new, until the block has ended and one more found
-    nothing new: by then everything committed is in the database file and on the disk.
-    Nothing depends on it for safety: SQLite never reuses the WAL before the pages it
-    holds are synced into the database file, and a checkpoint that did not happen is
-    done by a later commit, or by the last connection to close."""
-
-    POLL = 0.1  # seconds between two checkpoints that found nothing new, while the block runs
-    MAX_BUSY = 100  # checkpoints refused because another one is running, before giving up
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.sqlite = engine.dialect.name == "sqlite"
-        self._ended = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> "CheckpointOnAThread":
-        if self.sqlite:
-            event.listen(self.engine, "checkout", _autocheckpoint_off)
-            event.listen(self.engine, "checkin", _autocheckpoint_back)
-        return self
-
-    def start(self) -> None:
-        if self.sqlite and self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="frister-wal-checkpoint", daemon=True)
-            self._thread.start()
-
-    def __exit__(self, *exc) -> None:
-        self._ended.set()
-        if self._thread is not None:
-            self._thread.join()
-        if self.sqlite:
-            event.remove(self.engine, "checkout", _autocheckpoint_off)
-            event.remove(self.engine, "checkin", _autocheckpoint_back)
-
-    def _work(self) -> None:
-        try:
-            with self.engine.connect() as conn:
-                dbapi = conn.connection.driver_connection
-                previous, busy = None, 0
-                while True:
-                    ended = self._ended.is_set()
-                    # (busy, frames in the WAL when it began, frames copied so far)
-                    result = tuple(dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
-                    if result[0]:  # another connection is checkpointing
-                        busy += 1
-                        if busy > self.MAX_BUSY:
-                            return
-                    elif result == previous:  # nothing committed since the previous one began
-                        if ended:
-                            return
-                    else:
-                        previous = result
-                        continue
-                    self._ended.wait(self.POLL)
-        except Exception as exc:  # noqa: BLE001 - reported, never raised: see the docstring
-            log.warning("WAL checkpoint failed: %s", type(exc).__name__)
-
-
-_AUTOCHECKPOINT = "frister_wal_autocheckpoint"
-
-
-def _autocheckpoint_off(dbapi_conn, record, _proxy) -> None:
-    record.info[_AUTOCHECKPOINT] = dbapi_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
-
-
-def _autocheckpoint_back(dbapi_conn, record) -> None:
-    before = record.info.pop(_AUTOCHECKPOINT, None)
-    if before is not None and dbapi_conn is not None:
-        dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -209,46 +103,9 @@ def head_revision(migrations_dir: Path) -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://", migrations_dir)).get_current_head()
 
 
-# A migration's own declaration of its revision and the one it revises, as Alembic
-# writes them (a merge revises a tuple: then the files are left to Alembic to read).
-_REVISION = re.compile(r"""^revision(?:\s*:\s*str)?\s*=\s*['"]([^'"]+)['"]\s*$""", re.M)
-_DOWN_REVISION = re.compile(r"""^down_revision(?:\s*:[^=]*)?=\s*(?:None|['"]([^'"]+)['"])\s*$""", re.M)
-
-
-def declared_head(migrations_dir: Path) -> str | None:
-    """The latest revision as the migration files declare it, read as text, or None
-    when they do not declare one plainly (Alembic then reads them)."""
-    revisions, revised = set(), set()
-    for path in sorted((migrations_dir / "versions").glob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        revision, down = _REVISION.findall(text), _DOWN_REVISION.findall(text)
-        if len(revision) != 1 or len(down) != 1:
-            return None
-        revisions.add(revision[0])
-        revised.update(d for d in down if d)
-    heads = revisions - revised
-    return heads.pop() if len(heads) == 1 else None
-
-
-def _stored_revision(engine: Engine) -> str | None:
-    """The revision recorded in the database, or None when it is not plainly one."""
-    try:
-        with engine.connect() as conn:
-            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-    except DBAPIError:
-        return None
-    return rows[0] if len(rows) == 1 else None
-
-
 def require_schema(engine: Engine, migrations_dir: Path) -> None:
-    """Fail with a helpful message unless the database is at the latest migration.
-
-    Every command runs this first, the nightly run included, so the usual case (the
-    database is at the head the migration files declare) is answered without Alembic,
-    whose import alone took 0.1 s of a 2 s night; anything else is left to Alembic."""
-    head = declared_head(migrations_dir)
-    if head is not None and _stored_revision(engine) == head:
-        return
+    """Fail with a helpful message unless the database is at the latest migration
+    (every command that uses the database runs this first)."""
     try:
         current = current_revision(engine)
         if current is None and inspect(engine).has_table("cases"):

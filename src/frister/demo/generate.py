@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
@@ -193,15 +194,28 @@ def _referral(rng: random.Random, c: _Case, received: date, birth: date, busy_un
     return concluded
 
 
-def generate_cases(as_of: date, seed: int = 2025, cases: int = 2000, years: int = 4) -> Iterator[dict]:
+@dataclass(frozen=True)
+class Shape:
+    """How a population of cases looks: the share of children placed by a care order
+    (cases of their own), and referrals a year per case."""
+
+    foster_share: float = 0.075
+    referrals_per_case_year: float = 0.8
+
+
+MUNICIPALITY = Shape()  # a mid-sized service's active caseload (the demo)
+NATIONAL = Shape(foster_share=0.165, referrals_per_case_year=0.1)  # every case of a decade, nationwide
+
+
+def generate_cases(as_of: date, seed: int = 2025, cases: int = 2000, years: int = 4,
+                   shape: Shape = MUNICIPALITY) -> Iterator[dict]:
     """Yield ``cases`` contract-v1 records describing ``years`` years up to ``as_of``."""
     rng = random.Random(f"{seed}:{as_of.isoformat()}:{cases}:{years}")
     start = add_months(as_of, -12 * years)
     window = (as_of - start).days
-    foster_share = 0.075
-    referrals_per_year = 1600 * cases / 2000
+    foster_share = shape.foster_share
     referral_cases = cases * (1 - foster_share)
-    mean_refs = referrals_per_year * years / referral_cases
+    mean_refs = shape.referrals_per_case_year * cases * years / referral_cases
     for i in range(cases):
         c = _Case(f"BV-{as_of.year - years + i % years}-{i + 1:05d}", as_of)
         if rng.random() < foster_share:

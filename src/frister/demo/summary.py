@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from frister.evaluation.models import Obligation
 from frister.evaluation.service import count_obligations
-from frister.facts.subjects import SUBJECTS
+from frister.facts.vocabulary import SUBJECTS
 from frister.rules.model import RuleSet
 
 

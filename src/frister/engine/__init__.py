@@ -1,6 +1,7 @@
-"""The pure evaluation core: rules and case facts in, results out."""
+"""The evaluator: rules and case facts in, results out (pure; see :mod:`frister.engine.evaluate`)."""
 
-from frister.engine.core import evaluate, evaluate_case, evaluate_case_until, iter_results
+from frister.engine.evaluate import Evaluation, evaluate, evaluate_case
+from frister.engine.explain import explain
 from frister.engine.results import JSON_KEYS, STATUSES, Result
 
-__all__ = ["JSON_KEYS", "STATUSES", "Result", "evaluate", "evaluate_case", "evaluate_case_until", "iter_results"]
+__all__ = ["JSON_KEYS", "STATUSES", "Evaluation", "Result", "evaluate", "evaluate_case", "explain"]

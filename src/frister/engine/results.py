@@ -44,13 +44,14 @@ class Result:
     required: int | None
     done: int | None
     rule_version: str
-    # Routing (from the case) and explanation (from the rule).
+    # Routing (from the case) and what explains it (frister.engine.explain).
     unit: str
     caseworker: str | None
     anchor_on: date
     basis: str
     confidence: str
-    explanation: str
+    anchor_field: str | None = None  # the field the clock started from (deadlines, rolling)
+    subject_kind: str | None = None  # the subject's kind (measure, placement, …), if it has one
     extension_requested_on: date | None = None
     extension_granted: bool | None = None
     extension_reason: str | None = None

@@ -27,15 +27,6 @@ Policy, stated once:
   changed, the open ones that a stage's lead time reaches, and the overdue ones whose
   ladder has not ended (:attr:`Ladder.lookback_days`), not every breach ever recorded;
   with a stage that repeats without end, every overdue one.
-* **Settled stages.** For an obligation that has not changed since the last night that
-  derived notices, a stage that fell due on or before that night's as-of date was that
-  night's to create, and it did (or found it created, or left it to the catch-up as
-  this night does): it counts as existing without its notices being read, when both
-  nights derived with the same ladder and recipients (:func:`config_fingerprint`) and
-  this night is not as of an earlier date. Only the stages that fell due since are
-  looked up. So a night's reads of the notices grow with the stages that fell due since
-  the last night, not with every reminder still in the catch-up window; a new leader's
-  address or a new stage makes the next night look every due stage up again.
 * One notice row per role. When two roles resolve to the same address (a unit with
   no leader falls back to the barnevernsjef), only the first role's row is created,
   so nobody reads the same line twice.
@@ -54,33 +45,26 @@ Policy, stated once:
 * The legal basis copied into a notice is that of the obligation's rule version
   (``bases``, see :func:`bases_of`); obligations do not store it.
 
-Memory is bounded by the chunk size, not by the number of obligations or notices:
-the candidate obligations are read in key order from up to three streaming cursors
-(open and due within the lead time; overdue within the lookback; overdue and changed
-since the last night) merged, in chunks of ``chunk_size``; for each chunk one query
-reads, for the cases with a stage due (many obligations read have none: their notices
-are older than the catch-up, or their reminder is not due yet), per obligation, stage
-and role, the latest repeat and the number of notices created so far (an aggregate,
-not the notices; only for the stages not settled), and the new notices are inserted in
-batches (``COPY`` on PostgreSQL: 2,618 notices in 0.06 s instead of 0.15 s). Cancelling
-and re-addressing pending notices is set-based SQL: one statement per condition, per
-stage name and per (role, unit, address) group, never a list of notices in memory.
+The candidate obligations are read in key order from up to three queries (open and
+due within the lead time; overdue within the lookback; overdue and changed since the
+last night), each answered from an index, and merged; they are taken in chunks of
+``chunk_size``, and for each chunk one query reads, for the cases with a stage due, per
+obligation, stage and role, the latest repeat and the number of notices created so far
+(an aggregate, not the notices). New notices are inserted in bulk. Cancelling and
+re-addressing pending notices is set-based SQL: one statement per condition, per stage
+name and per (role, unit, address) group, never a list of notices in memory.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import hashlib
 import heapq
-import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, Select, and_, case, exists, func, or_, select, update
 
-from frister.db.bulk import bulk_insert
+from frister.db.dialect import bulk_insert
 from frister.escalation.config import Ladder, Recipients, Stage
 from frister.escalation.models import Notice
 from frister.evaluation.models import Obligation
@@ -109,25 +93,9 @@ class DeriveCounts:
 @dataclass(frozen=True)
 class LastNight:
     """The last night that derived notices: its evaluation run (obligations written
-    later are new or changed since), its as-of date, and the fingerprint of the ladder
-    and recipients it derived with (None: recorded before migration 0011)."""
+    later are new or changed since)."""
 
     evaluation_run_id: int
-    as_of: dt.date
-    config_fingerprint: str | None
-
-
-def config_fingerprint(ladder: Ladder, recipients: Recipients) -> str:
-    """A hash of what decides which notices a night creates: every stage of the ladder,
-    the catch-up and the recipients' addresses (not the files' paths, nor the delivery
-    settings, which decide only how notices are sent)."""
-    stages = {rule: [list(dataclasses.astuple(s)) for s in ss]
-              for rule, ss in [("", ladder.default), *sorted(ladder.overrides.items())]}
-    addresses = {"allowed_domains": list(recipients.allowed_domains), "barnevernsjef": recipients.barnevernsjef,
-                 "avdelingsleder": dict(recipients.unit_leaders), "stab": recipients.stab}
-    text = json.dumps({"stages": stages, "catch_up_days": ladder.catch_up_days, "recipients": addresses},
-                      sort_keys=True, ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def bases_of(rules: RuleSet) -> dict[tuple[str, str], str]:
@@ -190,66 +158,33 @@ def candidate_queries(ladder: Ladder, as_of: dt.date, changed_after: int | None)
 _KEY_OF = itemgetter(0, 1, 2, 3, 4)
 
 
-@contextmanager
-def _planned_for_every_row(conn: Connection) -> Iterator[None]:
-    """On PostgreSQL, plan the cursors opened meanwhile for reading all their rows.
-
-    A cursor is planned by default to return its first tenth fast
-    (``cursor_tuple_fraction``), and for rows in key order that is the primary key's
-    index read whole with a filter: at a million cases each candidate set read every
-    one of 1.3 million obligations to return 7,000 to 17,000 of them (0.6 s a night),
-    where the index on the set's condition and a sort take a few milliseconds. Every
-    row of these cursors is read anyway. The setting is restored at once: a cursor
-    keeps the plan it was opened with."""
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    before = conn.execute(select(func.current_setting("cursor_tuple_fraction"))).scalar()
-    conn.execute(select(func.set_config("cursor_tuple_fraction", "1", True)))
-    try:
-        yield
-    finally:
-        conn.execute(select(func.set_config("cursor_tuple_fraction", before, True)))
-
-
 def obligation_chunks(conn: Connection, ladder: Ladder, as_of: dt.date, changed_after: int | None,
                       chunk_size: int = CHUNK) -> Iterator[list[Row]]:
     """The candidate obligations in key order, each once, at most ``chunk_size`` rows at
-    a time, from one streaming (server-side on PostgreSQL) cursor per candidate set.
-    A row is the obligation's key, ``status``, ``due_on``, ``unit``, ``caseworker``,
-    ``rule_version`` and ``run_id``."""
-    results = []
-    try:
-        with _planned_for_every_row(conn):
-            for stmt in candidate_queries(ladder, as_of, changed_after):
-                results.append(conn.execute(stmt.execution_options(yield_per=chunk_size)))
-        chunk: list[Row] = []
-        last = None
-        for row in heapq.merge(*results, key=_KEY_OF):
-            key = _KEY_OF(row)
-            if key == last:  # in two of the sets
-                continue
-            last = key
-            chunk.append(row)
-            if len(chunk) >= chunk_size:
-                yield chunk
-                chunk = []
-        if chunk:
+    a time (one query per candidate set, merged). A row is the obligation's key,
+    ``status``, ``due_on``, ``unit``, ``caseworker``, ``rule_version`` and ``run_id``."""
+    results = [conn.execute(stmt).all() for stmt in candidate_queries(ladder, as_of, changed_after)]
+    chunk: list[Row] = []
+    last = None
+    for row in heapq.merge(*results, key=_KEY_OF):
+        key = _KEY_OF(row)
+        if key == last:  # in two of the sets
+            continue
+        last = key
+        chunk.append(row)
+        if len(chunk) >= chunk_size:
             yield chunk
-    finally:
-        for result in results:
-            result.close()
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _points_due(chunk: Sequence[Row], ladder: Ladder, as_of: dt.date, changed_after: int | None,
-                known_through: dt.date | None, stages_of: Callable[[str, str], tuple[Stage, ...]]
-                ) -> Iterator[tuple[Row, Stage, int, dt.date, bool]]:
-    """``(obligation, stage, repeat, fire_on, settled)`` of every stage due as of
-    ``as_of`` for the obligations of ``chunk``, less those the catch-up leaves to earlier
-    nights. ``settled``: the obligation has not changed since the last night and the
-    stage fell due on or before ``known_through``, that night's as-of date (see the
-    module's docstring). ``stages_of(rule, status)`` are the rule's stages that concern
-    an obligation in that status."""
+                stages_of: Callable[[str, str], tuple[Stage, ...]]) -> Iterator[tuple[Row, Stage, int, dt.date]]:
+    """``(obligation, stage, repeat, fire_on)`` of every stage due as of ``as_of`` for
+    the obligations of ``chunk``, less those the catch-up leaves to earlier nights.
+    ``stages_of(rule, status)`` are the rule's stages that concern an obligation in that
+    status."""
     for row in chunk:
         status, due_on, run = row[5], row[6], row[10]
         changed = changed_after is None or run > changed_after
@@ -260,7 +195,7 @@ def _points_due(chunk: Sequence[Row], ladder: Ladder, as_of: dt.date, changed_af
             repeat, fire_on = point
             if not changed and (as_of - fire_on).days > ladder.catch_up_days:
                 continue  # created by an earlier night, or its time has passed
-            yield row, stage, repeat, fire_on, not changed and known_through is not None and fire_on <= known_through
+            yield row, stage, repeat, fire_on
 
 
 def _stages_by_status(ladder: Ladder) -> Callable[[str, str], tuple[Stage, ...]]:
@@ -292,7 +227,7 @@ def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tu
 def last_derived_night(conn: Connection) -> LastNight | None:
     """The last night to derive notices (it records its evaluation run in the same
     transaction), or None before the first."""
-    row = conn.execute(select(NightlyRun.evaluation_run_id, NightlyRun.as_of, NightlyRun.config_fingerprint)
+    row = conn.execute(select(NightlyRun.evaluation_run_id)
                        .where(NightlyRun.evaluation_run_id.is_not(None))
                        .order_by(NightlyRun.evaluation_run_id.desc()).limit(1)).first()
     return None if row is None else LastNight(*row)
@@ -322,16 +257,13 @@ def derive_notices(
     horizon = _horizon(ladder, as_of)
     created = _bound(conn, Notice.__table__.c.created_at, now())
     changed_after = since.evaluation_run_id if since else None
-    known_through = since.as_of if since and since.as_of <= as_of \
-        and since.config_fingerprint == config_fingerprint(ladder, recipients) else None
     stages_of = _stages_by_status(ladder)
     batch: list[tuple] = []
     for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
-        points = list(_points_due(chunk, ladder, as_of, changed_after, known_through, stages_of))
-        unsettled = [row[0] for row, _, _, _, settled in points if not settled]
-        so_far = _created_so_far(conn, unsettled) if unsettled else {}
-        for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on, \
-                settled in points:
+        points = list(_points_due(chunk, ladder, as_of, changed_after, stages_of))
+        so_far = _created_so_far(conn, [row[0] for row, _, _, _ in points]) if points else {}
+        for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on \
+                in points:
             addresses: set[str] = set()
             for role in stage.to:
                 address = recipients.address(role, unit)
@@ -339,9 +271,6 @@ def derive_notices(
                     continue
                 addresses.add(address)
                 counts.due += 1
-                if settled:  # the last night's to create, and it did
-                    counts.existing += 1
-                    continue
                 latest, earlier = so_far.get((case_id, rule, subject, period, seq, stage.name, role), (-1, 0))
                 if repeat <= latest:
                     counts.existing += 1

@@ -4,15 +4,14 @@ Protocol, per recipient (one digest per recipient per run, in parts when it is l
 
 1. **Claim** (own transaction): the ready ``pending`` rows of the recipient are taken
    in the digest's order (most urgent stage first, then rule, due date, case) and cut
-   into **parts** of at most ``delivery.max_lines_per_email`` lines: the ids are read in
-   that order to name each part by its digest key (a hash of the recipient and the
-   part's notice ids), then one conditional ``UPDATE … WHERE status = 'pending'``
-   switches every row to ``sending``, numbering the rows in the same order with
-   ``row_number()``. The row count must match what was read, or nothing is claimed
-   (another sender got there: skip). The claim stores on every row the run, the part's
-   digest key, the Message-ID derived from it, and ``digest_part`` of ``digest_parts``.
-   All parts are claimed together, so the numbering ("del 2 av 7") is fixed before
-   anything is sent.
+   into **parts** of at most ``delivery.max_lines_per_email`` lines, each named by its
+   digest key (a hash of the recipient and the part's notice ids). Per part, one
+   conditional ``UPDATE … WHERE id IN (…) AND status = 'pending'`` switches its rows to
+   ``sending``; every row count must match, or nothing is claimed (another sender got
+   there: skip). The claim stores on every row the run, the part's digest key, the
+   Message-ID derived from it, and ``digest_part`` of ``digest_parts``. All parts are
+   claimed in one transaction, so the numbering ("del 2 av 7") is fixed before anything
+   is sent.
 2. **Send** each part, one after the other, rendered from that part's rows only.
 3. **Record** each part right after its send (own transaction): ``sent`` (with the
    time), or back to ``pending`` with capped exponential backoff on a transient
@@ -45,10 +44,9 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy import (Column, Engine, Integer, MetaData, String, Table, case, func, insert, select, text,
-                        update)
+from sqlalchemy import Engine, case, insert, select, update
 
-from frister.db.engine import vacuum
+from frister.db.dialect import after_bulk_write
 from frister.escalation.config import Ladder, Recipients
 from frister.escalation.models import Delivery, Notice
 from frister.notify.digest import DigestRenderer, NoticeLine
@@ -57,18 +55,11 @@ from frister.notify.transport import SendError, Transport
 log = logging.getLogger("frister.escalation")
 
 FailAt = Callable[[str], None]
-ANALYZE_FROM = 10_000  # claims at least this large refresh PostgreSQL's statistics of the outbox
+MAINTAIN_FROM = 10_000  # notices sent in one run from which the outbox is maintained afterwards
 
 
 class _ClaimLost(Exception):
     pass
-
-
-# The names of one claim's parts, joined by the claim's UPDATE: a temporary table that each
-# claim empties, fills and drops (on SQLite it may be created just before the transaction
-# begins, so a claim that failed may leave it behind: hence IF NOT EXISTS and the DELETE).
-_PARTS = Table("frister_claim_parts", MetaData(), Column("part", Integer, primary_key=True),
-               Column("digest_key", String(64)), Column("message_id", String(200)))
 
 
 def _no_fail(step: str) -> None:
@@ -115,7 +106,6 @@ class Outbox:
         self.now = now
         self.fail_at = fail_at or _no_fail
         self.counts = SendCounts()
-        self._analyzed_while_sending = False
 
     # --- the whole send phase ------------------------------------------------------
 
@@ -130,14 +120,9 @@ class Outbox:
                 self.fail_at("claimed")
                 for key, message_id, part, parts in claimed:
                     self._send_claimed(key, recipient, message_id, part, parts)
-        if self._analyzed_while_sending:
-            # Those statistics were taken mid-send: kept, they would tell the next night
-            # that most of the table is 'sending', and its searches of the outbox by
-            # status ('pending', 'sending') would read every notice ever sent. And each
-            # notice sent left its 'pending' and 'sending' versions behind, which those
-            # searches step over until a VACUUM clears them (autovacuum may be off, or
-            # late): at a million cases 760,000 of them, 0.1 s each search, every night.
-            vacuum(self.engine, [Notice.__tablename__], analyze=True)
+        if self.counts.attempted >= MAINTAIN_FROM:
+            # Each notice sent left its 'pending' and 'sending' row versions behind.
+            after_bulk_write(self.engine, [Notice.__tablename__])
         return self.counts
 
     def check_recipients(self) -> None:
@@ -198,65 +183,36 @@ class Outbox:
 
     def _claim(self, recipient: str) -> list[tuple[str, str, int, int]] | None:
         size = self.ladder.delivery.max_lines_per_email
-        ready = (Notice.recipient == recipient, *self._ready())
-        order = self._digest_order()
         with self.engine.begin() as conn:
-            # 1. Read the ids in the digest's order, one part at a time, and name each part
-            #    by its ids; only one part's ids are in memory at a time.
-            named: list[dict] = []
-            total = last = 0
-            rows = conn.execute(select(Notice.id).where(*ready).order_by(*order).execution_options(yield_per=size))
-            for part, chunk in enumerate(rows.partitions(size), start=1):
-                ids = [r.id for r in chunk]
-                key = digest_key(recipient, ids)
-                named.append({"part": part, "digest_key": key, "message_id": message_id_for(key, self.sender)})
-                total += len(ids)
-                last = max(last, *ids)
-            if not total:
+            ids = conn.execute(select(Notice.id).where(Notice.recipient == recipient, *self._ready())
+                               .order_by(*self._digest_order())).scalars().all()
+            if not ids:
                 return None
-            # 2. One UPDATE numbers the same rows in the same order (the order ends with the
-            #    id, so it is total), cuts them into the same parts and stores each part's
-            #    name from a small temporary table: a set-based claim, whatever the backlog.
-            conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PARTS.name} "
-                              "(part INTEGER PRIMARY KEY, digest_key VARCHAR(64), message_id VARCHAR(200))"))
-            conn.execute(_PARTS.delete())
-            conn.execute(_PARTS.insert(), named)
-            ranked = select(Notice.id, ((func.row_number().over(order_by=order) - 1) // size + 1).label("part")) \
-                .where(*ready, Notice.id <= last).subquery("ranked")
-            # The row must still be pending when it is updated (another sender may have
-            # taken it meanwhile). That is checked on an expression, which no index
-            # serves, so that each row is found by its id: PostgreSQL's statistics do not
-            # know the notices created tonight, and, sure that one row at most is
-            # pending, it looked up every pending notice once per notice claimed (at a
-            # million cases 1.3 million rows for 1,600 claimed; quadratic in the backlog).
-            still_pending = func.lower(Notice.status) == "pending"
-            done = conn.execute(
-                update(Notice)
-                .where(Notice.id == ranked.c.id, ranked.c.part == _PARTS.c.part, still_pending)
-                .values(status="sending", claimed_run_id=self.run_id, digest_key=_PARTS.c.digest_key,
-                        message_id=_PARTS.c.message_id, digest_part=ranked.c.part, digest_parts=len(named))
-            ).rowcount
-            conn.execute(text(f"DROP TABLE {_PARTS.name}"))
-            if done != total:
-                raise _ClaimLost(f"{done} of {total} notices")  # rolls the whole claim back
-        if total >= ANALYZE_FROM and self.engine.dialect.name == "postgresql":
-            # The claim switched most of the table to 'sending'; PostgreSQL's statistics
-            # still say no row is, and it would then find each part through the status
-            # index (every claimed row, once per part) instead of by its digest key.
-            with self.engine.begin() as conn:
-                conn.execute(text(f"ANALYZE {Notice.__tablename__}"))
-            self._analyzed_while_sending = True
-        return [(n["digest_key"], n["message_id"], n["part"], len(named)) for n in named]
+            parts = [ids[i:i + size] for i in range(0, len(ids), size)]
+            claimed = []
+            for number, part in enumerate(parts, start=1):
+                key = digest_key(recipient, part)
+                message_id = message_id_for(key, self.sender)
+                done = conn.execute(
+                    update(Notice).where(Notice.id.in_(part), Notice.status == "pending")
+                    .values(status="sending", claimed_run_id=self.run_id, digest_key=key, message_id=message_id,
+                            digest_part=number, digest_parts=len(parts))
+                ).rowcount
+                if done != len(part):
+                    raise _ClaimLost(f"{done} of {len(part)} notices")  # rolls the whole claim back
+                claimed.append((key, message_id, number, len(parts)))
+        return claimed
 
     def _send_claimed(self, key: str, recipient: str, message_id: str, part: int | None = None,
                       parts: int | None = None) -> None:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Notice.id, Notice.attempts, Notice.claimed_run_id, Notice.role, Notice.case_id, Notice.rule,
-                       Notice.period, Notice.stage, Notice.ordinal, Notice.due_on, Notice.unit, Notice.caseworker,
-                       Notice.basis, Notice.repeat)
-                .where(Notice.digest_key == key, Notice.status == "sending", Notice.recipient == recipient)
+                select(Notice.id, Notice.status, Notice.recipient, Notice.attempts, Notice.claimed_run_id,
+                       Notice.role, Notice.case_id, Notice.rule, Notice.period, Notice.stage, Notice.ordinal,
+                       Notice.due_on, Notice.unit, Notice.caseworker, Notice.basis, Notice.repeat)
+                .where(Notice.digest_key == key)
             ).all()
+        rows = [r for r in rows if r.status == "sending" and r.recipient == recipient]
         if not rows:
             return
         retried = sum(1 for r in rows if r.attempts > 0 or r.claimed_run_id != self.run_id)
@@ -283,7 +239,7 @@ class Outbox:
         now = self.now()
         delivery = self.ladder.delivery
         with self.engine.begin() as conn:
-            claimed = (Notice.digest_key == key, Notice.status == "sending", Notice.recipient == recipient)
+            claimed = (Notice.id.in_([r.id for r in rows]), Notice.status == "sending")
             if error is None:
                 outcome = "sent"
                 conn.execute(update(Notice).where(*claimed)

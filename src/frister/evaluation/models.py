@@ -106,7 +106,7 @@ class CaseEvaluation(Base):
 
     A nightly run re-evaluates a case only when its facts changed (it is logged in
     ``case_changes``) or its results expire (``stable_until`` before the run's as-of
-    date; NULL means they never do). See :func:`frister.engine.evaluate_case_until`.
+    date; NULL means they never do). See :mod:`frister.engine.evaluate`.
     ``fingerprint`` tells from which facts the row was made.
     """
 

@@ -11,18 +11,14 @@
   replaced whole (a newer export replaces that case's facts).
 * **Confidential**: messages name fields, never values (a malformed birth date is not
   echoed).
-* **Clean afterwards** (PostgreSQL): once committed, the tables in which rows were
-  updated or deleted are vacuumed. Otherwise the next night's reads of exactly the
-  replaced cases step over their old row versions and prune them as they go: at a
-  million cases with 1 % replaced, ``VACUUM cases`` took 0.3 s after the import and
-  the night went from 1.00–1.05 s to 0.90–0.95 s (``bench/README.md``, "The tenth
-  pass"). Autovacuum, where it is on, waits for a fifth of a table to be dead.
+* **Clean afterwards**: once committed, the tables in which rows were updated or
+  deleted are maintained (:func:`frister.db.dialect.after_bulk_write`), so that the next
+  night's reads of exactly the replaced cases do not step over their old row versions.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,9 +26,9 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
-from frister.db.engine import vacuum
+from frister.db.dialect import after_bulk_write
 from frister.errors import FristerError, ImportRejected, ValidationIssue
-from frister.facts.model import CaseFacts
+from frister.facts.contract import Case
 from frister.facts.parse import parse_case
 from frister.store.facts import replace_cases, stored_fingerprints
 
@@ -55,9 +51,10 @@ class ImportStats:
                 f"{self.unchanged} unchanged")
 
 
-def fingerprint(obj: dict) -> str:
-    canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def fingerprint(case: Case) -> str:
+    """A hash of the case's facts as validated (field order and defaults fixed by the
+    contract), so the same facts give the same fingerprint however the file spelled them."""
+    return hashlib.sha256(case.model_dump_json().encode("utf-8")).hexdigest()
 
 
 def import_file(
@@ -83,7 +80,7 @@ def import_file(
     issues: list[ValidationIssue] = []
     issue_count = 0
     seen: dict[str, int] = {}  # case_id -> first line
-    batch: list[tuple[CaseFacts, str]] = []
+    batch: list[tuple[Case, str]] = []
     bytes_read = 0
     rewritten: set[str] = set()  # tables with rows updated or deleted
 
@@ -116,14 +113,12 @@ def import_file(
                 if not raw.strip():
                     continue
                 stats.lines += 1
-                problems: list[tuple[str, str]]
-                case_id = None
                 try:
-                    obj = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    obj, problems = None, [("(line)", "expected one JSON object (contract v1, JSON Lines)")]
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    facts, case_id, problems = None, None, [("(line)", "expected UTF-8 text")]
                 else:
-                    facts, case_id, problems = parse_case(obj, as_of=as_of)
+                    facts, case_id, problems = parse_case(text, as_of=as_of)
                 if case_id is not None:
                     first = seen.get(case_id)
                     if first is not None:
@@ -137,7 +132,7 @@ def import_file(
                             issues.append(ValidationIssue(display, line_no, case_id, fld, expected))
                     continue
                 stats.cases += 1
-                batch.append((facts, fingerprint(obj)))
+                batch.append((facts, fingerprint(facts)))
                 if len(batch) >= BATCH:
                     flush(conn)
                     if progress:
@@ -155,6 +150,5 @@ def import_file(
             if trans.is_active:
                 trans.rollback()
             raise
-    # The replaced rows' old versions, cleared now rather than by the next night's reads.
-    vacuum(engine, rewritten)
+    after_bulk_write(engine, rewritten)
     return stats

@@ -32,8 +32,6 @@ class NightlyRun(Base):
     status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed | interrupted
     transport: Mapped[str] = mapped_column(String(16))
     evaluation_run_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_runs.id"))
-    # The ladder and recipients the run derived its notices with (escalation.derive.config_fingerprint).
-    config_fingerprint: Mapped[str | None] = mapped_column(String(64))
     cases: Mapped[int] = mapped_column(Integer, default=0)
     obligations: Mapped[int] = mapped_column(Integer, default=0)
     notices_due: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@
 
 :func:`nightly_run` is what ``frister run`` and the scheduler call. Steps:
 
-1. take the run lock (:mod:`frister.nightly.lock`), or raise ``RunInProgress``;
+1. take the run lock (:mod:`frister.db.locks`), or raise ``RunInProgress``;
 2. record the run (``nightly_runs``, status ``running``); runs left ``running`` by a
    killed process become ``interrupted``;
 3. **one transaction**: evaluate the cases and store the obligations
@@ -10,10 +10,8 @@
    obligations equal a full run's), then create the notices
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
-   together or not at all. On SQLite no commit of the run checkpoints the WAL;
-4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), while on SQLite a
-   thread copies the committed pages into the database file and waits for the disk
-   (:class:`~frister.db.engine.CheckpointOnAThread`);
+   together or not at all;
+4. send the outbox (:class:`~frister.escalation.outbox.Outbox`);
 5. check that the counts add up and record them (``succeeded``), or record ``failed``.
 
 The clock (``now``) and ``as_of`` are parameters: the core never reads the clock.
@@ -32,13 +30,14 @@ from typing import Callable
 
 from sqlalchemy import Engine, insert, update
 
-from frister.db.engine import CheckpointOnAThread
+from frister.db.dialect import after_bulk_write
 from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
-from frister.escalation.derive import bases_of, config_fingerprint, derive_notices, last_derived_night
+from frister.escalation.derive import bases_of, derive_notices, last_derived_night
 from frister.escalation.outbox import FailAt, Outbox
-from frister.evaluation.service import evaluate_and_store, utcnow, vacuum_after
-from frister.nightly.lock import run_lock
+from frister.evaluation.service import evaluate_and_store, utcnow
+from frister.evaluation.models import CaseEvaluation, Obligation
+from frister.db.locks import run_lock
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
 from frister.notify.digest import DigestRenderer
 from frister.notify.transport import Transport
@@ -142,28 +141,25 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         report = NightlyReport(run_id, as_of, {name: 0 for name in COUNT_FIELDS})
         log.info("run %d as of %s started", run_id, as_of.isoformat())
         try:
-            with CheckpointOnAThread(engine) as checkpoint:
-                with engine.begin() as conn:
-                    summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
-                    derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now,
-                                             bases_of(rules), since=last_derived_night(conn))
-                    report.counts.update(cases=summary.cases, obligations=summary.obligations,
-                                         notices_due=derived.due, notices_created=derived.created,
-                                         notices_existing=derived.existing, notices_cancelled=derived.cancelled)
-                    conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
-                                 .values(evaluation_run_id=summary.run_id,
-                                         config_fingerprint=config_fingerprint(config.ladder, config.recipients),
-                                         **report.counts))
-                    hook("evaluated")
-                hook("committed")
-                checkpoint.start()
-                vacuum_after(engine, summary)
-                log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
-                         summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
-                with transport:
-                    outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
-                                    config.ladder, config.sender, now, hook)
-                    sent = outbox.send_all()
+            with engine.begin() as conn:
+                summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
+                derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now,
+                                         bases_of(rules), since=last_derived_night(conn))
+                report.counts.update(cases=summary.cases, obligations=summary.obligations,
+                                     notices_due=derived.due, notices_created=derived.created,
+                                     notices_existing=derived.existing, notices_cancelled=derived.cancelled)
+                conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
+                             .values(evaluation_run_id=summary.run_id, **report.counts))
+                hook("evaluated")
+            hook("committed")
+            if summary.mode == "full":
+                after_bulk_write(engine, [Obligation.__tablename__, CaseEvaluation.__tablename__])
+            log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
+                     summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
+            with transport:
+                outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
+                                config.ladder, config.sender, now, hook)
+                sent = outbox.send_all()
             report.counts.update(attempted=sent.attempted, sent=sent.sent, retried=sent.retried,
                                  retrying=sent.retrying, dead=sent.dead, emails_sent=sent.emails_sent,
                                  emails_failed=sent.emails_failed)

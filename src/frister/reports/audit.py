@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 from sqlalchemy import Connection
 
-from frister.engine.results import STATUS_LABELS
+from frister.breaches.service import Explanation, reasons_by_key
+from frister.calendar import to_day
+from frister.engine.evaluate import Evaluation
+from frister.engine.results import STATUS_LABELS, Result
 from frister.errors import FristerError
-from frister.facts.model import REASON_LABELS
-from frister.reports.data import Row, collect
+from frister.facts.contract import REASON_LABELS
+from frister.reports.data import collect
 from frister.reports.figures import RuleTotals, rule_totals
 from frister.reports.render import render
 from frister.reports.tabular import to_csv, to_xlsx
@@ -41,6 +45,19 @@ TOTAL_COLUMNS = (
     "Regel-id", "Frist", "Konfidens", "Forfalt i perioden", "Overholdt", "For sent", "Ikke gjort", "Åpne",
     "Andel overholdt", "Dager over frist (sum)", "Besøk påkrevd", "Besøk gjennomført",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One listed obligation with its breach reason and action, if any."""
+
+    result: Result
+    reason: str | None = None
+    action: str | None = None
+
+    @property
+    def is_breach(self) -> bool:
+        return self.result.is_breach
 
 
 @dataclass(frozen=True)
@@ -81,17 +98,30 @@ def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, 
     unknown = sorted(set(rule_ids) - {r.id for r in rules})
     if unknown:
         raise FristerError(f"unknown rule(s): {', '.join(unknown)}")
-    data = collect(conn, rules, as_of, start, end)
     order = {r.id: i for i, r in enumerate(rules)}
-    rows = [
-        r for r in data.due_between(start, end)
-        if (not rule_ids or r.result.rule in rule_ids) and (not units or r.result.unit in units)
-    ]
+    wanted = set(rule_ids) or set(order)
+    window = (to_day(start), to_day(end))
+
+    def listed(ev: Evaluation) -> list[Result]:  # in the worker: the rows due in the range
+        return [r for r in ev.results(where=lambda p: (p.due >= window[0]) & (p.due <= window[1]))
+                if r.rule in wanted and (not units or r.unit in units)]
+
+    frame = collect(conn, rules, as_of, start, end, also=listed)
+    reasons = reasons_by_key(conn)
+    rows = [_row(r, reasons) for part in frame.also for r in part]
     rows.sort(key=lambda r: (order[r.result.rule], r.result.due_on, r.result.case_id, r.result.subject,
                              r.result.period or "", r.result.seq))
-    totals = rule_totals(rules, rows, as_of, only=set(rule_ids) or None)
+    mask = frame.due_between(start, end)
+    if units:
+        mask &= np.isin(frame.unit, [frame.units.index(u) for u in units if u in frame.units])
+    totals = rule_totals(frame, mask, only=set(rule_ids) or None)
     return AuditReport(start, end, as_of, rules.fingerprint, rules, tuple(sorted(set(rule_ids))),
                        tuple(sorted(set(units))), tuple(rows), tuple(totals))
+
+
+def _row(r: Result, reasons: dict[tuple, Explanation]) -> Row:
+    explanation = reasons.get(r.key) if r.is_breach else None
+    return Row(r, explanation.reason if explanation else None, explanation.action if explanation else None)
 
 
 def shown_anchor(rule: Rule, anchor: dt.date) -> dt.date | None:

@@ -1,78 +1,48 @@
-"""What every report reads: results evaluated on the fly, with breach reasons attached.
+"""What every report reads: the obligations of a window, evaluated in bulk, as columns.
 
 **As-of date of the data.** Reports do not read the stored ``obligations``: those
-reflect one as-of date only (the latest run). Instead a report evaluates every stored
-case with the pure core (:func:`frister.evaluation.service.results_for`) as of one
-explicit date, the *as-of date of the data*, and keeps the results whose due date (or,
-for "concluded in the period" figures, whose met date) falls in the report's window.
-Deadlines due in the past are thereby shown with their final outcome as known on that
-date, which is what an inspection or a status report asks for, and the same facts,
-rules and as-of date always give the same report. The CLI defaults the as-of date to
-the as-of date of the latest successful evaluation run (the date the imported data is
-current to), else today; ``--as-of`` pins it. Every report states it in its header.
+reflect one as-of date only (the latest run) and leave out what was met in time.
+Instead a report evaluates every stored case as of one explicit date, the *as-of date
+of the data*, through the same evaluator and on the same worker processes as a full run
+(:func:`frister.evaluation.parallel.map_evaluations`), and keeps, as columns, the
+obligations whose due date (or, for "concluded in the period" figures, whose met date)
+falls in the report's window. Deadlines due in the past are thereby shown with their
+final outcome as known on that date, which is what an inspection or a status report
+asks for, and the same facts, rules and as-of date always give the same report. The CLI
+defaults the as-of date to that of the latest successful evaluation run (the date the
+imported data is current to), else today; ``--as-of`` pins it. Every report states it
+in its header.
 
-Snapshot figures (children with support measures and plans) are read from the case
+Snapshot figures (children with support measures and plans) are counted from the case
 facts on a snapshot date ``S`` (the end of the period, or the as-of date when earlier),
 counting only events dated on or before ``S``.
+
+A report at national scale costs about one evaluation: the workers send back only the
+window's columns (and a key per breach, to attach its reason), never an object per
+obligation; the reports count with numpy over them (:mod:`frister.reports.figures`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
+import numpy as np
 from sqlalchemy import Connection
 
-from frister.breaches.service import Explanation, reasons_by_key
-from frister.calendar import add_months
-from frister.engine.core import evaluate_case
-from frister.engine.results import BREACH_STATUSES, Result
+from frister.breaches.service import reasons_by_key
+from frister.calendar import NONE, add_months, from_day, known, to_day
+from frister.engine.batch import Batch
+from frister.engine.evaluate import LATE, OVERDUE, Evaluation, period_label
+from frister.engine.results import Result
+from frister.evaluation.parallel import map_evaluations
 from frister.evaluation.service import latest_run
-from frister.facts.model import CaseFacts
+from frister.facts.contract import REASON_CODES
 from frister.rules.model import RuleSet
-from frister.store.facts import iter_case_facts
 
-VISIT_RULES = ("foster_home_followup_visits", "foster_home_supervision_visits")
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One result with what the reports add to it."""
-
-    result: Result
-    reason: str | None = None  # a reason code, only for breaches
-    action: str | None = None
-    placed_on: dt.date | None = None  # visit rules: the placement's start
-
-    @property
-    def is_breach(self) -> bool:
-        return self.result.status in BREACH_STATUSES
-
-
-@dataclass(frozen=True, slots=True)
-class ChildSnapshot:
-    """One child (case) with a support measure active on the snapshot date."""
-
-    case_id: str
-    unit: str
-    has_plan: bool  # an active support measure has a plan made on or before the date
-    plan_eligible: bool  # with a plan and measures running for at least 3 months
-    evaluated: bool  # eligible, and a plan evaluation in the 6 months up to the date
-
-
-@dataclass
-class ReportData:
-    as_of: dt.date
-    fingerprint: str
-    start: dt.date
-    end: dt.date
-    rows: list[Row] = field(default_factory=list)
-    snapshots: dict[dt.date, list[ChildSnapshot]] = field(default_factory=dict)
-    units: list[str] = field(default_factory=list)
-
-    def due_between(self, start: dt.date, end: dt.date) -> list[Row]:
-        return [r for r in self.rows if start <= r.result.due_on <= end]
+_COLUMNS = ("rule", "status", "due", "met", "days_late", "required", "done", "version", "unit", "case", "placed_on")
 
 
 def default_as_of(conn: Connection, today: dt.date) -> dt.date:
@@ -81,58 +51,190 @@ def default_as_of(conn: Connection, today: dt.date) -> dt.date:
     return run.as_of if run is not None else today
 
 
-def support_snapshot(case: CaseFacts, day: dt.date) -> ChildSnapshot | None:
-    """The child's support-measure figures on ``day`` (None without an active support measure)."""
-    active = [
-        m for m in case.measures
-        if m.kind == "support" and m.decided_on <= day and (m.ended_on is None or m.ended_on > day)
-    ]
-    if not active:
-        return None
-    with_plan = [m for m in active if m.plan_made_on is not None and m.plan_made_on <= day]
-    three_months_ago = add_months(day, -3)
-    eligible = [m for m in with_plan if m.decided_on <= three_months_ago]
-    window_start = add_months(day + dt.timedelta(days=1), -6)
-    evaluated = any(window_start <= e <= day for m in eligible for e in m.evaluations)
-    return ChildSnapshot(case.case_id, case.unit, bool(with_plan), bool(eligible), evaluated)
+@dataclass
+class Frame:
+    """The obligations of a window, one array element per obligation.
+
+    ``rule`` indexes ``rules`` (catalogue order), ``version`` that rule's versions,
+    ``unit`` the frame's ``units``, ``case`` a number per case (unique within the
+    frame); dates are day numbers, ``required``/``done`` -1 where not a visit period,
+    ``placed_on`` a visit period's placement start. ``reason`` is the breach reason's
+    index in :data:`REASON_CODES` (-1: none or not a breach); ``key`` holds the
+    obligation key of each breach (None for the others)."""
+
+    rules: RuleSet
+    as_of: dt.date
+    start: dt.date
+    end: dt.date
+    units: list[str]
+    columns: dict[str, np.ndarray]
+    key: np.ndarray
+    reason: np.ndarray
+    snapshots: dict[dt.date, dict[str, np.ndarray]] = field(default_factory=dict)
+    also: list = field(default_factory=list)  # what collect's ``also`` made of each batch
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["columns"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.rules.fingerprint
+
+    def rule_index(self, rule_id: str) -> int:
+        return next(i for i, r in enumerate(self.rules) if r.id == rule_id)
+
+    def due_between(self, start: dt.date, end: dt.date) -> np.ndarray:
+        return (self.due >= to_day(start)) & (self.due <= to_day(end))
+
+    def met_between(self, start: dt.date, end: dt.date) -> np.ndarray:
+        return (self.met >= to_day(start)) & (self.met <= to_day(end))
+
+    def of_unit(self, unit: str | None) -> np.ndarray:
+        if unit is None:
+            return np.ones(len(self), dtype=bool)
+        return self.unit == (self.units.index(unit) if unit in self.units else -1)
+
+    def breaches(self) -> np.ndarray:
+        return (self.status == LATE) | (self.status == OVERDUE)
+
+    def result(self, i: int) -> Result:
+        """One obligation as a :class:`Result` (a breach: the only ones with a key)."""
+        rule = self.rules.rules[self.rule[i]]
+        version = rule.versions[self.version[i]]
+        case_id, _, subject, period, seq = self.key[i]
+        return Result(
+            case_id=case_id, rule=rule.id, subject=subject, period=period or None, seq=seq,
+            due_on=from_day(self.due[i]), met_on=from_day(self.met[i]),
+            status=("met", "late", "open", "overdue")[self.status[i]], days_late=int(self.days_late[i]),
+            required=None if self.required[i] < 0 else int(self.required[i]),
+            done=None if self.done[i] < 0 else int(self.done[i]), rule_version=version.name,
+            unit=self.units[self.unit[i]], caseworker=None, anchor_on=from_day(self.due[i]), basis=version.basis,
+            confidence=version.confidence,
+        )
 
 
 def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, end: dt.date,
-            snapshot_days: tuple[dt.date, ...] = ()) -> ReportData:
-    """Evaluate every stored case as of ``as_of``; keep results due or met in ``[start, end]``.
-
-    Streams the cases (constant memory per case); only the kept rows and the snapshot
-    figures stay in memory. Breach reasons are attached by obligation key.
-    """
+            snapshot_days: Sequence[dt.date] = (), also: Callable[[Evaluation], Any] | None = None) -> Frame:
+    """Evaluate every stored case as of ``as_of``; keep the obligations due or met in
+    ``[start, end]``, and count the support-measure snapshots on ``snapshot_days``.
+    ``also(evaluation)``, when given, is called on each batch where it was evaluated
+    and what it returns is kept in ``Frame.also``."""
+    window = (to_day(start), to_day(end))
+    rule_ids = tuple(r.id for r in rules)
+    both = list(map_evaluations(conn, rules, as_of, lambda ev: (
+        _window(ev, rule_ids, window, tuple(snapshot_days)), also(ev) if also else None)))
+    pieces = [p for p, _ in both]
+    units = sorted({u for p in pieces for u in p["units"]})
+    code = {u: i for i, u in enumerate(units)}
+    columns: dict[str, list] = {name: [] for name in _COLUMNS}
+    keys, snapshots = [], {d: [] for d in snapshot_days}
+    offset = 0
+    for p in pieces:
+        local = np.array([code[u] for u in p["units"]], dtype=np.int32)
+        for name in _COLUMNS:
+            value = p[name]
+            if name == "unit":
+                value = local[value]
+            elif name == "case":
+                value = value + offset
+            columns[name].append(value)
+        keys.append(p["key"])
+        for d in snapshot_days:
+            snap = p["snapshots"][d]
+            snapshots[d].append({**snap, "unit": local[snap["unit"]]})
+        offset += p["cases"]
+    merged = {name: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for name, v in columns.items()}
+    key = np.concatenate(keys) if keys else np.zeros(0, dtype=object)
     reasons = reasons_by_key(conn)
-    data = ReportData(as_of=as_of, fingerprint=rules.fingerprint, start=start, end=end)
-    data.snapshots = {d: [] for d in snapshot_days}
-    units: set[str] = set()
-    rule_list = tuple(rules)
-    for case in iter_case_facts(conn):
-        units.add(case.unit)
-        placed = {p.id: p.started_on for p in case.placements}
-        for r in evaluate_case(rule_list, case, as_of):
-            in_window = start <= r.due_on <= end or (r.met_on is not None and start <= r.met_on <= end)
-            if not in_window:
-                continue
-            explanation: Explanation | None = reasons.get(r.key) if r.is_breach else None
-            data.rows.append(Row(
-                result=r,
-                reason=explanation.reason if explanation else None,
-                action=explanation.action if explanation else None,
-                placed_on=placed.get(r.subject) if r.rule in VISIT_RULES else None,
-            ))
-        for day in snapshot_days:
-            snap = support_snapshot(case, day)
-            if snap is not None:
-                data.snapshots[day].append(snap)
-    data.units = sorted(units)
-    return data
+    reason = np.full(len(key), -1, dtype=np.int8)
+    for i in np.nonzero(key != None)[0]:  # noqa: E711 - elementwise over an object array
+        found = reasons.get(key[i])
+        if found is not None and found.reason in REASON_CODES:
+            reason[i] = REASON_CODES.index(found.reason)
+    snaps = {d: {name: np.concatenate([s[name] for s in parts]) for name in parts[0]} if parts else
+             {name: np.zeros(0, dtype=np.int64) for name in _SNAPSHOT}
+             for d, parts in snapshots.items()}
+    return Frame(rules, as_of, start, end, units, merged, key, reason, snaps, [a for _, a in both])
 
 
-def group_by_unit(rows: list[Row]) -> dict[str, list[Row]]:
-    out: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        out[r.result.unit].append(r)
-    return out
+def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
+            snapshot_days: tuple[dt.date, ...]) -> dict:
+    """In the worker: one batch's obligations due or met in ``window``, as small arrays."""
+    b = ev.batch
+    units, unit_code = np.unique(np.asarray(b.cases["unit"], dtype=object).astype(str), return_inverse=True)
+    out: dict[str, list] = {name: [] for name in _COLUMNS}
+    keys: list[np.ndarray] = []
+    lo, hi = window
+    for p in ev.parts:
+        keep = ((p.due >= lo) & (p.due <= hi)) | ((p.met >= lo) & (p.met <= hi))
+        idx = np.nonzero(keep)[0]
+        if not len(idx):
+            continue
+        t = p.table
+        rows = p.row[idx]
+        cases = t.case[rows]
+        n = len(idx)
+        minus = np.full(n, -1, dtype=np.int64)
+        out["rule"].append(np.full(n, rule_ids.index(p.rule.id), dtype=np.int16))
+        out["status"].append(p.status[idx])
+        out["due"].append(p.due[idx])
+        out["met"].append(p.met[idx])
+        out["days_late"].append(p.days_late[idx])
+        out["required"].append(p.required[idx] if p.required is not None else minus)
+        out["done"].append(p.done[idx] if p.done is not None else minus)
+        out["version"].append(p.version[idx].astype(np.int16))
+        out["unit"].append(unit_code[cases].astype(np.int32))
+        out["case"].append(cases.astype(np.int64))
+        out["placed_on"].append(t.fields["started_on"][rows] if p.rule.kind == "visits"
+                                else np.full(n, NONE, dtype=np.int64))
+        key = np.full(n, None, dtype=object)
+        breach = np.nonzero((p.status[idx] == LATE) | (p.status[idx] == OVERDUE))[0]
+        for j in breach:
+            i = idx[j]
+            key[j] = (b.case_ids[cases[j]], p.rule.id, t.ids[rows[j]],
+                      period_label(p.period[i]) if p.period is not None else "",
+                      int(p.seq[i]) if p.seq is not None else 1)
+        keys.append(key)
+    piece = {name: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for name, v in out.items()}
+    piece.update(units=list(units), key=np.concatenate(keys) if keys else np.zeros(0, dtype=object),
+                 cases=len(b), snapshots={d: support_snapshot(b, d, unit_code) for d in snapshot_days})
+    return piece
+
+
+_SNAPSHOT = ("unit", "has_plan", "plan_eligible", "evaluated")
+
+
+def support_snapshot(batch: Batch, day: dt.date, unit_code: np.ndarray) -> dict[str, np.ndarray]:
+    """Per child (case) with a support measure active on ``day``: its unit, whether an
+    active support measure has a plan made on or before the day, whether such a plan's
+    measure has run for at least 3 months (``plan_eligible``), and whether an eligible
+    one was evaluated in the 6 months up to the day."""
+    t = batch.tables["measure"]
+    d = to_day(day)
+    decided, ended, plan = t.fields["decided_on"], t.fields["ended_on"], known(t.fields["plan_made_on"], d)
+    active = (t.fields["kind"] == "support") & (decided <= d) & ((ended >= NONE) | (ended > d))
+    with_plan = active & (plan < NONE)
+    eligible = with_plan & (decided <= to_day(add_months(day, -3)))
+    window_start = to_day(add_months(day + dt.timedelta(days=1), -6))
+    rows = np.nonzero(eligible)[0]
+    keys = t.fields["evaluations"].keys(len(t), d)
+    evaluated = np.zeros(len(t), dtype=bool)
+    evaluated[rows] = keys.count(rows, np.full(len(rows), window_start), np.full(len(rows), d)) > 0
+    n = len(batch)
+    per_case = {name: np.zeros(n, dtype=bool) for name in ("active", "has_plan", "plan_eligible", "evaluated")}
+    for name, mask in (("active", active), ("has_plan", with_plan), ("plan_eligible", eligible),
+                       ("evaluated", evaluated)):
+        per_case[name][t.case[mask]] = True
+    cases = np.nonzero(per_case["active"])[0]
+    return {"unit": unit_code[cases].astype(np.int32), **{name: per_case[name][cases] for name in _SNAPSHOT[1:]}}
+
+
+def reasons_counter(frame: Frame, mask: np.ndarray) -> Counter:
+    """Breaches under ``mask`` per reason index (-1: none)."""
+    return Counter(frame.reason[mask & frame.breaches()].tolist())

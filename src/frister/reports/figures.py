@@ -29,13 +29,14 @@ Counting conventions (stated once, used by every report):
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
 
-from frister.calendar import add_months
-from frister.facts.model import REASON_CODES, REASON_LABELS
-from frister.reports.data import ChildSnapshot, Row
+import numpy as np
+
+from frister.calendar import add_months, to_day
+from frister.engine.evaluate import LATE, MET, OPEN, OVERDUE
+from frister.facts.contract import REASON_CODES, REASON_LABELS
+from frister.reports.data import Frame, reasons_counter
 from frister.rules.model import Rule, RuleSet
 
 CONFIDENCE_ORDER = {"V": 0, "S": 1, "U": 2}
@@ -102,39 +103,41 @@ class RuleTotals:
         return "/".join(c for c in self.confidences if c != "V")
 
 
-def rule_confidences(rule: Rule, rows: Iterable[Row], on: dt.date) -> tuple[str, ...]:
-    found = {r.result.confidence for r in rows}
+def _confidences(rule: Rule, versions: np.ndarray, on: dt.date) -> tuple[str, ...]:
+    found = {rule.versions[int(v)].confidence for v in np.unique(versions)}
     if not found:
-        version = rule.version_on(on) or rule.versions[-1]
-        found = {version.confidence}
+        found = {(rule.version_on(on) or rule.versions[-1]).confidence}
     return tuple(sorted(found, key=CONFIDENCE_ORDER.__getitem__))
 
 
-def rule_totals(rules: RuleSet, rows: list[Row], as_of: dt.date, only: set[str] | None = None,
+def _capped_visits(f: Frame, mask: np.ndarray) -> tuple[int, int]:
+    """Visits required and done (each period's done capped at its requirement) under ``mask``."""
+    required = np.maximum(f.required[mask], 0)
+    return int(required.sum()), int(np.minimum(np.maximum(f.done[mask], 0), required).sum())
+
+
+def rule_totals(f: Frame, mask: np.ndarray, only: set[str] | None = None,
                 keep_empty: bool = True) -> list[RuleTotals]:
-    """Per rule (in catalogue order), the obligations due among ``rows``."""
-    by_rule: dict[str, list[Row]] = {}
-    for r in rows:
-        by_rule.setdefault(r.result.rule, []).append(r)
+    """Per rule (in catalogue order), the obligations under ``mask`` (e.g. due in a period)."""
     out = []
-    for rule in rules:
+    as_of = to_day(f.as_of)
+    for i, rule in enumerate(f.rules):
         if only and rule.id not in only:
             continue
-        rs = by_rule.get(rule.id, [])
-        if not rs and not keep_empty:
+        m = mask & (f.rule == i)
+        status = f.status[m]
+        if not len(status) and not keep_empty:
             continue
-        status = [r.result.status for r in rs]
-        breaches = [r.result.days_late for r in rs if r.is_breach]
+        breach = (status == LATE) | (status == OVERDUE)
+        late = f.days_late[m][breach]
         required = done = None
         if rule.kind == "visits":
-            ended = [r.result for r in rs if r.result.due_on <= as_of]
-            required = sum(x.required or 0 for x in ended)
-            done = sum(min(x.done or 0, x.required or 0) for x in ended)
+            required, done = _capped_visits(f, m & (f.due <= as_of))
         out.append(RuleTotals(
-            rule=rule, due=len(rs), met=status.count("met"), late=status.count("late"),
-            overdue=status.count("overdue"), open=status.count("open"), days_late_total=sum(breaches),
-            days_late_max=max(breaches, default=0), required=required, done=done,
-            confidences=rule_confidences(rule, rs, as_of),
+            rule=rule, due=len(status), met=int((status == MET).sum()), late=int((status == LATE).sum()),
+            overdue=int((status == OVERDUE).sum()), open=int((status == OPEN).sum()),
+            days_late_total=int(late.sum()), days_late_max=int(late.max()) if len(late) else 0,
+            required=required, done=done, confidences=_confidences(rule, f.version[m], f.as_of),
         ))
     return out
 
@@ -154,77 +157,79 @@ class Summary:
         return self.met / decided if decided else None
 
 
-def summarise(rows: Iterable[Row]) -> Summary:
-    status = [r.result.status for r in rows]
-    return Summary(len(status), status.count("met"), status.count("late") + status.count("overdue"),
-                   status.count("open"))
+def summarise(f: Frame, mask: np.ndarray) -> Summary:
+    status = f.status[mask]
+    return Summary(len(status), int((status == MET).sum()), int(((status == LATE) | (status == OVERDUE)).sum()),
+                   int((status == OPEN).sum()))
 
 
-def _in(day: dt.date | None, start: dt.date, end: dt.date) -> bool:
-    return day is not None and start <= day <= end
+def indicators(f: Frame, start: dt.date, end: dt.date, snapshot_day: dt.date, unit: str | None = None
+               ) -> list[Figure]:
+    """The RULES.md indicators for ``[start, end]`` (of one unit, or all) and the
+    support-measure snapshot on ``snapshot_day``."""
+    mine = f.of_unit(unit)
+    due = mine & f.due_between(start, end)
+    met = mine & f.met_between(start, end)
+    as_of = to_day(f.as_of)
 
+    def of(rule_id: str) -> np.ndarray:
+        return f.rule == f.rule_index(rule_id)
 
-def indicators(rows: list[Row], snapshot: list[ChildSnapshot], start: dt.date, end: dt.date,
-               as_of: dt.date) -> list[Figure]:
-    """The RULES.md indicators for ``[start, end]`` from ``rows`` and the snapshot at its end."""
     figs: list[Figure] = []
-    reviewed = [r.result for r in rows if r.result.rule == "referral_review" and _in(r.result.met_on, start, end)]
+    reviewed = met & of("referral_review")
     figs.append(Figure("referrals_reviewed", "Meldinger gjennomgått innen 1 uke",
-                       sum(1 for x in reviewed if x.status == "met"), len(reviewed),
+                       int((reviewed & (f.status == MET)).sum()), int(reviewed.sum()),
                        note="av meldinger gjennomgått i perioden"))
     figs.append(Figure("referrals_unreviewed", "Meldinger ikke gjennomgått, fristen ute",
-                       sum(1 for r in rows if r.result.rule == "referral_review" and r.result.status == "overdue"
-                           and _in(r.result.due_on, start, end)), None, higher_is_better=False))
-    concluded = [r.result for r in rows if r.result.rule == "investigation_deadline"
-                 and _in(r.result.met_on, start, end)]
+                       int((due & of("referral_review") & (f.status == OVERDUE)).sum()), None,
+                       higher_is_better=False))
+    concluded = met & of("investigation_deadline")
     figs.append(Figure("investigations_late", "Undersøkelser avsluttet med fristoverskridelse",
-                       sum(1 for x in concluded if x.status == "late"), len(concluded), higher_is_better=False,
+                       int((concluded & (f.status == LATE)).sum()), int(concluded.sum()), higher_is_better=False,
                        note="av undersøkelser avsluttet i perioden"))
     figs.append(Figure("investigations_running_late", "Undersøkelser ikke avsluttet, fristen ute",
-                       sum(1 for r in rows if r.result.rule == "investigation_deadline"
-                           and r.result.status == "overdue" and _in(r.result.due_on, start, end)),
-                       None, higher_is_better=False))
+                       int((due & of("investigation_deadline") & (f.status == OVERDUE)).sum()), None,
+                       higher_is_better=False))
+    snap = f.snapshots[snapshot_day]
+    in_unit = np.ones(len(snap["unit"]), dtype=bool) if unit is None else \
+        snap["unit"] == (f.units.index(unit) if unit in f.units else -1)
     figs.append(Figure("children_with_plan", "Barn med hjelpetiltak som har tiltaksplan",
-                       sum(1 for s in snapshot if s.has_plan), len(snapshot),
+                       int(snap["has_plan"][in_unit].sum()), int(in_unit.sum()),
                        note="øyeblikksbilde ved periodens slutt"))
-    eligible = [s for s in snapshot if s.plan_eligible]
+    eligible = in_unit & snap["plan_eligible"]
     figs.append(Figure("plans_evaluated", "Barn med tiltaksplan (tiltak ≥ 3 mnd.) der planen er evaluert siste halvår",
-                       sum(1 for s in eligible if s.evaluated), len(eligible),
+                       int(snap["evaluated"][eligible].sum()), int(eligible.sum()),
                        note="øyeblikksbilde ved periodens slutt"))
+    ended = due & (f.due <= as_of)
     for rule_id, key, label in (
         ("foster_home_followup_visits", "followup_children_not_met",
          "Barn i fosterhjem > 1 år uten påkrevde oppfølgingsbesøk"),
         ("foster_home_supervision_visits", "supervision_children_not_met",
          "Barn i fosterhjem > 1 år uten påkrevde tilsynsbesøk"),
     ):
-        children: dict[str, bool] = {}
-        for r in rows:
-            x = r.result
-            if x.rule != rule_id or not _in(x.due_on, start, end) or x.due_on > as_of:
-                continue
-            if r.placed_on is None or not r.placed_on < add_months(x.due_on, -12):
-                continue
-            missing = (x.done or 0) < (x.required or 0)
-            children[x.case_id] = children.get(x.case_id, False) or missing
-        figs.append(Figure(key, label, sum(children.values()), len(children), higher_is_better=False,
+        # A child counts when a period of theirs ended in the window and they had been
+        # placed more than a year by its end; not met when any such period is short.
+        m = ended & of(rule_id) & (f.placed_on < add_months(f.due, -12))
+        children, inverse = np.unique(f.case[m], return_inverse=True)
+        short = np.zeros(len(children), dtype=bool)
+        np.logical_or.at(short, inverse, f.done[m] < f.required[m])
+        figs.append(Figure(key, label, int(short.sum()), len(children), higher_is_better=False,
                            note="av barn i fosterhjem plassert mer enn ett år"))
     for rule_id, key, label in (
         ("foster_home_followup_visits", "followup_visits", "Oppfølgingsbesøk gjennomført av påkrevde"),
         ("foster_home_supervision_visits", "supervision_visits", "Tilsynsbesøk gjennomført av påkrevde"),
     ):
-        ended = [r.result for r in rows if r.result.rule == rule_id and _in(r.result.due_on, start, end)
-                 and r.result.due_on <= as_of]
-        required = sum(x.required or 0 for x in ended)
-        done = sum(min(x.done or 0, x.required or 0) for x in ended)
-        figs.append(Figure(key, label, done, required, note="i avsluttede besøksperioder; antall som mangler i parentes"))
+        required, done = _capped_visits(f, ended & of(rule_id))
+        figs.append(Figure(key, label, done, required,
+                           note="i avsluttede besøksperioder; antall som mangler i parentes"))
     return figs
 
 
-def reasons_breakdown(rows: Iterable[Row]) -> list[tuple[str, int]]:
-    """Breaches among ``rows`` per reason (bokmål label, in code order), then those without one."""
-    counts = Counter(r.reason for r in rows if r.is_breach)
-    out = [(REASON_LABELS[code], counts.get(code, 0)) for code in REASON_CODES]
-    out.append(("Ikke registrert", counts.get(None, 0)))
+def reasons_breakdown(f: Frame, mask: np.ndarray) -> list[tuple[str, int]]:
+    """Breaches under ``mask`` per reason (bokmål label, in code order), then those without one."""
+    counts = reasons_counter(f, mask)
+    out = [(REASON_LABELS[code], counts.get(i, 0)) for i, code in enumerate(REASON_CODES)]
+    out.append(("Ikke registrert", counts.get(-1, 0)))
     return out
 
 

@@ -19,11 +19,13 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Connection, Engine
 
 from frister.calendar import add_months, days_in_month, is_working_day
+from frister.engine.evaluate import OPEN, OVERDUE
 from frister.reports import charts
-from frister.reports.data import Row, collect, default_as_of, group_by_unit
+from frister.reports.data import Frame, collect, default_as_of
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.reports.render import MONTHS, month_name, render, write_text
 from frister.rules.model import RuleSet
@@ -57,17 +59,18 @@ def weeks_ahead(as_of: dt.date, n: int = WEEKS_AHEAD) -> list[tuple[dt.date, dt.
     return [(monday + dt.timedelta(weeks=i), monday + dt.timedelta(weeks=i, days=6)) for i in range(n)]
 
 
-def _load_ahead(rows: list[Row], units: list[str], as_of: dt.date) -> list[Week]:
+def _load_ahead(f: Frame, as_of: dt.date) -> list[Week]:
     out = []
     for start, end in weeks_ahead(as_of):
-        due = [r.result for r in rows if r.result.status == "open" and start <= r.result.due_on <= end]
+        due = (f.status == OPEN) & f.due_between(start, end)
         days = [start + dt.timedelta(days=i) for i in range(7)]
         working = sum(1 for d in days[:5] if is_working_day(d))
         iso = start.isocalendar()
+        per_unit = np.bincount(f.unit[due], minlength=len(f.units))
         out.append(Week(
             start=start, end=end, label=f"Uke {iso.week}", working_days=working,
             holiday=working < 5 or any(d.month == 7 for d in days[:5]),
-            counts=tuple(sum(1 for x in due if x.unit == u) for u in units),
+            counts=tuple(int(n) for n in per_unit),
         ))
     return out
 
@@ -79,40 +82,33 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
     y_start = add_months(month, -11)
     weeks = weeks_ahead(as_of)
     snap = snapshot_day(m_end, as_of)
-    data = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,))
-    units = data.units
-    month_rows = data.due_between(month, m_end)
-    year_rows = data.due_between(y_start, m_end)
-    all_rows = data.rows
-    snapshot = data.snapshots[snap]
+    f = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,))
+    units = f.units
+    month_rows = f.due_between(month, m_end)
+    year_rows = f.due_between(y_start, m_end)
 
     def figures_for(start: dt.date, end: dt.date) -> dict:
-        by_unit_rows = group_by_unit(all_rows)
-        total = indicators(all_rows, snapshot, start, end, as_of)
-        per_unit = {u: indicators(by_unit_rows.get(u, []), [s for s in snapshot if s.unit == u], start, end, as_of)
-                    for u in units}
-        return {"total": total, "units": per_unit}
+        return {"total": indicators(f, start, end, snap),
+                "units": {u: indicators(f, start, end, snap, u) for u in units}}
 
     months = [add_months(y_start, i) for i in range(12)]
     month_labels = [f"{MONTHS[m.month - 1][:3]} {str(m.year)[2:]}" for m in months]
     share_series, breach_series = [], {u: [] for u in units}
+    breaches = f.breaches()
     for m in months:
-        rs = data.due_between(m, month_end(m))
-        met = sum(1 for r in rs if r.result.status == "met")
-        decided = sum(1 for r in rs if r.result.status != "open")
-        share_series.append(met / decided if decided else None)
-        for u in units:
-            breach_series[u].append(sum(1 for r in rs if r.is_breach and r.result.unit == u))
+        rs = f.due_between(m, month_end(m))
+        s = summarise(f, rs)
+        share_series.append(s.share_met)
+        per_unit = np.bincount(f.unit[rs & breaches], minlength=len(units))
+        for i, u in enumerate(units):
+            breach_series[u].append(int(per_unit[i]))
 
-    unexplained = sorted(
-        (r for r in year_rows if r.is_breach and r.reason is None),
-        key=lambda r: (r.result.status != "overdue", -r.result.days_late, r.result.case_id, r.result.rule,
-                       r.result.subject, r.result.period or "", r.result.seq),
-    )
-    load = _load_ahead(all_rows, units, as_of)
+    unexplained = np.nonzero(year_rows & breaches & (f.reason < 0))[0]
+    order = sorted(unexplained.tolist(), key=lambda i: (f.status[i] != OVERDUE, -int(f.days_late[i]), f.key[i]))
+    load = _load_ahead(f, as_of)
     unit_totals = {
-        "month": {u: summarise([r for r in month_rows if r.result.unit == u]) for u in units},
-        "year": {u: summarise([r for r in year_rows if r.result.unit == u]) for u in units},
+        "month": {u: summarise(f, month_rows & f.of_unit(u)) for u in units},
+        "year": {u: summarise(f, year_rows & f.of_unit(u)) for u in units},
     }
     return {
         "title": f"Månedsrapport {month_name(month)}",
@@ -120,24 +116,24 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "month_end": m_end,
         "year_start": y_start,
         "as_of": as_of,
-        "fingerprint": data.fingerprint,
+        "fingerprint": f.fingerprint,
         "snapshot": snap,
         "units": units,
         "meta": [
             ("Måned", month_name(month)),
             ("Siste 12 måneder", f"{y_start.strftime('%d.%m.%Y')} – {m_end.strftime('%d.%m.%Y')}"),
             ("Data per", as_of.strftime("%d.%m.%Y")),
-            ("Regelsett (fingeravtrykk)", data.fingerprint),
+            ("Regelsett (fingeravtrykk)", f.fingerprint),
         ],
         "month_figures": figures_for(month, m_end),
         "year_figures": figures_for(y_start, m_end),
-        "month_totals": rule_totals(rules, month_rows, as_of),
-        "year_totals": rule_totals(rules, year_rows, as_of),
+        "month_totals": rule_totals(f, month_rows),
+        "year_totals": rule_totals(f, year_rows),
         "unit_totals": unit_totals,
         "titles": {r.id: r.title for r in rules},
-        "reasons": list(zip(reasons_breakdown(month_rows), reasons_breakdown(year_rows))),
-        "unexplained": unexplained[:MAX_UNEXPLAINED],
-        "unexplained_total": len(unexplained),
+        "reasons": list(zip(reasons_breakdown(f, month_rows), reasons_breakdown(f, year_rows))),
+        "unexplained": [_Shown(f.result(i)) for i in order[:MAX_UNEXPLAINED]],
+        "unexplained_total": len(order),
         "max_unexplained": MAX_UNEXPLAINED,
         "load": load,
         "charts": {
@@ -151,6 +147,13 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
                                    stacked=True, marks=[w.holiday for w in load]),
         },
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A listed breach, as the template reads it (``row.result``)."""
+
+    result: object
 
 
 def monthly_html(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date, templates_dir: str | Path) -> str:

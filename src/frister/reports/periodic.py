@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from frister.calendar import CalendarPeriod
 from frister.reports import charts
-from frister.reports.data import collect, group_by_unit
+from frister.reports.data import collect
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.reports.render import render
 from frister.rules.model import RuleSet
@@ -46,33 +46,27 @@ def _meta(label: str, value: str, as_of: dt.date, fingerprint: str, end: dt.date
 def build_half_year(conn: Connection, rules: RuleSet, period: CalendarPeriod, as_of: dt.date) -> dict:
     """The template context of the half-year report for ``period`` (``YYYY-H1``/``H2``)."""
     snap = snapshot_day(period.end, as_of)
-    data = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,))
-    units = data.units
-    snapshot = data.snapshots[snap]
-    by_unit = group_by_unit(data.rows)
-    due = data.due_between(period.start, period.end)
-    total = indicators(data.rows, snapshot, period.start, period.end, as_of)
-    figures = {
-        "total": total,
-        "units": {u: indicators(by_unit.get(u, []), [s for s in snapshot if s.unit == u], period.start,
-                                period.end, as_of) for u in units},
-    }
-    visits = [t for t in rule_totals(rules, due, as_of) if t.rule.kind == "visits"]
-    share_items = [(SHORT_LABELS[f.key], f.share, f.higher_is_better) for f in total if f.key in SHARE_KEYS]
+    f = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,))
+    units = f.units
+    due = f.due_between(period.start, period.end)
+    total = indicators(f, period.start, period.end, snap)
+    figures = {"total": total, "units": {u: indicators(f, period.start, period.end, snap, u) for u in units}}
+    share_items = [(SHORT_LABELS[x.key], x.share, x.higher_is_better) for x in total if x.key in SHARE_KEYS]
+    totals = rule_totals(f, due)
     return {
         "title": f"Halvårsrapportering {period.label}",
         "meta": _meta("Periode", f"{period.start.strftime('%d.%m.%Y')} – {period.end.strftime('%d.%m.%Y')}",
-                      as_of, data.fingerprint, period.end),
+                      as_of, f.fingerprint, period.end),
         "as_of": as_of,
         "snapshot": snap,
         "units": units,
         "figures": figures,
-        "totals": rule_totals(rules, due, as_of),
-        "unit_summaries": {u: summarise(r for r in due if r.result.unit == u) for u in units},
-        "visits": visits,
-        "reasons": reasons_breakdown(due),
-        "visits_by_unit": {u: [t for t in rule_totals(rules, [r for r in due if r.result.unit == u], as_of)
-                               if t.rule.kind == "visits"] for u in units},
+        "totals": totals,
+        "unit_summaries": {u: summarise(f, due & f.of_unit(u)) for u in units},
+        "visits": [t for t in totals if t.rule.kind == "visits"],
+        "reasons": reasons_breakdown(f, due),
+        "visits_by_unit": {u: [t for t in rule_totals(f, due & f.of_unit(u)) if t.rule.kind == "visits"]
+                           for u in units},
         "chart": charts.share_bars("Nøkkeltall, andeler", share_items),
     }
 
@@ -82,42 +76,37 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
     year_list = list(range(year - years + 1, year + 1))
     spans = [(y, dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in year_list]
     snaps = {y: snapshot_day(end, as_of) for y, _, end in spans}
-    data = collect(conn, rules, as_of, spans[0][1], spans[-1][2], snapshot_days=tuple(sorted(set(snaps.values()))))
+    f = collect(conn, rules, as_of, spans[0][1], spans[-1][2], snapshot_days=tuple(sorted(set(snaps.values()))))
     per_year = {}
     for y, start, end in spans:
-        due = data.due_between(start, end)
+        due = f.due_between(start, end)
         per_year[y] = {
-            "figures": indicators(data.rows, data.snapshots[snaps[y]], start, end, as_of),
-            "totals": rule_totals(rules, due, as_of),
-            "summary": summarise(due),
-            "reasons": reasons_breakdown(due),
+            "figures": indicators(f, start, end, snaps[y]),
+            "totals": rule_totals(f, due),
+            "summary": summarise(f, due),
+            "reasons": reasons_breakdown(f, due),
             "provisional": as_of < end,
         }
     last = per_year[year]
-    keys = [f.key for f in last["figures"]]
+    keys = [x.key for x in last["figures"]]
     figure_rows = [(last["figures"][i], [per_year[y]["figures"][i] for y in year_list]) for i in range(len(keys))]
     rule_rows = [(last["totals"][i], [per_year[y]["totals"][i] for y in year_list]) for i in range(len(rules))]
     share_series = [
-        charts.Series(SHORT_LABELS[f.key], [per_year[y]["figures"][i].share for y in year_list])
-        for i, f in enumerate(last["figures"]) if f.key in SHARE_KEYS
+        charts.Series(SHORT_LABELS[x.key], [per_year[y]["figures"][i].share for y in year_list])
+        for i, x in enumerate(last["figures"]) if x.key in SHARE_KEYS
     ]
     labels = [str(y) + ("*" if per_year[y]["provisional"] else "") for y in year_list]
     visit_series = []
-    for i, f in enumerate(last["figures"]):
-        if f.key in ("followup_visits", "supervision_visits"):
-            name = "Oppfølging" if f.key == "followup_visits" else "Tilsyn"
+    for i, x in enumerate(last["figures"]):
+        if x.key in ("followup_visits", "supervision_visits"):
+            name = "Oppfølging" if x.key == "followup_visits" else "Tilsyn"
             visit_series.append(charts.Series(f"{name}: påkrevd", [per_year[y]["figures"][i].total for y in year_list]))
             visit_series.append(charts.Series(f"{name}: gjennomført", [per_year[y]["figures"][i].count for y in year_list]))
-    snap_last = snaps[year]
-    by_unit = group_by_unit(data.rows)
-    unit_figures = {
-        u: indicators(by_unit.get(u, []), [s for s in data.snapshots[snap_last] if s.unit == u],
-                      dt.date(year, 1, 1), dt.date(year, 12, 31), as_of)
-        for u in data.units
-    }
+    year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    unit_figures = {u: indicators(f, year_start, year_end, snaps[year], u) for u in f.units}
     return {
         "title": f"Tilstandsrapport: frister og besøk {year_list[0]}–{year}",
-        "meta": _meta("År", f"{year_list[0]}–{year}", as_of, data.fingerprint, dt.date(year, 12, 31)),
+        "meta": _meta("År", f"{year_list[0]}–{year}", as_of, f.fingerprint, year_end),
         "as_of": as_of,
         "year": year,
         "years": year_list,
@@ -127,7 +116,7 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
         "rule_rows": rule_rows,
         "reason_rows": [(label, [per_year[y]["reasons"][i][1] for y in year_list])
                         for i, (label, _) in enumerate(last["reasons"])],
-        "units": data.units,
+        "units": f.units,
         "unit_figures": {"total": last["figures"], "units": unit_figures},
         "charts": {
             "shares": charts.columns("Nøkkeltall per år (andeler)", labels, share_series, percent=True),

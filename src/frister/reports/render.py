@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from frister.engine.results import STATUS_LABELS
-from frister.facts.model import REASON_LABELS
+from frister.facts.contract import REASON_LABELS
 from frister.rules.model import CONFIDENCE_LABELS
 
 MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from frister.engine.core import evaluate_case
+from frister.engine.evaluate import evaluate_case
 from frister.engine.results import JSON_KEYS
 from frister.errors import RuleError
 from frister.facts.parse import parse_case
@@ -126,12 +126,12 @@ def _plain(value: Any) -> Any:
 
 def run_example(example: Example, rules: RuleSet) -> Outcome:
     case = {"case_id": "TEST-1", "unit": "test", **_to_json_like(example.case)}
-    facts, _, problems = parse_case(case, as_of=None)
+    record, _, problems = parse_case(case, as_of=None)
     if problems:
         detail = "\n".join(f"  case.{f}: {e}" for f, e in problems)
         return Outcome(example, False, f"the example's case is not a valid contract-v1 case:\n{detail}")
     rule = rules.get(example.rule)
-    results = [r.to_json() for r in evaluate_case((rule,), facts, example.as_of)
+    results = [r.to_json() for r in evaluate_case((rule,), record, example.as_of)
                if not example.periods or r.period in example.periods]
     expected = [{k: _plain(v) for k, v in e.items()} for e in example.expected]
     actual = [{k: r.get(k) for k in e} for r, e in zip(results, expected)]

@@ -20,7 +20,7 @@ import yaml
 
 from frister.calendar import Period
 from frister.errors import RuleError, RuleErrors
-from frister.facts.subjects import SUBJECTS, SubjectType
+from frister.facts.vocabulary import SUBJECTS, SubjectType
 from frister.rules.model import ExtensionSpec, ReductionSpec, Rule, RuleSet, RuleVersion
 
 
@@ -244,7 +244,7 @@ def _version(node: _Node, name: str, kind: str, subject: SubjectType | None, rul
             node.error("expected exactly one of period, period_by_kind, lead_time")
         ext = node.child("extension")
         if ext.value is not None:
-            if subject is not None and not subject.has_extension:
+            if subject is not None and "extension_requested_on" not in subject.fields:
                 ext.error(f"a {subject.name} has no extension in the import contract")
             elif ext.mapping({"period", "requested_by_due"}, {"period"}):
                 p = ext.child("period").period()
@@ -274,15 +274,8 @@ def _version(node: _Node, name: str, kind: str, subject: SubjectType | None, rul
 
 
 def _choices_of(subject: SubjectType | None, field: str) -> tuple[str, ...]:
-    from frister.facts import model
-
-    if subject is None or field != "kind":
-        return ()
-    return {
-        "measure": model.MEASURE_KINDS,
-        "emergency_decision": model.EMERGENCY_KINDS,
-        "placement": model.PLACEMENT_KINDS,
-    }.get(subject.name, ())
+    spec = subject.fields.get(field) if subject is not None else None
+    return spec.choices if spec is not None else ()
 
 
 def _check_ranges(node: _Node, versions: list[RuleVersion]) -> None:

@@ -1,5 +1,1 @@
-"""Case facts in the database: tables, bulk reading and replacing."""
-
-from frister.store.facts import iter_case_facts, replace_cases, stored_fingerprints
-
-__all__ = ["iter_case_facts", "replace_cases", "stored_fingerprints"]
+"""Case facts in the database: the tables, replacing cases, reading them as batches."""
