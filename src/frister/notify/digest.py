@@ -4,7 +4,10 @@ Code builds the context; the words live in ``templates/email/digest/{subject.txt
 body.txt,body.html}``. The context holds exactly what a notice may say: case reference,
 rule title and legal basis, visit period, due date, days left or late, unit and
 caseworker code, and counts. It is built from outbox rows, which hold nothing else;
-no case fact (birth date, free text, explanation) is ever passed to a template.
+no case fact (birth date, free text, explanation) is ever passed to a template. Every
+value a template outputs goes through :func:`frister.text.printable`: a line break in a
+unit name or a caseworker code is shown as ``\\n``, so a body line either is a line of
+the template or a notice line, never a line that came from the data.
 
 A due date computed from the child's birth date (aftercare: six months before the 18th
 birthday) would give the birth date away, exactly, together with the as-of date and the
@@ -35,6 +38,7 @@ from typing import Callable, Iterable, Mapping
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from frister.errors import ConfigError
+from frister.text import printable
 
 STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd"}
 STAGE_NOUNS = {"reminder": ("påminnelse", "påminnelser"), "warning": ("varsel", "varsler"),
@@ -106,6 +110,7 @@ class DigestRenderer:
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            finalize=printable,  # no value from the data starts a line of its own (frister.text)
         )
         self.rule_titles = rule_titles
         self.urgency = urgency
