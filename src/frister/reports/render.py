@@ -2,7 +2,10 @@
 
 Templates only lay out what the report modules compute; numbers and dates are
 formatted here, the Norwegian way (``96,4 %``, ``1 234``, ``23.11.2026``), so every
-report writes them alike. Output is deterministic: no clock, no random ids.
+report writes them alike. Every value a template outputs goes through
+:func:`frister.text.printable`, so a line break in a unit name or an action is shown as
+``\\n`` and never starts a line of its own. Output is deterministic: no clock, no random
+ids.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from frister.engine.results import STATUS_LABELS
 from frister.facts.model import REASON_LABELS
 from frister.rules.model import CONFIDENCE_LABELS
+from frister.text import printable
 
 MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
           "november", "desember")
@@ -54,6 +58,7 @@ def environment(templates_dir: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=printable,  # no value from the data starts a line of its own (frister.text)
     )
     env.filters.update(pct=pct, num=num, dato=dato, month_name=month_name)
     env.globals.update(
