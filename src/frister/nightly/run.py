@@ -40,6 +40,7 @@ from frister.escalation.outbox import FailAt, Outbox
 from frister.evaluation.service import evaluate_and_store, utcnow, vacuum_after
 from frister.nightly.lock import run_lock
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
+from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
 from frister.notify.transport import Transport
 from frister.rules.model import RuleSet
@@ -61,7 +62,7 @@ class NightlyConfig:
     ladder: Ladder
     recipients: Recipients
     renderer: DigestRenderer
-    sender: str
+    sender: str  # the From header, parsed and checked (frister.notify.address)
 
 
 def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> NightlyConfig:
@@ -93,8 +94,12 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
     # Rules whose due date is computed from the birth date: e-mails show only the month.
     birth_linked = frozenset(r.id for r in rules if r.subject == "child")
     renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency, birth_linked)
-    sender = settings.get("FRISTER_SMTP_FROM") or (CONSOLE_SENDER if transport == "console" else "")
-    if not sender:
+    configured = settings.get("FRISTER_SMTP_FROM")
+    if configured:
+        sender = parse_sender(configured).header()
+    elif transport == "console":
+        sender = CONSOLE_SENDER
+    else:
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
     return NightlyConfig(ladder, recipients, renderer, sender)
 
