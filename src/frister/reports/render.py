@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from frister.engine.results import STATUS_LABELS
 from frister.facts.model import REASON_LABELS
+from frister.reports.output import write_output
 from frister.rules.model import CONFIDENCE_LABELS
 from frister.text import printable
 
@@ -73,9 +74,6 @@ def render(templates_dir: str | Path, name: str, **context) -> str:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` as UTF-8 with ``\\n`` line ends (the same bytes on every platform)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    return path
+    """Write ``text`` as UTF-8 with ``\\n`` line ends (the same bytes on every platform),
+    whole or not at all, readable by its owner only (:func:`~frister.reports.output.write_output`)."""
+    return write_output(path, text.encode("utf-8"))
