@@ -15,6 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from frister.cli import build
+
 ROOT = Path(__file__).resolve().parents[2]
 FRISTER = str(Path(sys.executable).parent / "frister")
 SQLITE_SHARED_BYTES = (0x40000002, 510)  # the byte range SQLite's readers lock in the database file
@@ -43,6 +47,7 @@ def test_every_file_the_cli_creates_is_0600_under_umask_022(tmp_path):
         frister(tmp_path, "report", "annual", "--year", "2025", "--years", "2", "--output", "rapporter/aar.html")
         files = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode)
                  for p in tmp_path.rglob("*") if p.is_file()}
+        health = frister(tmp_path, "health")
     finally:
         os.close(reader)
     assert set(files) == {
@@ -53,4 +58,24 @@ def test_every_file_the_cli_creates_is_0600_under_umask_022(tmp_path):
     }
     assert {name: mode for name, mode in files.items() if mode != 0o600} == {}
     assert {stat.S_IMODE(d.stat().st_mode) for d in (tmp_path / "demo", tmp_path / "rapporter")} == {0o700}
+    assert "warning" not in health.stderr
 
+
+def test_health_warns_when_the_database_file_is_readable_by_others(tmp_path, monkeypatch):
+    database = tmp_path / "frister.db"
+    monkeypatch.setenv("FRISTER_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("FRISTER_RULES_DIR", str(ROOT / "rules"))
+    assert CliRunner().invoke(build(), ["db", "upgrade"]).exit_code == 0
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600  # created so by the engine, umask or not
+    quiet = CliRunner().invoke(build(), ["health"])
+    assert quiet.stderr == ""
+    database.chmod(0o644)
+    warned = CliRunner().invoke(build(), ["health"])
+    assert warned.exit_code == 1  # no run yet: the warning does not change the verdict
+    assert warned.stderr == (f"warning: {database} is open to its group or others (mode 0644); "
+                             f"run 'chmod 600 {database}' and set UMask=0077 (deploy/README.md)\n")
+
+
+def test_the_systemd_units_set_the_same_umask():
+    for unit in sorted((ROOT / "deploy").glob("*.service")):
+        assert "\nUMask=0077\n" in unit.read_text(), unit.name

@@ -6,7 +6,8 @@ SQLAlchemy error message and log line.
 A SQLite database file holds every case's dates, so frister creates it readable and
 writable by its owner only (``0600``), whatever the umask: SQLite itself would create it
 ``0644`` less the umask, and it gives the ``-wal`` and ``-shm`` files the database
-file's own mode. An existing file is not changed.
+file's own mode. An existing file is not changed; :func:`sqlite_files_open_to_others`
+tells ``frister health`` which ones others can read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +76,23 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError:
         pass
+
+
+def sqlite_files_open_to_others(engine: Engine) -> list[tuple[Path, int]]:
+    """The database's files (the database, ``-wal``, ``-shm``) that exist and that its
+    group or others may read or write, with their modes. Empty for PostgreSQL."""
+    database = sqlite_file(engine)
+    if database is None:
+        return []
+    out = []
+    for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            out.append((path, mode))
+    return out
 
 
 @contextmanager
