@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from frister.notify.digest import MONTHS_NB, ROLE_GREETING, STAGE_LABELS
+from frister.disclosure import MONTHS_NB
+from frister.notify.digest import ROLE_GREETING, STAGE_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "email" / "digest" / "body.txt"

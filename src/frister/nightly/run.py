@@ -33,6 +33,7 @@ from typing import Callable
 from sqlalchemy import Engine, insert, update
 
 from frister.db.engine import CheckpointOnAThread
+from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, config_fingerprint, derive_notices, last_derived_night
@@ -91,9 +92,9 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
     if not recipients_path.is_file():
         raise ConfigError(f"{recipients_path}: recipients directory not found")
     recipients = load_recipients(recipients_path, ladder)
-    # Rules whose due date is computed from the birth date: e-mails show only the month.
-    birth_linked = frozenset(r.id for r in rules if r.subject == "child")
-    renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency, birth_linked)
+    # Rules whose due date gives the birth date away: e-mails show only the month.
+    renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency,
+                              birth_linked(rules))
     configured = settings.get("FRISTER_SMTP_FROM")
     if configured:
         sender = parse_sender(configured).header()

@@ -11,8 +11,9 @@ the template or a notice line, never a line that came from the data.
 
 A due date computed from the child's birth date (aftercare: six months before the 18th
 birthday) would give the birth date away, exactly, together with the as-of date and the
-days left. For such rules (``birth_linked``) a line shows only the month of the due date
-and whether it has passed, never the day or a count of days.
+days left. For such rules (``birth_linked``: :func:`frister.disclosure.birth_linked`) a
+line shows only the month of the due date (:func:`frister.disclosure.month_text`) and
+whether it has passed, never the day or a count of days.
 
 Order: groups by stage, most urgent first (the ladder's later stages first), then by
 rule title; within a rule the most overdue / soonest due first, then case reference.
@@ -37,6 +38,7 @@ from typing import Callable, Iterable, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from frister.disclosure import month_text
 from frister.errors import ConfigError
 from frister.text import printable
 
@@ -76,15 +78,6 @@ def period_label(period: str) -> str:
     if len(period) == 7 and period[4] == "-" and period[5] in "HQ":
         return f"{period[6]}. {'halvår' if period[5] == 'H' else 'kvartal'} {period[:4]}"
     return period
-
-
-MONTHS_NB = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
-             "oktober", "november", "desember")
-
-
-def month_text(day: dt.date) -> str:
-    """``november 2025``: the due month without the day (see ``birth_linked``)."""
-    return f"{MONTHS_NB[day.month - 1]} {day.year}"
 
 
 def days_text(due_on: dt.date, as_of: dt.date) -> str:
