@@ -135,6 +135,7 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "year_totals": rule_totals(rules, year_rows, as_of),
         "unit_totals": unit_totals,
         "titles": {r.id: r.title for r in rules},
+        "rules": {r.id: r for r in rules},
         "reasons": list(zip(reasons_breakdown(month_rows), reasons_breakdown(year_rows))),
         "unexplained": unexplained[:MAX_UNEXPLAINED],
         "unexplained_total": len(unexplained),

@@ -16,14 +16,14 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from frister.disclosure import MONTHS_NB, month_text, reveals_birth_date
 from frister.engine.results import STATUS_LABELS
 from frister.facts.model import REASON_LABELS
 from frister.reports.output import write_output
-from frister.rules.model import CONFIDENCE_LABELS
+from frister.rules.model import CONFIDENCE_LABELS, Rule
 from frister.text import printable
 
-MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-          "november", "desember")
+MONTHS = MONTHS_NB
 
 
 def pct(value: float | None, decimals: int = 1) -> str:
@@ -47,7 +47,16 @@ def dato(day: dt.date | None) -> str:
 
 
 def month_name(month: dt.date) -> str:
-    return f"{MONTHS[month.month - 1]} {month.year}"
+    """``november 2025`` (the e-mails' wording: :func:`frister.disclosure.month_text`)."""
+    return month_text(month)
+
+
+def due_text(rule: Rule, due_on: dt.date | None) -> str:
+    """A due date as a report shows it: ``23.11.2025``, or only ``november 2025`` when the
+    rule's dates give the birth date away (:func:`frister.disclosure.reveals_birth_date`)."""
+    if due_on is not None and reveals_birth_date(rule):
+        return month_text(due_on)
+    return dato(due_on)
 
 
 @lru_cache(maxsize=8)
@@ -64,6 +73,7 @@ def environment(templates_dir: str) -> Environment:
     env.filters.update(pct=pct, num=num, dato=dato, month_name=month_name)
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS, CONFIDENCE_LABELS=CONFIDENCE_LABELS,
+        due_text=due_text, reveals_birth_date=reveals_birth_date,
     )
     return env
 
