@@ -71,6 +71,10 @@ class ImportRejected(FristerError):
         super().__init__("\n".join(lines))
 
 
+class OutputError(FristerError):
+    """An output file (a report) could not be written; nothing was left at its path."""
+
+
 class DatabaseNotReady(FristerError):
     """The database has not been migrated to the schema this version needs."""
 

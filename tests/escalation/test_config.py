@@ -112,3 +112,18 @@ def test_a_ladder_that_sends_to_stab_needs_a_stab_address(tmp_path):
 def test_the_backoff_doubles_and_is_capped():
     delivery = Delivery(backoff_minutes=10, backoff_cap_minutes=60, max_attempts=5)
     assert [delivery.backoff(n) for n in range(1, 6)] == [10, 20, 40, 60, 60]
+
+
+@pytest.mark.parametrize("value, why", [
+    ('"mottak@barnevern.kommune.example\\nBcc: evil@attacker.example"', "control character"),
+    ('"mottak@barnevern.kommune.example\\n"', "control character"),
+    ('"Mottak <mottak@barnevern.kommune.example>"', "without a display name"),
+    ('"evil@attacker.example <mottak@barnevern.kommune.example>"', "does not parse as one"),
+    ('"mottak@barnevern.kommune.example, evil@attacker.example"', "exactly one address"),
+])
+def test_a_recipient_that_is_not_one_plain_address_is_refused_naming_the_field(tmp_path, value, why):
+    path = write(tmp_path, RECIPIENTS.replace("mottak@barnevern.kommune.example", value), "r.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_recipients(path)
+    assert f"{path}: avdelingsleder.mottak: " in str(err.value) and why in str(err.value)
+    assert "evil" not in str(err.value)

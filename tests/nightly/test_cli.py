@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from frister.cli import build
 from frister.db.engine import create_db_engine
@@ -50,6 +51,26 @@ def test_frister_run_sends_by_smtp_with_the_settings_from_the_environment(cli_en
         result = invoke("run", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
     assert SUMMARY.match(result.output.strip()) and len(server.messages) >= 2
+
+
+@pytest.mark.parametrize("sender", [
+    "evil@attacker.example <frister@barnevern.kommune.example>",
+    "frister@barnevern.kommune.example\r\nBcc: evil@attacker.example",
+])
+def test_a_hostile_sender_setting_stops_the_run_before_the_night_starts(cli_env, engine, tmp_path, monkeypatch,
+                                                                          sender):
+    load_cases(engine, tmp_path, case_records())
+    with SmtpCatcher() as server:
+        for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(server.port),
+                            "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": sender,
+                            "FRISTER_RECIPIENTS_CONFIG": str(ROOT / "config" / "recipients.example.yaml")}.items():
+            monkeypatch.setenv(name, value)
+        result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: FRISTER_SMTP_FROM: expected ") and "evil" not in result.output
+    assert server.envelopes == []
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(NightlyRun)).scalar_one() == 0
 
 
 def test_smtp_without_a_recipients_file_of_its_own_refuses_the_example(cli_env, monkeypatch):

@@ -81,3 +81,15 @@ def test_a_birth_linked_due_date_shows_the_month_and_no_day_count():
     assert "  - Sak BV-1: frist november 2025, over fristen. Enhet mottak, saksbehandler ks01." in body
     assert "  - Sak BV-2: frist desember 2025, ikke forfalt ennå." in body
     assert "10.11.2025" not in body and "05.12.2025" not in body and "dager" not in body
+
+
+def test_a_line_break_from_the_data_is_shown_as_an_escape_not_as_a_new_line():
+    injected = NoticeLine("BV-1\r\nX-Header: 1", "referral_review", "", "warning", 0, dt.date(2025, 11, 27),
+                          "mottak\nBcc: evil@attacker.example", "ks01\u2028Subject: pwned", "barnevernsloven § 2-1")
+    msg = render([injected])
+    text, html = msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
+    assert "  - Sak BV-1\\r\\nX-Header: 1: frist 27.11.2025, 2 dager igjen. Enhet mottak\\nBcc: evil@attacker.example, " \
+           "saksbehandler ks01\\u2028Subject: pwned." in text
+    for body in (text, html):
+        assert not [x for x in body.splitlines() if x.startswith(("Bcc:", "Subject:", "X-Header:"))]
+        assert "\u2028" not in body

@@ -56,6 +56,32 @@ def test_it_delivers_a_message_over_plain_smtp():
     assert server.messages[0]["Message-ID"] == "<frister.abc@barnevern.kommune.example>"
 
 
+def test_the_envelope_sender_is_exactly_the_configured_address_whatever_the_header_says():
+    with SmtpCatcher() as server:
+        config = SmtpConfig.from_settings(settings(
+            FRISTER_SMTP_HOST="127.0.0.1", FRISTER_SMTP_PORT=server.port, FRISTER_SMTP_SECURITY="none",
+            FRISTER_SMTP_FROM="Barneverntjenesten <frister@barnevern.kommune.example>"))
+        assert config.sender == "Barneverntjenesten <frister@barnevern.kommune.example>"
+        forged = message()
+        forged.replace_header("From", "evil@attacker.example")
+        with SmtpTransport(config) as transport:
+            transport.send(forged)
+    assert server.envelopes == [("frister@barnevern.kommune.example", ["leder@barnevern.kommune.example"])]
+
+
+@pytest.mark.parametrize("value", [
+    "evil@attacker.example <frister@barnevern.kommune.example>",
+    '"evil@attacker.example" <frister@barnevern.kommune.example>',
+    "frister@barnevern.kommune.example\r\nBcc: evil@attacker.example",
+    "frister@barnevern.kommune.example, evil@attacker.example",
+])
+def test_a_sender_that_is_not_one_address_is_refused_when_the_settings_are_read(value):
+    with pytest.raises(ConfigError, match="^FRISTER_SMTP_FROM: "):
+        SmtpConfig.from_settings(settings(FRISTER_SMTP_HOST="127.0.0.1", FRISTER_SMTP_FROM=value))
+    with pytest.raises(ConfigError, match="^FRISTER_SMTP_FROM: "):
+        SmtpTransport(SmtpConfig("127.0.0.1", 25, "none", None, None, value))
+
+
 def test_it_uses_starttls_and_logs_in_with_a_password_from_a_file(certificate, tmp_path):
     secret = tmp_path / "smtp-password"
     secret.write_text("s3cret\n", encoding="utf-8")

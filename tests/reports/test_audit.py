@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -134,9 +134,15 @@ def test_the_header_states_period_as_of_fingerprint_and_totals(municipality, rul
 
 
 def test_no_birth_date_can_be_read_from_the_listing(municipality, rules, tmp_path):
+    """Aftercare falls due six months before the 18th birthday: its start date is blank, its
+    due date shown as the month (as in the e-mails), its days late (due = as-of − days) blank."""
     import json
 
+    from openpyxl import load_workbook
+
     from frister.importer import import_file
+    from frister.reports.audit import audit_html
+    from frister.reports.monthly import monthly_html
 
     extra = {"case_id": "H-1", "unit": "tiltak", "child": {"birth_date": "2007-09-10"},
              "measures": [{"id": "T1", "kind": "support", "decided_on": "2024-01-10", "plan_made_on": "2024-01-10",
@@ -145,10 +151,22 @@ def test_no_birth_date_can_be_read_from_the_listing(municipality, rules, tmp_pat
     path.write_text(json.dumps(extra) + "\n", encoding="utf-8")
     import_file(municipality, path, as_of=AS_OF)
     report = audit(municipality, rules, rule_ids=["aftercare_assessment"])
-    assert [(r.result.case_id, r.result.due_on.isoformat()) for r in report.rows] == [("H-1", "2025-03-10")]
-    text = audit_csv(report).decode("utf-8-sig")
-    assert "2025-09-10" not in text and "2007-09-10" not in text  # the 18th birthday is the anchor
-    from frister.reports.audit import audit_html
-
+    assert [(r.result.case_id, r.result.due_on.isoformat(), r.result.status, r.result.days_late)
+            for r in report.rows] == [("H-1", "2025-03-10", "overdue", 144)]
+    data = audit_csv(report)
+    (row,) = listing(data)
+    assert (row["Startdato"], row["Fristdato"], row["Dager over frist"], row["Status"]) == \
+        ("", "mars 2025", "", "fristbrudd (ikke gjort)")
+    assert "aftercare_assessment;Vurdering av ettervern før 18 år;U;1;0;0;1;0;0,0 %;;;" in data.decode("utf-8-sig")
+    sheet = load_workbook(io.BytesIO(audit_xlsx(report)))["Frister"]
+    cells = dict(zip(COLUMNS, (c.value for c in sheet[2])))
+    assert (cells["Startdato"], cells["Fristdato"], cells["Dager over frist"]) == (None, "mars 2025", None)
     html = audit_html(report, TEMPLATES).decode("utf-8")
-    assert "10.09.2025" not in html and "10.09.2007" not in html
+    with municipality.connect() as conn:
+        monthly = monthly_html(conn, rules, date(2025, 3, 1), AS_OF, TEMPLATES)
+    assert "<td>mars 2025</td>" in html and "<td>mars 2025</td>" in monthly
+    for text in (data.decode("utf-8-sig"), html, monthly):
+        for day in (date(2025, 3, 10), date(2025, 9, 10), date(2007, 9, 10)):
+            assert day.isoformat() not in text and day.strftime("%d.%m.%Y") not in text
+        assert ">144<" not in text and ";144;" not in text and "144,0" not in text
+

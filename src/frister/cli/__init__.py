@@ -1,9 +1,20 @@
 """The ``frister`` command line. One small module per command group; each module
-exposes ``register(group)``. Errors are printed without a traceback and exit non-zero."""
+exposes ``register(group)``. Errors are printed without a traceback and exit non-zero.
+
+**Files only the service can read.** :func:`main` sets the process umask to ``077``
+before anything else, so every file a command creates (the SQLite database and its
+``-wal``, ``-shm`` and lock files, reports, the demo's case file) is readable by its
+owner only, whatever umask the shell or the service manager gave. The umask covers what
+libraries create too (SQLite, openpyxl, Alembic), where frister does not choose the mode;
+where frister creates a file itself it also asks for ``0600`` explicitly
+(:mod:`frister.db.engine`, :mod:`frister.reports.output`, :mod:`frister.db.locks`), so
+that using frister as a library, without this entry point, is covered as well.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 
 from frister.cli.common import FristerGroup
 
@@ -27,5 +38,9 @@ def build() -> FristerGroup:
     return group
 
 
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> None:
+    os.umask(PRIVATE_UMASK)
     build().main(args=argv, prog_name="frister")

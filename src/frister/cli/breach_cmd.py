@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from frister.cli.common import App, pass_app
+from frister.cli.common import App, pass_app, print_table
 from frister.facts.contract import REASON_CODES, REASON_LABELS
 
 
@@ -26,23 +26,17 @@ def breach() -> None:
 @pass_app
 def list_cmd(app: App, unit, rule, unexplained) -> None:
     """List the breaches of the latest evaluation with their reasons."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
     from frister.breaches import list_breaches
 
     with app.ready_engine().connect() as conn:
         rows = list_breaches(conn, unit=unit, rule=rule, unexplained=unexplained)
-    table = Table(title=f"Breaches ({len(rows)})")
-    for col in ("case", "unit", "rule", "subject", "period", "seq", "due", "met", "status", "days late", "reason", "action"):
-        table.add_column(col, no_wrap=col not in ("action",))
-    for r in rows:
-        k = r.key
-        table.add_row(k.case_id, r.unit, k.rule, k.subject, k.period, str(k.seq), r.due_on.isoformat(),
-                      r.met_on.isoformat() if r.met_on else "", r.status, str(r.days_late), r.reason or "",
-                      escape(r.action or ""))
-    Console(width=200).print(table)
+    print_table(
+        f"Breaches ({len(rows)})",
+        ("case", "unit", "rule", "subject", "period", "seq", "due", "met", "status", "days late", "reason", "action"),
+        ([r.key.case_id, r.unit, r.key.rule, r.key.subject, r.key.period, r.key.seq, r.due_on.isoformat(),
+          r.met_on.isoformat() if r.met_on else None, r.status, r.days_late, r.reason, r.action] for r in rows),
+        wrap=("action",),
+    )
 
 
 @breach.command("explain")

@@ -1,15 +1,17 @@
-"""Shared CLI plumbing: error handling, settings, engine, rules, option types."""
+"""Shared CLI plumbing: error handling, settings, engine, rules, option types, tables."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
 from functools import cached_property
+from typing import Any, Iterable, Sequence
 
 import click
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from frister.errors import FristerError
+from frister.text import printable
 
 
 class FristerGroup(click.Group):
@@ -92,3 +94,26 @@ DATE = DateType()
 def today() -> dt.date:
     """The CLI's default as-of date. Only the CLI edge reads the clock; the core never does."""
     return dt.date.today()
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], wrap: Sequence[str] = (),
+                width: int = 200) -> None:
+    """Print a table on standard output: every cell as text, its control characters shown
+    (:func:`frister.text.printable`), never read as rich markup, so a value from the data
+    can neither start a line nor style one. A cell may be a :class:`rich.text.Text` to
+    give it a style; its text is treated the same. Columns named in ``wrap`` may wrap."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    def cell(value: Any) -> Text:
+        if isinstance(value, Text):
+            return Text(printable(value.plain), style=value.style)
+        return Text(printable("" if value is None else str(value)))
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, no_wrap=col not in wrap)
+    for row in rows:
+        table.add_row(*(cell(v) for v in row))
+    Console(width=width).print(table)

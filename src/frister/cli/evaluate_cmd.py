@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from frister.cli.common import DATE, App, pass_app, today
+from frister.cli.common import DATE, App, pass_app, print_table, today
 from frister.engine.results import STATUSES
 
 
@@ -109,18 +109,13 @@ class _JsonArray:
 
 
 def _print_table(results, as_of) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"Obligations as of {as_of.isoformat()} ({len(results)})", show_lines=False)
-    for col in ("case", "rule", "subject", "period", "due", "met", "status", "days late", "done/req", "version"):
-        table.add_column(col, no_wrap=True)
     style = {"met": "green", "late": "yellow", "open": "cyan", "overdue": "bold red"}
-    for r in results:
-        table.add_row(
-            r.case_id, r.rule, r.subject, r.period or "", r.due_on.isoformat(),
-            r.met_on.isoformat() if r.met_on else "", f"[{style[r.status]}]{r.status}[/]",
-            str(r.days_late) if r.days_late else "", f"{r.done}/{r.required}" if r.required is not None else "",
-            r.rule_version,
-        )
-    Console(width=200).print(table)
+    print_table(
+        f"Obligations as of {as_of.isoformat()} ({len(results)})",
+        ("case", "rule", "subject", "period", "due", "met", "status", "days late", "done/req", "version"),
+        ([r.case_id, r.rule, r.subject, r.period, r.due_on.isoformat(), r.met_on.isoformat() if r.met_on else None,
+          Text(r.status, style=style[r.status]), r.days_late or None,
+          f"{r.done}/{r.required}" if r.required is not None else None, r.rule_version] for r in results),
+    )

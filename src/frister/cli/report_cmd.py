@@ -2,14 +2,15 @@
 
 Every report evaluates the stored cases as of one date, the as-of date of the data:
 ``--as-of``, else the as-of date of the latest evaluation run, else today (see
-:mod:`frister.reports.data`). Output goes to ``--output`` or standard output.
+:mod:`frister.reports.data`). Output goes to ``--output`` (written whole or not at all,
+mode 0600: :mod:`frister.reports.output`) or standard output.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from pathlib import Path
 
 import click
 
@@ -26,16 +27,22 @@ def report() -> None:
 
 
 def _emit(data: bytes, output: str | None, binary: bool = False) -> None:
+    """Write a report to ``--output`` (whole, 0600, or not at all) or to standard output."""
+    from frister.errors import OutputError
+    from frister.reports.output import write_output
+
     if output:
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        click.echo(f"wrote {path}", err=True)
+        click.echo(f"wrote {write_output(output, data)}", err=True)
         return
     if binary and sys.stdout.isatty():
         raise click.UsageError("xlsx is binary: give --output FILE")
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    except OSError as exc:
+        # What is still buffered would fail again when the interpreter exits: send it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputError(f"standard output: cannot write: {exc.strerror or type(exc).__name__}") from None
 
 
 def _as_of(conn, as_of):

@@ -82,14 +82,21 @@ def parse_age(text: str) -> dt.timedelta:
               help="Unhealthy when the last successful run finished longer ago than this (e.g. 26h, 2d).")
 @pass_app
 def health(app: App, max_age: str) -> None:
-    """Exit 0 when the last successful nightly run is recent enough, 1 otherwise (for monitoring)."""
+    """Exit 0 when the last successful nightly run is recent enough, 1 otherwise (for monitoring).
+
+    Also warns (on standard error, whatever the exit status) when a SQLite database file
+    can be read or written by its group or others."""
     from sqlalchemy import distinct, func, select
 
+    from frister.db.engine import sqlite_files_open_to_others
     from frister.nightly.models import NightlyRun
     from frister.store.tables import case_changes
 
     limit = parse_age(max_age)
     engine = app.ready_engine()
+    for path, mode in sqlite_files_open_to_others(engine):
+        click.echo(f"warning: {path} is open to its group or others (mode {mode:04o}); "
+                   f"run 'chmod 600 {path}' and set UMask=0077 (deploy/README.md)", err=True)
     with engine.connect() as conn:
         last = conn.execute(
             select(NightlyRun.id, NightlyRun.as_of, NightlyRun.finished_at)

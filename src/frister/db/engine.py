@@ -2,10 +2,18 @@
 
 ``hide_parameters=True`` keeps bound values (which may be case data) out of every
 SQLAlchemy error message and log line.
+
+A SQLite database file holds every case's dates, so frister creates it readable and
+writable by its owner only (``0600``), whatever the umask: SQLite itself would create it
+``0644`` less the umask, and it gives the ``-wal`` and ``-shm`` files the database
+file's own mode. An existing file is not changed; :func:`sqlite_files_open_to_others`
+tells ``frister health`` which ones others can read.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -27,6 +35,13 @@ def create_db_engine(url: str, **kwargs) -> Engine:
     except Exception as exc:  # bad URL, missing driver
         raise FristerError(f"database URL is not usable: {type(exc).__name__}") from None
     if engine.dialect.name == "sqlite":
+        database = sqlite_file(engine)
+
+        @event.listens_for(engine, "do_connect")
+        def _private_file(_dialect, _record, _cargs, _cparams):
+            if database is not None:
+                _create_private(database)
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
@@ -35,6 +50,44 @@ def create_db_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
     return engine
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite database, or None (another database, in memory, or a URI
+    filename, whose options frister leaves to SQLite)."""
+    url = engine.url
+    database = url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or str(url.query.get("uri", "")).lower() in ("true", "1"):
+        return None
+    return Path(database)
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (an empty file is a valid,
+    empty SQLite database). Errors are left to SQLite, which says them its own way."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass
+
+
+def sqlite_files_open_to_others(engine: Engine) -> list[tuple[Path, int]]:
+    """The database's files (the database, ``-wal``, ``-shm``) that exist and that its
+    group or others may read or write, with their modes. Empty for PostgreSQL."""
+    database = sqlite_file(engine)
+    if database is None:
+        return []
+    out = []
+    for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            out.append((path, mode))
+    return out
 
 
 @contextmanager

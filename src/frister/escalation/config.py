@@ -36,8 +36,9 @@ Recipients (``config/recipients.yaml``)::
       mottak: leder.mottak@barnevern.kommune.example
       ...
 
-Every address must be in an allowed domain; a unit without its own leader falls back
-to the barnevernsjef. Every problem is a :class:`~frister.errors.ConfigError` naming the
+Every address is one plain address (:func:`frister.notify.address.parse_mailbox`: no
+display name, no list, no control character) in an allowed domain; a unit without its
+own leader falls back to the barnevernsjef. Every problem is a :class:`~frister.errors.ConfigError` naming the
 file and the field (``defaults.stages[1].days_before_due``); all problems of a file are
 reported together.
 """
@@ -50,14 +51,13 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from frister.errors import ConfigError, RuleError
+from frister.notify.address import AddressError, parse_mailbox
 from frister.rules.loader import _Node, read_yaml
 
 ROLES = ("avdelingsleder", "barnevernsjef", "stab")
 CATCH_UP_DAYS = 31
 ROLE_LABELS = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-# Deliberately simple: one local part, one domain; no display names, no comments.
-ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +199,11 @@ class Recipients:
 
 
 def _domain_allowed(address: str, domains: Iterable[str]) -> bool:
-    m = ADDRESS.match(address)
-    return bool(m) and m.group(1).lower() in {d.lower() for d in domains}
+    try:
+        mailbox = parse_mailbox(address)
+    except AddressError:
+        return False
+    return mailbox.domain in {d.lower() for d in domains}
 
 
 def _raise(errors: list[RuleError]) -> None:
@@ -332,8 +335,10 @@ def load_recipients(path: Path | str, ladder: Ladder | None = None) -> Recipient
         value = node.text(required)
         if value is None:
             return None
-        if not ADDRESS.match(value):
-            node.error("expected an e-mail address such as leder@barnevern.kommune.no")
+        try:
+            value = parse_mailbox(value).address
+        except AddressError as exc:
+            node.error(f"{exc}, such as leder@barnevern.kommune.no")
             return None
         if domains and not _domain_allowed(value, domains):
             node.error(f"address outside the allowed domains ({', '.join(domains)})")

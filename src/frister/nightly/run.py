@@ -31,6 +31,7 @@ from typing import Callable
 from sqlalchemy import Engine, insert, update
 
 from frister.db.dialect import after_bulk_write
+from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, derive_notices, last_derived_night
@@ -39,6 +40,7 @@ from frister.evaluation.service import evaluate_and_store, utcnow
 from frister.evaluation.models import CaseEvaluation, Obligation
 from frister.db.locks import run_lock
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
+from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
 from frister.notify.transport import Transport
 from frister.rules.model import RuleSet
@@ -60,7 +62,7 @@ class NightlyConfig:
     ladder: Ladder
     recipients: Recipients
     renderer: DigestRenderer
-    sender: str
+    sender: str  # the From header, parsed and checked (frister.notify.address)
 
 
 def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> NightlyConfig:
@@ -89,11 +91,15 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
     if not recipients_path.is_file():
         raise ConfigError(f"{recipients_path}: recipients directory not found")
     recipients = load_recipients(recipients_path, ladder)
-    # Rules whose due date is computed from the birth date: e-mails show only the month.
-    birth_linked = frozenset(r.id for r in rules if r.subject == "child")
-    renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency, birth_linked)
-    sender = settings.get("FRISTER_SMTP_FROM") or (CONSOLE_SENDER if transport == "console" else "")
-    if not sender:
+    # Rules whose due date gives the birth date away: e-mails show only the month.
+    renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency,
+                              birth_linked(rules))
+    configured = settings.get("FRISTER_SMTP_FROM")
+    if configured:
+        sender = parse_sender(configured).header()
+    elif transport == "console":
+        sender = CONSOLE_SENDER
+    else:
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
     return NightlyConfig(ladder, recipients, renderer, sender)
 

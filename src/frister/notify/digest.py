@@ -4,12 +4,16 @@ Code builds the context; the words live in ``templates/email/digest/{subject.txt
 body.txt,body.html}``. The context holds exactly what a notice may say: case reference,
 rule title and legal basis, visit period, due date, days left or late, unit and
 caseworker code, and counts. It is built from outbox rows, which hold nothing else;
-no case fact (birth date, free text, explanation) is ever passed to a template.
+no case fact (birth date, free text, explanation) is ever passed to a template. Every
+value a template outputs goes through :func:`frister.text.printable`: a line break in a
+unit name or a caseworker code is shown as ``\\n``, so a body line either is a line of
+the template or a notice line, never a line that came from the data.
 
 A due date computed from the child's birth date (aftercare: six months before the 18th
 birthday) would give the birth date away, exactly, together with the as-of date and the
-days left. For such rules (``birth_linked``) a line shows only the month of the due date
-and whether it has passed, never the day or a count of days.
+days left. For such rules (``birth_linked``: :func:`frister.disclosure.birth_linked`) a
+line shows only the month of the due date (:func:`frister.disclosure.month_text`) and
+whether it has passed, never the day or a count of days.
 
 Order: groups by stage, most urgent first (the ladder's later stages first), then by
 rule title; within a rule the most overdue / soonest due first, then case reference.
@@ -34,7 +38,9 @@ from typing import Callable, Iterable, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from frister.disclosure import month_text
 from frister.errors import ConfigError
+from frister.text import printable
 
 STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd"}
 STAGE_NOUNS = {"reminder": ("påminnelse", "påminnelser"), "warning": ("varsel", "varsler"),
@@ -74,15 +80,6 @@ def period_label(period: str) -> str:
     return period
 
 
-MONTHS_NB = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
-             "oktober", "november", "desember")
-
-
-def month_text(day: dt.date) -> str:
-    """``november 2025``: the due month without the day (see ``birth_linked``)."""
-    return f"{MONTHS_NB[day.month - 1]} {day.year}"
-
-
 def days_text(due_on: dt.date, as_of: dt.date) -> str:
     days = (due_on - as_of).days
     if days > 1:
@@ -106,6 +103,7 @@ class DigestRenderer:
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            finalize=printable,  # no value from the data starts a line of its own (frister.text)
         )
         self.rule_titles = rule_titles
         self.urgency = urgency

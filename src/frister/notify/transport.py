@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from typing import TextIO
 
 from frister.errors import ConfigError, FristerError
+from frister.notify.address import sender as parse_sender
 from frister.settings import Settings
 
 
@@ -96,7 +97,7 @@ class SmtpConfig:
     security: str  # starttls | tls | none
     username: str | None
     password: str | None
-    sender: str
+    sender: str  # the From header: checked by frister.notify.address (the transport checks it again)
     timeout: float = 30.0
     ca_file: str | None = None  # trust this CA (an internal relay) instead of the system store
 
@@ -120,9 +121,7 @@ class SmtpConfig:
             timeout = float(timeout_text)
         except ValueError:
             raise ConfigError("FRISTER_SMTP_PORT / FRISTER_SMTP_TIMEOUT: expected a number") from None
-        sender = settings.get("FRISTER_SMTP_FROM")
-        if not sender or "@" not in sender:
-            raise ConfigError("FRISTER_SMTP_FROM: expected the sender address, e.g. frister@barnevern.kommune.no")
+        sender = parse_sender(settings.get("FRISTER_SMTP_FROM")).header()
         username = settings.get("FRISTER_SMTP_USER")
         password = settings.get("FRISTER_SMTP_PASSWORD")
         if bool(username) != bool(password):
@@ -137,13 +136,16 @@ class SmtpTransport(Transport):
     The connection is opened lazily on the first send and reused; a dropped connection
     is a transient error for the digest being sent, and the next digest reconnects.
     Certificates are verified with the system's trust store, or with the CA in
-    ``FRISTER_SMTP_CA_FILE``; there is no option to skip verification.
+    ``FRISTER_SMTP_CA_FILE``; there is no option to skip verification. The envelope
+    sender (``MAIL FROM``) is the configured sender's address as parsed
+    (:mod:`frister.notify.address`), never what a header of the message may say.
     """
 
     name = "smtp"
 
     def __init__(self, config: SmtpConfig, ssl_context: ssl.SSLContext | None = None):
         self.config = config
+        self.envelope_sender = parse_sender(config.sender).address
         if ssl_context is None:
             try:
                 ssl_context = ssl.create_default_context(cafile=config.ca_file)
@@ -174,7 +176,7 @@ class SmtpTransport(Transport):
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            refused = self._smtp.send_message(message)
+            refused = self._smtp.send_message(message, from_addr=self.envelope_sender)
         except smtplib.SMTPRecipientsRefused as exc:
             self._drop()
             codes = [code for code, _ in exc.recipients.values()]

@@ -9,7 +9,8 @@ same facts, breach reasons, rules and as-of date.
 
 Modules: ``data`` (collect rows), ``figures`` (counting conventions), ``audit``,
 ``monthly``, ``periodic`` (half-year and annual), ``charts`` (inline SVG), ``tabular``
-(CSV/XLSX, formula escaping), ``render`` (Jinja2 and bokmål formatting).
+(CSV/XLSX, formula escaping), ``render`` (Jinja2 and bokmål formatting), ``output``
+(writing a report to a file: whole, 0600, or not at all).
 """
 
 from frister.reports.monthly import write_monthly

@@ -5,9 +5,13 @@ as of the report's as-of date (see :mod:`frister.reports.data`), ordered by rule
 catalogue order), due date, case, subject, period and sequence number. The header
 block states the period, the as-of date of the data, the rules' fingerprint, the
 selection and the totals per rule. Only the case reference identifies a child; no
-caseworker, no birth date: for rules about the child itself (aftercare) the anchor is the
-18th birthday, so the start date is left blank (:func:`shown_anchor`). The same facts, reasons, rules, range and as-of date give
-byte-identical CSV, XLSX and HTML.
+caseworker, no birth date. For a rule whose dates give the birth date away
+(:func:`frister.disclosure.reveals_birth_date`: aftercare, whose anchor is the 18th
+birthday and whose due date a fixed lead time before it) the start date is left blank,
+the due date is shown as its month, as in the e-mails (``november 2025``), and the days
+late, and their sum in the totals, are left blank (with the as-of date they give the due
+date back). The same facts, reasons, rules, range and as-of date give byte-identical
+CSV, XLSX and HTML.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy import Connection
 
 from frister.breaches.service import Explanation, reasons_by_key
 from frister.calendar import to_day
+from frister.disclosure import month_text, reveals_birth_date
 from frister.engine.evaluate import Evaluation
 from frister.engine.results import STATUS_LABELS, Result
 from frister.errors import FristerError
@@ -125,8 +130,18 @@ def _row(r: Result, reasons: dict[tuple, Explanation]) -> Row:
 
 
 def shown_anchor(rule: Rule, anchor: dt.date) -> dt.date | None:
-    """The start date as reports show it: None when it would be a birthday (subject ``child``)."""
-    return None if rule.subject == "child" else anchor
+    """The start date as reports show it: None when the rule's dates give the birth date away."""
+    return None if reveals_birth_date(rule) else anchor
+
+
+def shown_due(rule: Rule, due_on: dt.date) -> dt.date | str:
+    """The due date as the listing shows it: the date, or only its month (see the module docstring)."""
+    return month_text(due_on) if reveals_birth_date(rule) else due_on
+
+
+def shown_days_late(rule: Rule, days: int | None) -> int | None:
+    """Days late as the listing shows them: None when they would give the due date back."""
+    return None if reveals_birth_date(rule) else days
 
 
 def row_values(report: AuditReport, row: Row) -> list[Any]:
@@ -135,7 +150,8 @@ def row_values(report: AuditReport, row: Row) -> list[Any]:
     rule = report.rules.get(x.rule)
     return [
         x.case_id, x.unit, x.rule, rule.title, x.basis, x.rule_version, x.confidence, x.subject, x.period, x.seq,
-        shown_anchor(rule, x.anchor_on), x.due_on, x.met_on, STATUS_LABELS[x.status], x.days_late, x.required, x.done,
+        shown_anchor(rule, x.anchor_on), shown_due(rule, x.due_on), x.met_on, STATUS_LABELS[x.status],
+        shown_days_late(rule, x.days_late), x.required, x.done,
         x.extension_requested_on, x.extension_granted,
         REASON_LABELS.get(x.extension_reason, x.extension_reason) if x.extension_reason else None,
         x.extension_applied, x.reduction_decided_on, x.reduction_applied, x.reduction_note,
@@ -146,7 +162,7 @@ def row_values(report: AuditReport, row: Row) -> list[Any]:
 def total_values(t: RuleTotals) -> list[Any]:
     share = f"{100 * t.share_met:.1f}".replace(".", ",") + " %" if t.share_met is not None else ""
     return [t.rule.id, t.rule.title, t.confidence_flag or "V", t.due, t.met, t.late, t.overdue, t.open, share,
-            t.days_late_total, t.required, t.done]
+            shown_days_late(t.rule, t.days_late_total), t.required, t.done]
 
 
 def audit_csv(report: AuditReport) -> bytes:

@@ -2,8 +2,9 @@
 
 Two shapes cover the reports: horizontal bars for shares (0–100 %), and columns over
 categories (months, weeks, years), grouped or stacked by series. Every label is
-escaped; coordinates are written with one decimal so the same input gives the same
-bytes. The result is :class:`markupsafe.Markup`, ready for a template.
+escaped, its control characters shown (:mod:`frister.text`); coordinates are written
+with one decimal so the same input gives the same bytes. The result is
+:class:`markupsafe.Markup`, ready for a template.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Sequence
 from markupsafe import Markup, escape
 
 from frister.reports.render import num, pct
+from frister.text import printable
 
 PALETTE = ("#1f5f8b", "#d9822b", "#3d8b3d", "#8b3d7a", "#7a7a7a", "#b8a21e", "#2b9bb3", "#b33d3d")
 GOOD, BAD, NEUTRAL = "#3d8b3d", "#b33d3d", "#1f5f8b"
@@ -35,13 +37,18 @@ def nice_max(value: float) -> float:
         step *= 10
 
 
+def _label(text: str) -> Markup:
+    """Text for the SVG: control characters shown (:func:`frister.text.printable`), then escaped."""
+    return escape(printable(text))
+
+
 def _f(x: float) -> str:
     return f"{x:.1f}"
 
 
 def _text(x: float, y: float, label: str, anchor: str = "start", size: int = 11, extra: str = "") -> str:
     return (f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size}" text-anchor="{anchor}"{extra}>'
-            f"{escape(label)}</text>")
+            f"{_label(label)}</text>")
 
 
 def share_bars(title: str, items: Sequence[tuple[str, float | None, bool]], good_from: float = 0.9) -> Markup:
@@ -55,7 +62,7 @@ def share_bars(title: str, items: Sequence[tuple[str, float | None, bool]], good
     height = top + row_h * len(items) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
-             f"<title>{escape(title)}</title>", _text(0, 16, title, size=13, extra=' font-weight="bold"')]
+             f"<title>{_label(title)}</title>", _text(0, 16, title, size=13, extra=' font-weight="bold"')]
     for i, (label, value, higher_is_better) in enumerate(items):
         y = top + i * row_h
         parts.append(_text(label_w - 6, y + 14, label, anchor="end"))
@@ -100,7 +107,7 @@ def columns(title: str, categories: Sequence[str], series: Sequence[Series], sta
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif">',
-             f"<title>{escape(title)}</title>", _text(0, 16, title, size=13, extra=' font-weight="bold"')]
+             f"<title>{_label(title)}</title>", _text(0, 16, title, size=13, extra=' font-weight="bold"')]
     for i, marked in enumerate(marks or ()):
         if marked:
             parts.append(f'<rect x="{left + i * slot}" y="{top}" width="{slot}" height="{plot_h}" fill="#fff2cc"/>')
@@ -129,8 +136,8 @@ def columns(title: str, categories: Sequence[str], series: Sequence[Series], sta
                 x = x0 + j * bar_w
             if y2 - y1 > 0:
                 parts.append(f'<rect x="{_f(x)}" y="{_f(y1)}" width="{_f(bar_w)}" height="{_f(y2 - y1)}" '
-                             f'fill="{colour}"><title>{escape(s.name)} {escape(categories[i])}: '
-                             f'{escape(pct(v) if percent else num(v))}</title></rect>')
+                             f'fill="{colour}"><title>{_label(s.name)} {_label(categories[i])}: '
+                             f'{_label(pct(v) if percent else num(v))}</title></rect>')
         parts.append(_text(left + i * slot + slot / 2, top + plot_h + 14, categories[i], anchor="middle", size=10))
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#000000"/>')
     if len(series) > 1:

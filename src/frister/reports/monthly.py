@@ -131,6 +131,7 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "year_totals": rule_totals(f, year_rows),
         "unit_totals": unit_totals,
         "titles": {r.id: r.title for r in rules},
+        "rules": {r.id: r for r in rules},
         "reasons": list(zip(reasons_breakdown(f, month_rows), reasons_breakdown(f, year_rows))),
         "unexplained": [_Shown(f.result(i)) for i in order[:MAX_UNEXPLAINED]],
         "unexplained_total": len(order),

@@ -2,7 +2,10 @@
 
 Templates only lay out what the report modules compute; numbers and dates are
 formatted here, the Norwegian way (``96,4 %``, ``1 234``, ``23.11.2026``), so every
-report writes them alike. Output is deterministic: no clock, no random ids.
+report writes them alike. Every value a template outputs goes through
+:func:`frister.text.printable`, so a line break in a unit name or an action is shown as
+``\\n`` and never starts a line of its own. Output is deterministic: no clock, no random
+ids.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from frister.disclosure import MONTHS_NB, month_text, reveals_birth_date
 from frister.engine.results import STATUS_LABELS
 from frister.facts.contract import REASON_LABELS
-from frister.rules.model import CONFIDENCE_LABELS
+from frister.reports.output import write_output
+from frister.rules.model import CONFIDENCE_LABELS, Rule
+from frister.text import printable
 
-MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-          "november", "desember")
+MONTHS = MONTHS_NB
 
 
 def pct(value: float | None, decimals: int = 1) -> str:
@@ -42,7 +47,16 @@ def dato(day: dt.date | None) -> str:
 
 
 def month_name(month: dt.date) -> str:
-    return f"{MONTHS[month.month - 1]} {month.year}"
+    """``november 2025`` (the e-mails' wording: :func:`frister.disclosure.month_text`)."""
+    return month_text(month)
+
+
+def due_text(rule: Rule, due_on: dt.date | None) -> str:
+    """A due date as a report shows it: ``23.11.2025``, or only ``november 2025`` when the
+    rule's dates give the birth date away (:func:`frister.disclosure.reveals_birth_date`)."""
+    if due_on is not None and reveals_birth_date(rule):
+        return month_text(due_on)
+    return dato(due_on)
 
 
 @lru_cache(maxsize=8)
@@ -54,10 +68,12 @@ def environment(templates_dir: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=printable,  # no value from the data starts a line of its own (frister.text)
     )
     env.filters.update(pct=pct, num=num, dato=dato, month_name=month_name)
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS, CONFIDENCE_LABELS=CONFIDENCE_LABELS,
+        due_text=due_text, reveals_birth_date=reveals_birth_date,
     )
     return env
 
@@ -68,9 +84,6 @@ def render(templates_dir: str | Path, name: str, **context) -> str:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` as UTF-8 with ``\\n`` line ends (the same bytes on every platform)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    return path
+    """Write ``text`` as UTF-8 with ``\\n`` line ends (the same bytes on every platform),
+    whole or not at all, readable by its owner only (:func:`~frister.reports.output.write_output`)."""
+    return write_output(path, text.encode("utf-8"))

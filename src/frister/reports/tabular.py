@@ -5,6 +5,9 @@
   formula) is prefixed with an apostrophe, as OWASP recommends, so a spreadsheet shows
   it as text and never evaluates it. Numbers and dates are written as such and are
   never prefixed.
+* **Control characters.** Every text cell goes through :func:`frister.text.printable`
+  first: a line break from the data is shown as ``\\n``, so a cell never spans lines
+  and no row appears that the report did not compute.
 * **CSV dialect.** UTF-8 with a byte-order mark (so Excel reads æøå), ``;`` between
   cells (the Norwegian Excel default, where ``,`` is the decimal mark), ``\\r\\n``
   line ends (RFC 4180), dates as ISO ``YYYY-MM-DD``, ``ja``/``nei`` for booleans.
@@ -20,6 +23,8 @@ import datetime as dt
 import io
 import zipfile
 from typing import Any, Iterable, Sequence
+
+from frister.text import printable
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -39,7 +44,7 @@ def csv_text(value: Any) -> str:
         return "ja" if value else "nei"
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(escape_cell(value))
+    return str(escape_cell(printable(value)))
 
 
 def to_csv(blocks: Sequence[Iterable[Sequence[Any]]]) -> bytes:
@@ -57,7 +62,7 @@ def to_csv(blocks: Sequence[Iterable[Sequence[Any]]]) -> bytes:
 def xlsx_value(value: Any) -> Any:
     if isinstance(value, bool):
         return "ja" if value else "nei"
-    return escape_cell(value)
+    return escape_cell(printable(value))
 
 
 def to_xlsx(sheets: Sequence[tuple[str, Sequence[Sequence[Any]], int | None]], stamp: dt.date,

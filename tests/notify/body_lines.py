@@ -1,0 +1,63 @@
+"""Where each line of a digest's text body came from: the template, or the renderer.
+
+:func:`stray_lines` returns the lines of a body that are neither a literal line of
+``templates/email/digest/body.txt`` nor one of the lines the template builds from the
+context (greeting, counts, stage and rule headings, legal basis, notice lines), each
+matched against the values it may hold: the rules' titles and bases, and for notice
+lines a case reference, unit and caseworker code that are in the database. A line that
+comes from the data (an injected ``Bcc: …``) is stray.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable
+
+from frister.disclosure import MONTHS_NB
+from frister.notify.digest import ROLE_GREETING, STAGE_LABELS
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "templates" / "email" / "digest" / "body.txt"
+
+DATE = r"\d\d\.\d\d\.\d{4}"
+MONTH = r"(?:" + "|".join(MONTHS_NB) + r") \d{4}"
+DAYS = r"(?:\d+ dager igjen|1 dag igjen|fristen er i dag|1 dag over fristen|\d+ dager over fristen|over fristen" \
+       r"|ikke forfalt ennå)"
+PERIOD = r"[1-4]\. (?:halvår|kvartal) \d{4}"
+REPEAT = r"(?: \((?:Gjentatt varsel nr\. \d+(?:, det siste)?|Eneste varsel)\.\))?"
+
+
+def _alternatives(values: Iterable[str]) -> str:
+    return "(?:" + "|".join(re.escape(v) for v in sorted(set(values), key=len, reverse=True)) + ")"
+
+
+def literal_lines() -> set[str]:
+    """The template's lines that hold neither a value nor a tag: they appear as they are."""
+    return {line for line in TEMPLATE.read_text(encoding="utf-8").splitlines() if "{" not in line}
+
+
+def line_patterns(rules, case_ids: Iterable[str], units: Iterable[str], caseworkers: Iterable[str]) -> list[re.Pattern]:
+    stages = _alternatives(STAGE_LABELS.values())
+    titles = _alternatives(r.title for r in rules)
+    bases = _alternatives(v.basis for r in rules for v in r.versions)
+    roles = _alternatives(ROLE_GREETING.values())
+    notice = (rf"  - Sak {_alternatives(case_ids)}(?:, {PERIOD})?: frist (?:{DATE}|{MONTH}), {DAYS}\. "
+              rf"Enhet {_alternatives(units)}, saksbehandler {_alternatives([*caseworkers, '–'])}\.{REPEAT}")
+    return [re.compile(p) for p in (
+        rf"Hei {roles},",
+        rf"Dette er frister sin oversikt per {DATE} over frister som nærmer seg",
+        r"fristene først\. Dette er del \d+ av \d+; tallene under gjelder",
+        r"Oversikten er lang og er delt i \d+ e-poster, de mest hastende",
+        rf"  (?:{stages}|Totalt) *\d+",
+        rf"== {stages} \(\d+\) ==",
+        rf"{titles} \(\d+\)",
+        rf"Hjemmel: {bases}",
+        notice,
+    )]
+
+
+def stray_lines(body: str, patterns: list[re.Pattern], literal: set[str] | None = None) -> list[str]:
+    literal = literal_lines() if literal is None else literal
+    return [line for line in body.splitlines()
+            if line not in literal and not any(p.fullmatch(line) for p in patterns)]
