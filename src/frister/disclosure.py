@@ -18,14 +18,12 @@ say) belongs here, decided on the result's rule and, if need be, the result itse
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Iterable
 
+from frister.nb import month_text  # the wording of a birth-linked due date
 from frister.rules.model import Rule
 
-MONTHS_NB = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
-             "oktober", "november", "desember")
-
+__all__ = ["birth_linked", "month_text", "reveals_birth_date"]
 
 def reveals_birth_date(rule: Rule) -> bool:
     """Whether the dates of this rule's results give away the child's birth date."""
@@ -36,7 +34,3 @@ def birth_linked(rules: Iterable[Rule]) -> frozenset[str]:
     """The ids of the rules whose results' dates give away the birth date."""
     return frozenset(r.id for r in rules if reveals_birth_date(r))
 
-
-def month_text(day: dt.date) -> str:
-    """``november 2025``: a due date without its day, as every output shows a birth-linked one."""
-    return f"{MONTHS_NB[day.month - 1]} {day.year}"

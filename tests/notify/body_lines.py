@@ -10,18 +10,19 @@ comes from the data (an injected ``Bcc: …``) is stray.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Iterable
 
-from frister.disclosure import MONTHS_NB
+from frister.nb import month_text
 from frister.notify.digest import ROLE_GREETING, STAGE_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "email" / "digest" / "body.txt"
 
 DATE = r"\d\d\.\d\d\.\d{4}"
-MONTH = r"(?:" + "|".join(MONTHS_NB) + r") \d{4}"
+MONTH = r"(?:" + "|".join(month_text(dt.date(2000, m, 1)).split()[0] for m in range(1, 13)) + r") \d{4}"
 DAYS = r"(?:\d+ dager igjen|1 dag igjen|fristen er i dag|1 dag over fristen|\d+ dager over fristen|over fristen" \
        r"|ikke forfalt ennå)"
 PERIOD = r"[1-4]\. (?:halvår|kvartal) \d{4}"

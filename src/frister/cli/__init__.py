@@ -21,6 +21,7 @@ from frister.cli.common import FristerGroup
 COMMAND_MODULES = (
     "frister.cli.db_cmd",
     "frister.cli.import_cmd",
+    "frister.cli.contract_cmd",
     "frister.cli.evaluate_cmd",
     "frister.cli.rules_cmd",
     "frister.cli.demo_cmd",

@@ -40,6 +40,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 
 from frister.disclosure import month_text
 from frister.errors import ConfigError
+from frister.nb import dato
 from frister.text import printable
 
 STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd"}
@@ -70,7 +71,7 @@ def _noun(stage: str, count: int) -> str:
 
 
 def norwegian_date(day: dt.date) -> str:
-    return day.strftime("%d.%m.%Y")
+    return dato(day)
 
 
 def period_label(period: str) -> str:

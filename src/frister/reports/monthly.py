@@ -27,7 +27,8 @@ from frister.engine.evaluate import OPEN, OVERDUE
 from frister.reports import charts
 from frister.reports.data import Frame, collect, default_as_of
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
-from frister.reports.render import MONTHS, month_name, render, write_text
+from frister.nb import month_short
+from frister.reports.render import month_name, render, write_text
 from frister.rules.model import RuleSet
 
 MAX_UNEXPLAINED = 100
@@ -92,7 +93,7 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
                 "units": {u: indicators(f, start, end, snap, u) for u in units}}
 
     months = [add_months(y_start, i) for i in range(12)]
-    month_labels = [f"{MONTHS[m.month - 1][:3]} {str(m.year)[2:]}" for m in months]
+    month_labels = [month_short(m) for m in months]
     share_series, breach_series = [], {u: [] for u in units}
     breaches = f.breaches()
     for m in months:

@@ -16,38 +16,16 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from frister.disclosure import MONTHS_NB, month_text, reveals_birth_date
+from frister.disclosure import reveals_birth_date
+from frister.nb import dato, month_text, num, pct
 from frister.engine.results import STATUS_LABELS
 from frister.facts.contract import REASON_LABELS
 from frister.reports.output import write_output
 from frister.rules.model import CONFIDENCE_LABELS, Rule
 from frister.text import printable
 
-MONTHS = MONTHS_NB
-
-
-def pct(value: float | None, decimals: int = 1) -> str:
-    """``0.964`` → ``"96,4 %"``; None → ``"–"``."""
-    if value is None:
-        return "–"
-    return f"{100 * value:.{decimals}f}".replace(".", ",") + "\u00a0%"
-
-
-def num(value: int | float | None, decimals: int = 0) -> str:
-    """Thousands separated by a no-break space, decimal comma; None → ``"–"``."""
-    if value is None:
-        return "–"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u00a0").replace(".", ",")
-
-
-def dato(day: dt.date | None) -> str:
-    """``2025-11-23`` → ``"23.11.2025"``; None → ``""``."""
-    return day.strftime("%d.%m.%Y") if day else ""
-
-
 def month_name(month: dt.date) -> str:
-    """``november 2025`` (the e-mails' wording: :func:`frister.disclosure.month_text`)."""
+    """``november 2025`` (the e-mails' wording)."""
     return month_text(month)
 
 

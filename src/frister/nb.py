@@ -1,0 +1,40 @@
+"""Norwegian (bokmål) formatting of numbers, shares, dates and months, in one place.
+
+Every report, e-mail and page writes them alike, through Babel's ``nb_NO`` locale data:
+``1 234`` (a no-break space between thousands), ``12,5``, ``96,4 %``, ``23.11.2025``,
+``november 2025``. None is ``–`` for a number and empty for a date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+LOCALE = "nb_NO"
+
+
+def num(value: int | float | None, decimals: int = 0) -> str:
+    if value is None:
+        return "–"
+    return format_decimal(value, format="#,##0" + ("." + "0" * decimals if decimals else ""), locale=LOCALE)
+
+
+def pct(share: float | None, decimals: int = 1) -> str:
+    """``0.964`` → ``96,4 %``."""
+    return "–" if share is None else num(100 * share, decimals) + "\u00a0%"
+
+
+def dato(day: dt.date | None) -> str:
+    return format_date(day, "dd.MM.y", locale=LOCALE) if day else ""
+
+
+def month_text(day: dt.date) -> str:
+    """``november 2025``."""
+    return format_date(day, "LLLL y", locale=LOCALE)
+
+
+def month_short(day: dt.date) -> str:
+    """``nov 25``: a month on a chart's axis."""
+    return f"{format_date(day, 'LLL', locale=LOCALE).rstrip('.')} {day.strftime('%y')}"
