@@ -8,6 +8,7 @@ Every report, e-mail and page writes them alike, through Babel's ``nb_NO`` local
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -27,12 +28,18 @@ def pct(share: float | None, decimals: int = 1) -> str:
 
 
 def dato(day: dt.date | None) -> str:
-    return format_date(day, "dd.MM.y", locale=LOCALE) if day else ""
+    """``23.11.2025`` (digits only: no locale data needed, and a digest has thousands)."""
+    return day.strftime("%d.%m.%Y") if day else ""
 
 
 def month_text(day: dt.date) -> str:
     """``november 2025``."""
-    return format_date(day, "LLLL y", locale=LOCALE)
+    return _month_text(day.year, day.month)
+
+
+@lru_cache(maxsize=1024)
+def _month_text(year: int, month: int) -> str:
+    return format_date(dt.date(year, month, 1), "LLLL y", locale=LOCALE)
 
 
 def month_short(day: dt.date) -> str:

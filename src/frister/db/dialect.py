@@ -52,9 +52,10 @@ class Reader:
         self.mark = "%s" if self.pg else "?"
 
     def day(self, col: str) -> str:
-        """``col`` (a date) as a day number since 1970-01-01; NULL as :data:`~frister.calendar.NONE`."""
-        expr = f"{col} - DATE '1970-01-01'" if self.pg else f"CAST(julianday({col}) - 2440587.5 AS INTEGER)"
-        return f"COALESCE({expr}, {int(NONE)})"
+        """``col`` (a date) as the cheapest form the database gives: a day number since
+        1970-01-01 on PostgreSQL (NULL as :data:`~frister.calendar.NONE`), the stored
+        ``YYYY-MM-DD`` text on SQLite (NULL as ``0000-00-00``; parsed in bulk by the reader)."""
+        return f"COALESCE({col} - DATE '1970-01-01', {int(NONE)})" if self.pg else f"COALESCE({col}, '0000-00-00')"
 
     def date_text(self, col: str) -> str:
         """``col`` (a date) as ``YYYY-MM-DD`` text, as SQLite stores it."""

@@ -75,7 +75,7 @@ class Part:
     ext_applied: np.ndarray | None = None  # -1 not applicable, 0, 1
     red_decided: np.ndarray | None = None
     red_valid: np.ndarray | None = None  # -1 not applicable, 0, 1
-    red_why: dict | None = None  # (row, version) -> why the reduction is not valid (or None)
+    red_why: np.ndarray | None = None  # why a reduction is not valid (VALID, TOO_EARLY, …)
 
     def __len__(self) -> int:
         return len(self.row)
@@ -142,7 +142,7 @@ class Evaluation:
                 if p.red_valid is not None and p.red_valid[i] >= 0:
                     valid = bool(p.red_valid[i])
                     extra.update(reduction_decided_on=from_day(p.red_decided[i]), reduction_applied=valid,
-                                 reduction_note=reduction_note(version, valid, p.red_why.get((row, k))))
+                                 reduction_note=reduction_note(version, int(p.red_why[i]), p.red_decided[i]))
                 if rule.responsible:
                     extra["responsible"] = t.fields[rule.responsible][row]
                 yield Result(
@@ -205,8 +205,8 @@ class Evaluation:
                 col["reduction_applied"] = _bools(valid == 1, has)
                 notes = _repeat(None, n)
                 for i in np.nonzero(has)[0]:
-                    notes[i] = reduction_note(rule.versions[int(version[i])], bool(valid[i] == 1),
-                                              p.red_why.get((int(rows[i]), int(version[i]))))
+                    notes[i] = reduction_note(rule.versions[int(version[i])], int(p.red_why[idx[i]]),
+                                              p.red_decided[idx[i]])
                 col["reduction_note"] = notes
             chunks.append(col)
         if not chunks:
@@ -453,31 +453,41 @@ def _rolling(rule: Rule, table: Subjects, as_of: int) -> Part:
 # --- visit frequencies ----------------------------------------------------------------
 
 
-def reduction_check(version: RuleVersion, placement_start: date, decided: date, birth: date | None) -> str | None:
-    """None when a reduction decided on ``decided`` is valid, else why it is not (bokmål)."""
-    from frister.calendar import age_on
+# Why a recorded reduction of the visit minimum is not valid (0: it is).
+VALID, NOT_IN_VERSION, TOO_EARLY, NO_BIRTH_DATE, TOO_YOUNG = range(5)
 
+
+def reduction_validity(version: RuleVersion, start: np.ndarray, decided: np.ndarray,
+                       birth: np.ndarray) -> np.ndarray:
+    """Per placement, why a reduction decided on ``decided`` is not valid under
+    ``version`` (:data:`VALID` when it is): the version must allow one, the child must
+    have been placed more than the minimum time on the decision date and (where the
+    version says) have reached the minimum age by then."""
+    if version.reduction is None or version.reduced_per_half_year is None:
+        return np.full(len(decided), NOT_IN_VERSION, dtype=np.int8)
     spec = version.reduction
-    if spec is None or version.reduced_per_half_year is None:
-        return f"{version.name} gir ikke adgang til reduksjon"
-    limit = add_period(placement_start, spec.min_time_placed)
-    if decided <= limit:
-        return f"vedtatt {decided.isoformat()}, før barnet hadde vært plassert mer enn {spec.min_time_placed.norwegian}"
+    why = np.full(len(decided), VALID, dtype=np.int8)
     if spec.min_age is not None:
-        if birth is None:
-            return "fødselsdato ikke registrert, så alderskravet kan ikke kontrolleres"
-        if age_on(birth, decided) < spec.min_age:
-            return f"vedtatt {decided.isoformat()}, før barnet hadde fylt {spec.min_age} år"
-    return None
+        why = np.where(add_months(birth, 12 * spec.min_age) > decided, TOO_YOUNG, why)  # not yet that old
+        why = np.where(birth >= NONE, NO_BIRTH_DATE, why)
+    return np.where(decided <= add_period(start, spec.min_time_placed), TOO_EARLY, why).astype(np.int8)
 
 
-def reduction_note(version: RuleVersion, valid: bool, why: str | None) -> str | None:
-    """The result's note on a reduction of the visit minimum."""
-    if not valid:
-        return f"Reduksjon ikke lagt til grunn: {why}"
-    if version.reduction.consent_required:
-        return "barnets samtykke kreves, men registreres ikke i importen og er ikke kontrollert"
-    return None
+def reduction_note(version: RuleVersion, why: int, decided: int) -> str | None:
+    """The result's note on a reduction of the visit minimum (bokmål)."""
+    on = from_day(decided).isoformat()
+    spec = version.reduction
+    if why == VALID:
+        if spec.consent_required:
+            return "barnets samtykke kreves, men registreres ikke i importen og er ikke kontrollert"
+        return None
+    reason = {
+        NOT_IN_VERSION: lambda: f"{version.name} gir ikke adgang til reduksjon",
+        TOO_EARLY: lambda: f"vedtatt {on}, før barnet hadde vært plassert mer enn {spec.min_time_placed.norwegian}",
+        NO_BIRTH_DATE: lambda: "fødselsdato ikke registrert, så alderskravet kan ikke kontrolleres",
+        TOO_YOUNG: lambda: f"vedtatt {on}, før barnet hadde fylt {spec.min_age} år",
+    }[why]()
+    return f"Reduksjon ikke lagt til grunn: {reason}"
 
 
 def _visits(rule: Rule, table: Subjects, batch: Batch, as_of: int, limits: _Limits) -> Part:
@@ -534,20 +544,15 @@ def _visits(rule: Rule, table: Subjects, batch: Batch, as_of: int, limits: _Limi
     quarters = np.where(is_q, 1, 1 + (first_quarter_end >= counted))  # quarters of the half-year counted
     required = np.where(is_q, 1, np.minimum(per_half, quarters))
     subject_rows = rows[owner]
-    red_decided = red_valid = None
-    red_why: dict = {}
+    red_decided = red_valid = red_why = None
     if rule.reduced_on:
         decided = known(table.fields[rule.reduced_on][rows], as_of)
-        valid_by_version = np.zeros((len(rule.versions), len(rows)), dtype=bool)
         birth_all = batch.birth[table.case[rows]]
-        for i in np.nonzero(decided < NONE)[0]:
-            for k, ver in enumerate(rule.versions):
-                why = reduction_check(ver, from_day(start[i]), from_day(decided[i]), from_day(birth_all[i]))
-                valid_by_version[k, i] = why is None
-                red_why[(int(rows[i]), k)] = why
+        why_by_version = np.stack([reduction_validity(ver, start, decided, birth_all) for ver in rule.versions])
         red_decided = decided[owner]
         applies = (red_decided < NONE) & (red_decided <= pend)  # from the period in which it was decided
-        valid = valid_by_version[v, owner]
+        red_why = why_by_version[v, owner]
+        valid = red_why == VALID
         red_valid = np.where(applies, valid.astype(np.int8), -1).astype(np.int8)
         cut = applies & valid & ~is_q & (reduced_to < required)
         required = np.where(cut, reduced_to, required)

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
@@ -199,11 +200,18 @@ class Recipients:
 
 
 def _domain_allowed(address: str, domains: Iterable[str]) -> bool:
+    domain = _domain_of(address)
+    return domain is not None and domain in {d.lower() for d in domains}
+
+
+@lru_cache(maxsize=4096)
+def _domain_of(address: str) -> str | None:
+    """The domain of a plain recipient address, or None if it is not one (remembered:
+    a night checks the same few addresses for every notice)."""
     try:
-        mailbox = parse_mailbox(address)
+        return parse_mailbox(address).domain
     except AddressError:
-        return False
-    return mailbox.domain in {d.lower() for d in domains}
+        return None
 
 
 def _raise(errors: list[RuleError]) -> None:

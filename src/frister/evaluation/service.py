@@ -207,8 +207,7 @@ def rows_to_store(ev: Evaluation, run_id: int) -> tuple[list[tuple], list[tuple]
     b = ev.batch
     as_of = from_day(ev.as_of).isoformat()
     until = iso_text(ev.stable_until).tolist()
-    cases = [(case_id, fp, as_of, u, *c)
-             for case_id, fp, u, c in zip(b.case_ids, b.fingerprints, until, ev.case_counts().tolist())]
+    cases = list(zip(b.case_ids, b.fingerprints, repeat(as_of), until, *ev.case_counts().T.tolist()))
     return obligations, cases
 
 
@@ -217,7 +216,14 @@ def compare(ev: Evaluation, stored: "Stored", run_id: int) -> Delta:
     is deleted, inserted, or deleted and inserted again only when it is gone, new or
     different; a case's record is updated, inserted or deleted."""
     obligations, cases = rows_to_store(ev, run_id)
-    delta = Delta(evaluated=len(cases))
+    counts = ev.case_counts()
+    delta = Delta(evaluated=len(cases),
+                  totals=Totals(len(cases), counts.sum(axis=0).tolist() if len(cases) else [0] * len(STATUSES)))
+    for before in stored.counts.values():
+        delta.totals.add(before, -1)
+    if not stored.obligations and not stored.counts:  # nothing stored for these cases (a full run)
+        delta.inserted, delta.new = obligations, cases
+        return delta
     old = stored.obligations
     for row in obligations:
         key = row[:len(OBLIGATION_KEY)]
@@ -227,10 +233,7 @@ def compare(ev: Evaluation, stored: "Stored", run_id: int) -> Delta:
             if before is not None:
                 delta.deleted.append(key)
     delta.deleted.extend(old)  # no longer stored: met, or the case is gone
-    for counts in stored.counts.values():
-        delta.totals.add(counts, -1)
     for row in cases:
-        delta.totals.add(row[4:])
         (delta.updated if row[0] in stored.counts else delta.new).append(row)
     delta.gone = sorted(set(stored.counts).difference(row[0] for row in cases))
     return delta

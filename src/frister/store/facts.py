@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, delete, select, tuple_, update
 
-from frister.calendar import first_of_month
+from frister.calendar import NONE, first_of_month
 from frister.db.dialect import Reader, bulk_insert, gc_paused
 from frister.engine.batch import Batch, DateLists, Subjects, derive, object_array
 from frister.facts.contract import Case
@@ -199,6 +199,8 @@ def _select(sql: Reader, f) -> str:
 def _values(kind: str, values: tuple):
     """A column of the batch from what the database returned for it."""
     if kind == "date":
+        if values and not isinstance(values[0], int):  # text (SQLite), day numbers otherwise
+            return parse_days(values)
         return np.fromiter(values, dtype=np.int64, count=len(values))
     if kind == "dates":
         return parse_day_lists(values)
@@ -226,6 +228,26 @@ def _batch(cur, sql: Reader, rows: list[tuple], where: str, params) -> Batch:
     return derive(case_ids, fields, tables, list(columns[-1]))
 
 
+def _iso_days(text: str) -> np.ndarray:
+    """Day numbers of ``YYYY-MM-DD,YYYY-MM-DD,…`` (every date ten characters and a
+    separator); ``0000-00-00`` stands for no date (:data:`~frister.calendar.NONE`)."""
+    chars = np.frombuffer((text + ",").encode("ascii"), dtype=np.uint8).reshape(-1, 11)
+    digits = chars[:, [0, 1, 2, 3, 5, 6, 8, 9]].astype(np.int64) - 48
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month = digits[:, 4] * 10 + digits[:, 5]
+    days = first_of_month(year * 12 + month - 1) + digits[:, 6] * 10 + digits[:, 7] - 1
+    return np.where(month > 0, days, NONE)
+
+
+def parse_days(texts: Sequence[str | None]) -> np.ndarray:
+    """Day numbers of ``YYYY-MM-DD`` texts (None or ``0000-00-00``: :data:`~frister.calendar.NONE`)."""
+    if not texts:
+        return np.zeros(0, dtype=np.int64)
+    if None in texts:
+        texts = [t or "0000-00-00" for t in texts]
+    return _iso_days(",".join(texts))
+
+
 def parse_day_lists(texts: Sequence[str | None]) -> DateLists:
     """:class:`DateLists` from one ``YYYY-MM-DD,YYYY-MM-DD,…`` text (or NULL) per row,
     parsed in bulk: every date is ten characters and a separator."""
@@ -234,11 +256,7 @@ def parse_day_lists(texts: Sequence[str | None]) -> DateLists:
     np.cumsum(counts, out=offsets[1:])
     if not offsets[-1]:
         return DateLists(offsets, np.zeros(0, dtype=np.int64))
-    chars = np.frombuffer((",".join(t for t in texts if t) + ",").encode("ascii"), dtype=np.uint8).reshape(-1, 11)
-    digits = chars[:, [0, 1, 2, 3, 5, 6, 8, 9]].astype(np.int64) - 48
-    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    month = digits[:, 4] * 10 + digits[:, 5]
-    values = first_of_month(year * 12 + month - 1) + digits[:, 6] * 10 + digits[:, 7] - 1
+    values = _iso_days(",".join(t for t in texts if t))
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
     order = np.lexsort((values, owner))  # sorted within each row, whoever wrote the text
     return DateLists(offsets, values[order])
