@@ -101,17 +101,20 @@ def upgrade() -> None:
     sa.Column('late', sa.Integer(), server_default='0', nullable=False),
     sa.Column('open', sa.Integer(), server_default='0', nullable=False),
     sa.Column('overdue', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('not_evaluated', sa.Integer(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_case_evaluations'))
     )
     op.create_index('ix_case_evaluations_stable_until', 'case_evaluations', ['stable_until'], unique=False)
 
     op.create_table('cases',
     sa.Column('case_id', sa.String(length=64), nullable=False),
+    sa.Column('municipality', sa.String(length=64), nullable=True),
     sa.Column('unit', sa.String(length=64), nullable=False),
     sa.Column('caseworker', sa.String(length=64), nullable=True),
     sa.Column('child_birth_date', sa.Date(), nullable=True),
     sa.Column('aftercare_assessed_on', sa.Date(), nullable=True),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_cases'))
     )
     _create_case_change_triggers()
@@ -129,6 +132,7 @@ def upgrade() -> None:
     sa.Column('late', sa.Integer(), nullable=False),
     sa.Column('open', sa.Integer(), nullable=False),
     sa.Column('overdue', sa.Integer(), nullable=False),
+    sa.Column('not_evaluated', sa.Integer(), server_default='0', nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('mode', sa.String(length=16), server_default='full', nullable=False),
     sa.Column('evaluated', sa.Integer(), server_default='0', nullable=False),
@@ -166,9 +170,18 @@ def upgrade() -> None:
                     sqlite_where=sa.text("status = 'overdue'"), postgresql_where=sa.text("status = 'overdue'"))
     op.create_index('ix_obligations_status_due_on', 'obligations', ['status', 'due_on'], unique=False)
 
+    op.create_table('sources',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('extracted_on', sa.Date(), nullable=True),
+    sa.Column('complete_from', sa.Date(), nullable=True),
+    sa.Column('not_delivered', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_sources'))
+    )
     op.create_table('care_orders',
     sa.Column('case_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=True),
+    sa.Column('caseworker', sa.String(length=64), nullable=True),
     sa.Column('decided_on', sa.Date(), nullable=False),
     sa.Column('implemented_on', sa.Date(), nullable=True),
     sa.Column('care_plan_made_on', sa.Date(), nullable=True),
@@ -178,6 +191,8 @@ def upgrade() -> None:
     op.create_table('emergency_decisions',
     sa.Column('case_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=True),
+    sa.Column('caseworker', sa.String(length=64), nullable=True),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('decided_on', sa.Date(), nullable=False),
     sa.Column('petition_sent_on', sa.Date(), nullable=True),
@@ -187,6 +202,8 @@ def upgrade() -> None:
     op.create_table('investigations',
     sa.Column('case_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=True),
+    sa.Column('caseworker', sa.String(length=64), nullable=True),
     sa.Column('referral_id', sa.String(length=64), nullable=True),
     sa.Column('started_on', sa.Date(), nullable=False),
     sa.Column('extension_requested_on', sa.Date(), nullable=True),
@@ -202,11 +219,14 @@ def upgrade() -> None:
     op.create_table('measures',
     sa.Column('case_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=True),
+    sa.Column('caseworker', sa.String(length=64), nullable=True),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('decided_on', sa.Date(), nullable=False),
     sa.Column('ended_on', sa.Date(), nullable=True),
     sa.Column('plan_made_on', sa.Date(), nullable=True),
     sa.Column('evaluations', sa.Text(), nullable=True),
+    sa.Column('evaluation_interval', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.case_id'], name=op.f('fk_measures_case_id_cases'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('case_id', 'id', name=op.f('pk_measures'))
     )
@@ -238,24 +258,33 @@ def upgrade() -> None:
     op.create_table('placements',
     sa.Column('case_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=True),
+    sa.Column('caseworker', sa.String(length=64), nullable=True),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('started_on', sa.Date(), nullable=False),
     sa.Column('ended_on', sa.Date(), nullable=True),
     sa.Column('followup_reduced_on', sa.Date(), nullable=True),
     sa.Column('supervision_reduced_on', sa.Date(), nullable=True),
+    sa.Column('supervision_reduction_consent', sa.Boolean(), nullable=True),
     sa.Column('supervision_municipality', sa.String(length=64), nullable=True),
     sa.Column('followup_visits', sa.Text(), nullable=True),
     sa.Column('supervision_visits', sa.Text(), nullable=True),
+    sa.Column('home_moves', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.case_id'], name=op.f('fk_placements_case_id_cases'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('case_id', 'id', name=op.f('pk_placements'))
     )
     op.create_table('referrals',
     sa.Column('case_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=True),
+    sa.Column('caseworker', sa.String(length=64), nullable=True),
     sa.Column('received_on', sa.Date(), nullable=False),
     sa.Column('concluded_on', sa.Date(), nullable=True),
     sa.Column('conclusion', sa.String(length=32), nullable=True),
     sa.Column('feedback_sent_on', sa.Date(), nullable=True),
+    sa.Column('reporter', sa.String(length=32), nullable=True),
+    sa.Column('obviously_unfounded', sa.Boolean(), nullable=True),
+    sa.Column('feedback_after_investigation_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.case_id'], name=op.f('fk_referrals_case_id_cases'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('case_id', 'id', name=op.f('pk_referrals'))
     )
@@ -290,6 +319,7 @@ def upgrade() -> None:
     sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('fire_on', sa.Date(), nullable=False),
     sa.Column('basis', sa.String(length=400), nullable=False),
+    sa.Column('duty', sa.String(length=16), server_default='law', nullable=False),
     sa.Column('created_run_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
@@ -329,6 +359,7 @@ def downgrade() -> None:
     op.drop_table('investigations')
     op.drop_table('emergency_decisions')
     op.drop_table('care_orders')
+    op.drop_table('sources')
     op.drop_index('ix_obligations_status_due_on', table_name='obligations')
     op.drop_index('ix_obligations_overdue_run_id', table_name='obligations')
 

@@ -7,7 +7,9 @@ Policy (RULES.md, "General semantics"):
 * ``N months`` (and ``N years`` = 12·N months) are added **in one step from the start
   date** and clamped to the last day of the target month when the day does not exist:
   31 Jan + 1 month = 28 Feb (29 Feb in a leap year); 30 Nov + 3 months = 28/29 Feb;
-  29 Feb 2024 + 1 year = 28 Feb 2025. This matches domstolloven § 148 (2).
+  29 Feb 2024 + 1 year = 28 Feb 2025. This matches domstolloven § 148 (2). A birthday is
+  not a period: someone born on 29 February turns a year older on 1 March in common
+  years (:func:`birthday`).
   Month additions are never chained: ``add(add(d, 1 month), 1 month)`` may differ
   from ``add(d, 2 months)`` (31 Jan → 28 Feb → 28 Mar, but 31 Jan + 2 months = 31 Mar).
 * There is no roll-forward over weekends or holidays unless a rule opts in; then
@@ -193,14 +195,16 @@ def days_in_month(year: int, month: int) -> int:
     return _MONTH_DAYS[month - 1]
 
 
+@_scalar
 def birthday(birth_date, years: int):
-    """The date a person born on ``birth_date`` turns ``years`` (a date or day numbers).
+    """The day a person born on ``birth_date`` turns ``years`` (a date or day numbers).
 
-    Someone born on 29 February turns a year older on 28 February in common years
-    (the same month-end clamp as :func:`add_months`; this is the convention used by
-    the Norwegian population register for age limits).
-    """
-    return add_months(birth_date, 12 * years)
+    Someone born on 29 February turns a year older on 1 March in common years (RULES.md;
+    U: no source found, the rule files say so)."""
+    _, _, day = civil(birth_date)
+    later = add_months(birth_date, 12 * years)
+    _, _, on = civil(later)
+    return _real(birth_date, later + (on < day))  # 29 February clamped to the 28th: the next day
 
 
 def age_on(birth_date: date, on: date) -> int:

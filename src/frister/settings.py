@@ -68,6 +68,16 @@ class Settings:
         return cls(**kwargs)
 
     @property
+    def config_dir(self) -> Path:
+        """``FRISTER_CONFIG_DIR``, else the bundled ``config/``."""
+        return Path(self.get("FRISTER_CONFIG_DIR") or _project_dir("config"))
+
+    @property
+    def local_config(self) -> Path:
+        """The service's local settings: ``FRISTER_LOCAL_CONFIG``, else ``local.yaml`` in the config directory."""
+        return Path(self.get("FRISTER_LOCAL_CONFIG") or self.config_dir / "local.yaml")
+
+    @property
     def debug(self) -> bool:
         """``FRISTER_DEBUG=1``: show tracebacks of internal errors (never on by default)."""
         return (self.get("FRISTER_DEBUG") or "") not in ("", "0")

@@ -97,10 +97,12 @@ def test_periods_read_in_norwegian():
     assert Period.parse("2 years").norwegian == "2 år"
 
 
-def test_a_child_born_on_a_leap_day_turns_a_year_older_on_28_february():
-    assert birthday(date(2008, 2, 29), 18) == date(2026, 2, 28)
-    assert age_on(date(2008, 2, 29), date(2026, 2, 27)) == 17
-    assert age_on(date(2008, 2, 29), date(2026, 2, 28)) == 18
+def test_a_child_born_on_a_leap_day_turns_a_year_older_on_1_march_in_a_common_year():
+    assert birthday(date(2008, 2, 29), 18) == date(2026, 3, 1)
+    assert birthday(date(2008, 2, 29), 16) == date(2024, 2, 29)
+    assert birthday(date(2008, 3, 31), 18) == date(2026, 3, 31)
+    assert age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
+    assert age_on(date(2008, 2, 29), date(2026, 3, 1)) == 18
     assert age_on(date(2004, 2, 29), date(2020, 2, 29)) == 16
 
 

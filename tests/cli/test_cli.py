@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from frister.cli import build
-from frister.engine.results import JSON_KEYS
+from frister.engine.results import JSON_KEYS, STATUSES
 
 CASE = {
     "case_id": "BV-1", "unit": "mottak", "caseworker": "ks01",
@@ -30,10 +30,10 @@ def test_evaluate_prints_the_json_contract(cli_env, tmp_path):
     assert all(tuple(r) == JSON_KEYS for r in rows)
     assert {"case_id": "BV-1", "rule": "referral_review", "subject": "M1", "period": None, "due_on": "2025-03-22",
             "met_on": "2025-03-23", "status": "late", "days_late": 1, "required": None, "done": None,
-            "rule_version": "bvl21"} in rows
-    assert {"case_id": "BV-1", "rule": "foster_home_followup_visits", "subject": "F1", "period": "2025-Q1",
+            "rule_version": "bvl21", "duty": "law"} in rows
+    assert {"case_id": "BV-1", "rule": "foster_home_first_year_visits", "subject": "F1", "period": "2025-Q1",
             "due_on": "2025-03-31", "met_on": None, "status": "met", "days_late": 0, "required": 1, "done": 1,
-            "rule_version": "fh2024"} in rows
+            "rule_version": "local", "duty": "local"} in rows
 
 
 def test_evaluate_filters_by_rule_status_and_case(cli_env, tmp_path):
@@ -41,7 +41,7 @@ def test_evaluate_filters_by_rule_status_and_case(cli_env, tmp_path):
     path.write_text(json.dumps(CASE) + "\n" + json.dumps({**CASE, "case_id": "BV-2"}) + "\n")
     invoke("import", str(path), "--as-of", "2025-04-15")
     rows = json.loads(invoke("evaluate", "--as-of", "2025-04-15", "--format", "json", "--case", "BV-2",
-                             "--rule", "foster_home_followup_visits", "--status", "open").output)
+                             "--rule", "foster_home_first_year_visits", "--status", "open").output)
     assert [(r["case_id"], r["period"], r["status"]) for r in rows] == [("BV-2", "2025-Q2", "open")]
 
 
@@ -53,7 +53,7 @@ def test_evaluate_summary_counts_every_obligation_with_or_without_storing(cli_en
     counted = invoke("evaluate", "--as-of", "2025-04-15", "--format", "summary", "--no-store").output
     line = next(x for x in counted.splitlines() if x.strip().startswith("foster_home_followup_visits"))
     visits = [r["status"] for r in listed if r["rule"] == "foster_home_followup_visits"]
-    assert line.split()[1:] == [str(visits.count(s)) for s in ("met", "late", "open", "overdue")]
+    assert line.split()[1:] == [str(visits.count(s)) for s in STATUSES]
     total = counted.splitlines()[-1].split()
     assert total[0] == "total" and sum(map(int, total[1:])) == len(listed)
     stored = invoke("evaluate", "--as-of", "2025-04-15", "--format", "summary").output

@@ -29,7 +29,7 @@ def test_an_invalid_reduction_says_why_it_was_not_applied(rules):
     [tilsyn] = only(evaluate(rules, case, date(2023, 7, 3)), "foster_home_supervision_visits", "2023-H1")
     assert (tilsyn.required, tilsyn.reduction_applied, tilsyn.reduction_decided_on) == (2, False, date(2023, 3, 1))
     assert tilsyn.reduction_note == "Reduksjon ikke lagt til grunn: vedtatt 2023-03-01, før barnet hadde fylt 15 år"
-    [followup] = only(evaluate(rules, case, date(2023, 7, 3)), "foster_home_followup_visits", "2021-Q2")
+    [followup] = only(evaluate(rules, case, date(2023, 7, 3)), "foster_home_followup_visits", "2021-H1")
     assert followup.reduction_note == (
         "Reduksjon ikke lagt til grunn: vedtatt 2021-06-01, før barnet hadde vært plassert mer enn 2 år")
     assert "2009-06-01" not in explain(rules.get(tilsyn.rule), tilsyn) + (tilsyn.reduction_note or "")
@@ -42,12 +42,28 @@ def test_a_reduction_without_a_birth_date_cannot_be_validated(rules):
     assert r.reduction_applied is False and "fødselsdato ikke registrert" in r.reduction_note
 
 
-def test_a_valid_reduction_under_the_2003_regulation_notes_the_unchecked_consent(rules):
-    case = facts(child={"birth_date": "2008-01-01"}, placements=[{
-        "id": "F1", "kind": "foster_home", "started_on": "2020-06-01", "supervision_reduced_on": "2023-03-01"}])
-    [r] = only(evaluate(rules, case, date(2023, 7, 3)), "foster_home_supervision_visits", "2023-H1")
-    assert (r.required, r.reduction_applied) == (1, True)
-    assert r.reduction_note == "barnets samtykke kreves, men registreres ikke i importen og er ikke kontrollert"
+def test_a_reduction_of_tilsyn_is_valid_only_with_the_childs_recorded_consent(rules):
+    def tilsyn(**consent):
+        case = facts(child={"birth_date": "2008-01-01"}, placements=[{
+            "id": "F1", "kind": "foster_home", "started_on": "2020-06-01", "supervision_reduced_on": "2023-03-01",
+            **consent}])
+        [r] = only(evaluate(rules, case, date(2023, 7, 3)), "foster_home_supervision_visits", "2023-H1")
+        return r
+
+    given = tilsyn(supervision_reduction_consent=True)
+    assert (given.required, given.reduction_applied, given.reduction_note) == (1, True, None)
+    for missing in (tilsyn(), tilsyn(supervision_reduction_consent=False)):
+        assert (missing.required, missing.reduction_applied) == (2, False)
+        assert missing.reduction_note == "Reduksjon ikke lagt til grunn: barnets samtykke er ikke registrert"
+
+
+def test_a_bvl92_deadline_capped_at_receipt_plus_a_week_says_so(rules):
+    case = facts(referrals=[{"id": "M1", "received_on": "2022-06-01", "concluded_on": "2022-06-15"}],
+                 investigations=[{"id": "U1", "referral_id": "M1", "started_on": "2022-06-15"}])
+    [r] = only(evaluate(rules, case, date(2022, 7, 1)), "investigation_deadline")
+    assert explain(rules.get(r.rule), r) == (
+        "Frist 2022-09-08: melding konkludert med undersøkelse 2022-06-15 (men senest melding mottatt + 1 uke: "
+        "2022-06-08) + 3 måneder. barnevernloven (1992) § 6-9 første ledd (bvl92).")
 
 
 def test_the_explanation_states_anchor_period_basis_and_version(rules):

@@ -40,7 +40,7 @@ from frister.evaluation.service import run_evaluation
 from frister.importer import import_file
 from frister.nightly.run import load_config, nightly_run
 from frister.notify.transport import ConsoleTransport
-from frister.reports.audit import build_audit, render_audit
+from frister.reports.audit import COLUMNS, build_audit, render_audit
 from frister.reports.monthly import monthly_html
 from frister.reports.periodic import annual_html, half_year_html
 from frister.settings import Settings
@@ -129,7 +129,8 @@ def _reports(engine, rules, as_of, templates) -> tuple[dict[str, list[str]], dic
             "half_year.html": half_year_html(conn, rules, parse_period_label("2025-H2"), as_of, templates),
             "annual.html": annual_html(conn, rules, 2025, 3, as_of, templates),
         }
-    aftercare_due = {r.result.case_id: r.result.due_on for r in listing.rows if r.result.rule == "aftercare_assessment"}
+    aftercare_due = {r.result.case_id: r.result.due_on for r in listing.rows + listing.local_rows
+                     if r.result.rule == "aftercare_assessment"}
     assert len(aftercare_due) > 20
     book = load_workbook(io.BytesIO(render_audit(listing, "xlsx", templates)))
     out = {name: re.split(r"<tr[ >]", text) for name, text in html.items()}
@@ -253,10 +254,9 @@ def test_an_aftercare_row_in_a_report_shows_its_due_month_and_no_day(night):
     checked = 0
     for row in night.reports["audit.csv"]:
         if ";aftercare_assessment;" in row:
-            cells = row.split(";")
-            # Sak;Enhet;Regel-id;…;Startdato (10);Fristdato (11);Oppfylt dato (12);Status;Dager over frist (14)
-            assert cells[10] == "" and cells[14] == "", row
+            cells = dict(zip(COLUMNS, row.split(";")))
+            assert cells["Startdato"] == "" and cells["Dager over frist"] == "", row
             assert re.fullmatch(r"(januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|"
-                                r"desember) \d{4}", cells[11]), row
+                                r"desember) \d{4}", cells["Fristdato"]), row
             checked += 1
     assert checked > 20

@@ -53,7 +53,7 @@ def line_patterns(rules, case_ids: Iterable[str], units: Iterable[str], casework
         rf"  (?:{stages}|Totalt) *\d+",
         rf"== {stages} \(\d+\) ==",
         rf"{titles} \(\d+\)",
-        rf"Hjemmel: {bases}",
+        rf"Hjemmel: {bases} \((lovkrav|retningslinje, ikke lov|tjenestens egen rutine, ikke lovkrav)\)",
         notice,
     )]
 

@@ -11,13 +11,15 @@ C-1 (undersokelse)  M1 received 01-02, reviewed 01-08 (due 01-09: met), feedback
 D-1 (tiltak)        T1 support decided 2024-10-01 with plan; evaluations 2025-01-10 (due 01-01: late 9)
                     and 04-01 (due 04-10: met); the next is due 07-01 (outside H1)
 E-1 (tiltak)        T1 support decided 05-15 without a plan: measure_plan due 05-15, overdue 78 days
-F-1 (omsorg)        foster home since 2024-01-01 (first year in quarters, all visited); 2025-H1:
-                    follow-up 1 of 2 (overdue 32), supervision 2 of 2 (met)
-G-1 (omsorg)        foster home since 2025-02-01: follow-up Q1 1/1, Q2 1/1 (met);
-                    supervision 2025-H1 (two quarters touched) 1 of 2 (overdue 32)
+F-1 (omsorg)        foster home since 2024-01-01 (first-year quarters of 2024 all visited, a local
+                    routine); 2025-H1: follow-up 1 of 2 (overdue 32), supervision 2 of 2 (met)
+G-1 (omsorg)        foster home since 2025-02-01, 150 of 181 days of 2025-H1: 2 visits pro rata;
+                    follow-up 2 of 2 (met), supervision 1 of 2 (overdue 32); first-year
+                    quarters Q1 1/1, Q2 1/1 (met; local)
 
 Due in 2025-H1: referral_review 4, reporter_feedback 4, investigation_deadline 1 (B),
-measure_plan 1 (E), measure_plan_evaluation 2 (D), follow-up visits 3, supervision visits 2 = 17.
+measure_plan 1 (E), measure_plan_evaluation 2 (D), follow-up visits 2, supervision visits 2
+= 16 of law and guidance, and first-year visits 2 of the local routine.
 """
 
 from __future__ import annotations

@@ -24,18 +24,21 @@ def audit(engine, rules, **kw):
         return build_audit(conn, rules, H1_START, H1_END, AS_OF, **kw)
 
 
-def listing(data: bytes) -> list[dict]:
-    """The CSV's obligation table (the block after the second empty line) as dicts."""
+def listing(data: bytes, local: bool = False) -> list[dict]:
+    """The CSV's obligation table as dicts: law and guidance (the third block), or the
+    local routines (the fifth)."""
     text = data.decode("utf-8-sig")
     blocks = text.split("\r\n\r\n")
-    assert len(blocks) == 3
-    return list(csv.DictReader(io.StringIO(blocks[2]), delimiter=";"))
+    assert len(blocks) == 5
+    return list(csv.DictReader(io.StringIO(blocks[4 if local else 2]), delimiter=";"))
 
 
 def test_it_lists_every_obligation_due_in_the_range(municipality, rules):
     report = audit(municipality, rules)
-    assert len(report.rows) == 17
-    assert all(H1_START <= r.result.due_on <= H1_END for r in report.rows)
+    assert len(report.rows) == 16 and len(report.local_rows) == 2  # G-1's first-year quarters: a local routine
+    assert all(H1_START <= r.result.due_on <= H1_END for r in report.rows + report.local_rows)
+    assert {r.result.rule for r in report.local_rows} == {"foster_home_first_year_visits"}
+    assert all(r.result.duty in ("law", "guidance") for r in report.rows)
     totals = {t.rule.id: t for t in report.totals}
     got = {k: (t.due, t.met, t.late, t.overdue, t.open, t.days_late_total) for k, t in totals.items() if t.due}
     assert got == {
@@ -44,9 +47,11 @@ def test_it_lists_every_obligation_due_in_the_range(municipality, rules):
         "investigation_deadline": (1, 0, 1, 0, 0, 7),
         "measure_plan": (1, 0, 0, 1, 0, 78),
         "measure_plan_evaluation": (2, 1, 1, 0, 0, 9),
-        "foster_home_followup_visits": (3, 2, 0, 1, 0, 32),
+        "foster_home_followup_visits": (2, 1, 0, 1, 0, 32),  # F-1 1 of 2; G-1 150 of 181 days, 2 of 2
         "foster_home_supervision_visits": (2, 1, 0, 1, 0, 32),
     }
+    local = {t.rule.id: (t.due, t.met, t.required, t.done) for t in report.local_totals if t.due}
+    assert local == {"foster_home_first_year_visits": (2, 2, 2, 2)}
     assert (totals["foster_home_followup_visits"].required, totals["foster_home_followup_visits"].done) == (4, 3)
     assert (totals["foster_home_supervision_visits"].required, totals["foster_home_supervision_visits"].done) == (4, 3)
     assert totals["referral_review"].share_met == 0.75
@@ -128,9 +133,13 @@ def test_the_header_states_period_as_of_fingerprint_and_totals(municipality, rul
     assert head[1] == "Periode (fristdato);2025-01-01 – 2025-06-30"
     assert head[2] == "Data per;2025-08-01"
     assert head[3] == f"Regelsett (fingeravtrykk);{rules.fingerprint}"
-    totals = text.split("\r\n\r\n")[1]
-    assert "referral_review;Gjennomgang av melding;V;4;3;1;0;0;75,0 %;3;;" in totals
-    assert "foster_home_followup_visits;Oppfølgingsbesøk i fosterhjemmet;V;3;2;0;1;0;66,7 %;32;4;3" in totals
+    blocks = text.split("\r\n\r\n")
+    totals = blocks[1]
+    assert "referral_review;Gjennomgang av melding;V;lovkrav;4;3;1;0;0;75,0 %;3;;" in totals
+    assert "foster_home_followup_visits;Oppfølgingsbesøk i fosterhjemmet;S;lovkrav;2;1;0;1;0;50,0 %;32;4;3" in totals
+    assert "first_year" not in totals + blocks[2]
+    assert blocks[3].startswith("Lokale rutiner (tjenestens egne, ikke lovkrav)\r\n")
+    assert "foster_home_first_year_visits;Tettere oppfølging første år i fosterhjem;S;lokal rutine;2;2;" in blocks[3]
 
 
 def test_no_birth_date_can_be_read_from_the_listing(municipality, rules, tmp_path):
@@ -151,14 +160,17 @@ def test_no_birth_date_can_be_read_from_the_listing(municipality, rules, tmp_pat
     path.write_text(json.dumps(extra) + "\n", encoding="utf-8")
     import_file(municipality, path, as_of=AS_OF)
     report = audit(municipality, rules, rule_ids=["aftercare_assessment"])
+    # The lead time is the service's own («i god tid»): the deadline is listed as a local routine.
+    assert report.rows == ()
     assert [(r.result.case_id, r.result.due_on.isoformat(), r.result.status, r.result.days_late)
-            for r in report.rows] == [("H-1", "2025-03-10", "overdue", 144)]
+            for r in report.local_rows] == [("H-1", "2025-03-10", "overdue", 144)]
     data = audit_csv(report)
-    (row,) = listing(data)
+    (row,) = listing(data, local=True)
     assert (row["Startdato"], row["Fristdato"], row["Dager over frist"], row["Status"]) == \
         ("", "mars 2025", "", "fristbrudd (ikke gjort)")
-    assert "aftercare_assessment;Vurdering av ettervern før 18 år;U;1;0;0;1;0;0,0 %;;;" in data.decode("utf-8-sig")
-    sheet = load_workbook(io.BytesIO(audit_xlsx(report)))["Frister"]
+    assert "aftercare_assessment;Vurdering av ettervern før 18 år;S;lokal rutine;1;0;0;1;0;0,0 %;;;" \
+        in data.decode("utf-8-sig")
+    sheet = load_workbook(io.BytesIO(audit_xlsx(report)))["Lokale rutiner"]
     cells = dict(zip(COLUMNS, (c.value for c in sheet[2])))
     assert (cells["Startdato"], cells["Fristdato"], cells["Dager over frist"]) == (None, "mars 2025", None)
     html = audit_html(report, TEMPLATES).decode("utf-8")

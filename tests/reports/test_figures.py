@@ -32,8 +32,8 @@ def test_half_year_indicators(municipality, rules):
         "plans_evaluated": (1, 1),  # D-1 evaluated 04-01
         "followup_children_not_met": (1, 1),  # F-1: 1 of 2 visits; G-1 placed < 1 year
         "supervision_children_not_met": (0, 1),  # F-1: 2 of 2
-        "followup_visits": (3, 4),  # F-1 H1 1/2, G-1 Q1 1/1 and Q2 1/1
-        "supervision_visits": (3, 4),  # F-1 H1 2/2, G-1 H1 1/2
+        "followup_visits": (3, 4),  # F-1 H1 1/2, G-1 H1 (150 of 181 days: 2) 2/2
+        "supervision_visits": (3, 4),  # F-1 H1 2/2, G-1 H1 (150 of 181 days: 2) 1/2
     }
     units = {u: figures(f) for u, f in ctx["figures"]["units"].items()}
     assert units["undersokelse"]["referrals_reviewed"] == (2, 2)
@@ -42,9 +42,10 @@ def test_half_year_indicators(municipality, rules):
     assert units["omsorg"]["supervision_visits"] == (3, 4)
     assert units["mottak"]["followup_visits"] == (0, 0)
     visits = {t.rule.id: (t.required, t.done, t.confidence_flag) for t in ctx["visits"]}
-    assert visits == {"foster_home_followup_visits": (4, 3, ""), "foster_home_supervision_visits": (4, 3, "U")}
+    assert visits == {"foster_home_followup_visits": (4, 3, "S"), "foster_home_supervision_visits": (4, 3, "U"),
+                      "foster_home_first_year_visits": (2, 2, "S")}  # G-1's first-year quarters (local)
     assert [(u, s.due, s.breaches) for u, s in ctx["unit_summaries"].items()] == [
-        ("mottak", 4, 1), ("omsorg", 5, 2), ("tiltak", 3, 2), ("undersokelse", 5, 1)]
+        ("mottak", 4, 1), ("omsorg", 6, 2), ("tiltak", 3, 2), ("undersokelse", 5, 1)]
 
 
 def test_a_half_year_not_over_is_provisional(municipality, rules):
@@ -61,7 +62,7 @@ def test_annual_figures_over_several_years(municipality, rules):
         ctx = build_annual(conn, rules, 2025, 3, AS_OF)
     assert ctx["labels"] == ["2023", "2024", "2025*"]
     y2024, y2025 = figures(ctx["per_year"][2024]["figures"]), figures(ctx["per_year"][2025]["figures"])
-    assert y2024["followup_visits"] == (4, 4)  # F-1's first year: one visit in each quarter
+    assert y2024["followup_visits"] == (4, 4)  # F-1's two half-years, 2 of 2 each
     assert y2024["supervision_visits"] == (4, 4)
     assert y2024["children_with_plan"] == (1, 1)  # D-1 on 2024-12-31
     assert y2024["plans_evaluated"] == (0, 0)  # D-1's measure (from 2024-10-01) had not run 3 months by 12-31
@@ -69,8 +70,8 @@ def test_annual_figures_over_several_years(municipality, rules):
     assert y2025["investigations_late"] == (1, 2)
     assert y2025["followup_visits"] == (3, 4)  # H2 is not over on the as-of date
     totals2024 = {t.rule.id: (t.due, t.met) for t in ctx["per_year"][2024]["totals"] if t.due}
-    assert totals2024 == {"measure_plan": (1, 1), "foster_home_followup_visits": (4, 4),
-                          "foster_home_supervision_visits": (2, 2)}
+    assert totals2024 == {"measure_plan": (1, 1), "foster_home_followup_visits": (2, 2),
+                          "foster_home_first_year_visits": (4, 4), "foster_home_supervision_visits": (2, 2)}
     assert ctx["per_year"][2023]["summary"].due == 0
 
 
@@ -101,9 +102,10 @@ def test_the_load_ahead_counts_open_obligations_per_unit_and_week(municipality, 
     assert (load["Uke 52"].working_days, load["Uke 52"].holiday) == (3, True)
     assert (load["Uke 51"].working_days, load["Uke 51"].holiday) == (5, False)
     units = ctx["units"]
-    # Week 1 (29 Dec – 4 Jan) holds 31 December: F-1 follow-up and tilsyn H2, G-1 follow-up Q4 and tilsyn H2.
-    assert dict(zip(units, load["Uke 1"].counts)) == {"mottak": 0, "omsorg": 4, "tiltak": 0, "undersokelse": 0}
-    assert sum(w.total for w in ctx["load"]) == 4
+    # Week 1 (29 Dec – 4 Jan) holds 31 December: F-1 and G-1 follow-up and tilsyn H2, and G-1's
+    # first-year Q4 (a local routine, work all the same).
+    assert dict(zip(units, load["Uke 1"].counts)) == {"mottak": 0, "omsorg": 5, "tiltak": 0, "undersokelse": 0}
+    assert sum(w.total for w in ctx["load"]) == 5
 
 
 def test_weeks_ahead_start_with_the_week_after_the_as_of_date():

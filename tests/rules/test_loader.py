@@ -54,7 +54,7 @@ def test_the_bundled_rules_cover_every_rule_of_the_catalogue():
         "referral_review", "reporter_feedback", "investigation_deadline", "measure_plan",
         "measure_plan_evaluation", "care_plan", "emergency_petition", "care_order_implementation",
         "closed_with_concern_review", "aftercare_assessment", "foster_home_followup_visits",
-        "foster_home_supervision_visits",
+        "foster_home_supervision_visits", "reporter_feedback_after_investigation", "foster_home_first_year_visits",
     }
     for rule in rules:
         assert rule.confidence in ("V", "S", "U")
@@ -82,8 +82,9 @@ def test_a_good_rule_loads_with_its_versions_in_order(tmp_path):
 def test_an_unknown_key_is_an_error_naming_file_and_path(tmp_path):
     text = GOOD.replace("    period: 1 week\n    met_by: concluded_on\n  new:", "    perod: 1 week\n    met_by: concluded_on\n  new:")
     errs = problems(tmp_path, text)
-    assert errs[0] == f"{tmp_path.name}/sample.yaml: versions.old.perod: unknown key (allowed: anchor, anchor_offset, " \
-        "basis, confidence, extension, lead_time, met_by, not_before, notes, period, period_by_kind, valid_from, valid_to)"
+    assert errs[0] == f"{tmp_path.name}/sample.yaml: versions.old.perod: unknown key (allowed: anchor, " \
+        "anchor_not_after, anchor_offset, basis, confidence, duty, extension, lead_time, met_by, not_before, notes, " \
+        "period, period_by_kind, valid_from, valid_to)"
 
 
 def test_a_bad_period_is_an_error(tmp_path):

@@ -68,7 +68,7 @@ class App:
     def rules(self, directory: str | None = None):
         from frister.rules.loader import load_rules
 
-        return load_rules(directory or self.settings.rules_dir)
+        return load_rules(directory or self.settings.rules_dir, self.settings.local_config)
 
 
 pass_app = click.make_pass_decorator(App, ensure=True)

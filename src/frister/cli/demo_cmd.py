@@ -23,7 +23,7 @@ def register(group: click.Group) -> None:
 def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     """Migrate, generate a synthetic municipality, import it, evaluate and summarise."""
     from frister.db.engine import migrate
-    from frister.demo.generate import generate_cases, write_jsonl
+    from frister.demo.generate import generate_cases, header, write_jsonl
     from frister.demo.summary import print_summary
     from frister.evaluation.service import run_evaluation
     from frister.importer import import_file
@@ -34,7 +34,7 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     rules = app.rules()
     migrate(app.engine, app.settings.migrations_dir)
     path = Path(out_dir) / "municipality.jsonl"
-    n = write_jsonl(path, generate_cases(as_of, seed=seed, cases=cases))
+    n = write_jsonl(path, generate_cases(as_of, seed=seed, cases=cases), header=header(as_of))
     click.echo(f"generated {n} cases in {path}")
     stats = import_file(app.engine, path, as_of=as_of)
     click.echo(stats.summary())

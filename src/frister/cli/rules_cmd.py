@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -36,27 +37,47 @@ def check(app: App, directory) -> None:
 
 @rules.command("list")
 @_dir_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_app
-def list_(app: App, directory) -> None:
-    """Show every rule with its legal basis per version and its confidence."""
+def list_(app: App, directory, fmt) -> None:
+    """Show every rule: kind of duty, legal basis and confidence per version, local values in force."""
+    rule_set = app.rules(directory)
+    described = [_described(r, on) for on, rs in ((True, rule_set), (False, rule_set.off)) for r in rs]
+    if fmt == "json":
+        click.echo(json.dumps(described, indent=2, ensure_ascii=False))
+        return
     from rich.console import Console
     from rich.table import Table
 
-    from frister.rules.model import CONFIDENCE_LABELS
+    from frister.rules.model import CONFIDENCE_LABELS, DUTY_LABELS
 
-    rule_set = app.rules(directory)
-    table = Table(title=f"frister rules ({len(rule_set)}), fingerprint {rule_set.fingerprint}", show_lines=True)
-    for col in ("rule", "title", "kind", "version", "valid", "basis", "conf"):
+    table = Table(title=f"frister rules ({len(rule_set)} in force), fingerprint {rule_set.fingerprint}",
+                  show_lines=True)
+    for col in ("rule", "title", "duty", "version", "valid", "basis", "conf"):
         table.add_column(col)
-    for rule in rule_set:
-        for i, v in enumerate(rule.versions):
-            valid = f"{v.valid_from.isoformat()} – {v.valid_to.isoformat() if v.valid_to else ''}"
-            title = rule.title + ("" if rule.statutory else " (ikke lovpålagt)")
-            table.add_row(rule.id if i == 0 else "", title if i == 0 else "", rule.kind if i == 0 else "",
-                          v.name, valid, v.basis, f"{v.confidence}")
+    for rule in described:
+        for i, v in enumerate(rule["versions"]):
+            title = rule["title"] + ("" if rule["enabled"] else " (slått av lokalt)")
+            if i == 0 and rule["local_parameters"]:
+                title += "\n" + "\n".join(f"lokalt: {p['name']} = {p['value']}" for p in rule["local_parameters"])
+            table.add_row(rule["id"] if i == 0 else "", title if i == 0 else "", DUTY_LABELS[v["duty"]], v["name"],
+                          f"{v['valid_from']} – {v['valid_to'] or ''}", v["basis"], v["confidence"])
     console = Console(width=200)
     console.print(table)
     console.print("Confidence: " + "; ".join(f"{k} = {v}" for k, v in CONFIDENCE_LABELS.items()))
+
+
+def _described(rule, enabled: bool) -> dict:
+    """A rule as ``rules list --format json`` shows it."""
+    return {
+        "id": rule.id, "title": rule.title, "kind": rule.kind, "subject": rule.subject, "duty": rule.duty,
+        "confidence": rule.confidence, "enabled": enabled,
+        "versions": [{"name": v.name, "valid_from": v.valid_from.isoformat(),
+                      "valid_to": v.valid_to.isoformat() if v.valid_to else None, "duty": v.duty,
+                      "confidence": v.confidence, "basis": v.basis} for v in rule.versions],
+        "local_parameters": [{"name": p.name, "default": str(p.default), "value": str(p.in_force),
+                              "law": str(p.law) if p.law else None, "text": p.text} for p in rule.local_parameters],
+    }
 
 
 @rules.command("test")

@@ -26,6 +26,7 @@ UNITS = {
     "tiltak": [f"ks{i:02d}" for i in range(17, 27)],
     "omsorg": [f"ks{i:02d}" for i in range(27, 35)],
 }
+REPORTERS = ("public", "private", "anonymous", "child", "other")
 REASONS = ("holiday_absence", "hard_to_reach", "complex_case", "avoids_contact", "lack_of_capacity", "other")
 MUNICIPALITIES = ("0301", "3201", "3203", "3205", "4601", "5001")
 
@@ -99,6 +100,9 @@ def _foster_placement(rng: random.Random, c: _Case, start: date, birth: date, en
     fifteen = add_months(birth, 15 * 12)
     if rng.random() < 0.3 and max(two_years, fifteen) + timedelta(days=60) < stop:
         placement["supervision_reduced_on"] = c.d(max(two_years, fifteen) + _days(rng, 10, 200))
+        placement["supervision_reduction_consent"] = rng.random() < 0.85  # the child's consent recorded
+    if rng.random() < 0.08 and start + timedelta(days=400) < stop:  # moved to another foster home
+        placement["home_moves"] = c.ds([start + _days(rng, 200, (stop - start).days - 30)])
     c.placements.append({k: v for k, v in placement.items() if v is not None or k == "ended_on"})
 
 
@@ -127,10 +131,13 @@ def _support_measure(rng: random.Random, c: _Case, decided: date) -> None:
     plan = decided if r < 0.80 else (decided + _days(rng, 5, 60) if r < 0.92 else None)
     ended = decided + _days(rng, 180, 900)
     evaluations: list[date] = []
+    half_yearly = rng.random() < 0.05  # the plan sets a longer interval of its own
     if plan is not None:
         prev = plan
         while True:
             step = rng.randint(100, 160) if rng.random() < 0.12 else rng.randint(60, 92)
+            if half_yearly:
+                step = rng.randint(150, 185)
             nxt = prev + timedelta(days=step)
             if nxt > min(ended, c.as_of):
                 break
@@ -141,6 +148,7 @@ def _support_measure(rng: random.Random, c: _Case, decided: date) -> None:
     c.measures.append({
         "id": c.next_id("T"), "kind": "support", "decided_on": c.d(decided), "ended_on": c.d(ended),
         "plan_made_on": c.d(plan), "evaluations": c.ds(evaluations),
+        **({"evaluation_interval": "6 months"} if half_yearly else {}),
     })
 
 
@@ -155,10 +163,15 @@ def _referral(rng: random.Random, c: _Case, received: date, birth: date, busy_un
         conclusion = "investigate" if x < 0.5 else ("closed" if x < 0.95 else "closed_active_measures")
     f = rng.random()
     feedback = received + (_days(rng, 3, 21) if f < 0.86 else _days(rng, 22, 45)) if f < 0.94 else None
+    reporter = rng.choices(REPORTERS, (45, 35, 10, 3, 7))[0]
     ref = {
         "id": c.next_id("M"), "received_on": c.d(received), "concluded_on": c.d(review),
         "conclusion": conclusion if review <= c.as_of else None, "feedback_sent_on": c.d(feedback),
+        "reporter": reporter,
     }
+    if conclusion == "closed" and rng.random() < 0.06:
+        ref["obviously_unfounded"] = True
+        ref.pop("feedback_sent_on", None)
     c.referrals.append({k: v for k, v in ref.items() if v is not None or k in ("concluded_on",)})
     if conclusion != "investigate" or review > c.as_of:
         return None
@@ -186,6 +199,10 @@ def _referral(rng: random.Random, c: _Case, received: date, birth: date, busy_un
         reviewed = concluded + (_days(rng, 120, 182) if rng.random() < 0.85 else _days(rng, 190, 260))
         inv["reviewed_after_closing_on"] = c.d(reviewed)
     c.investigations.append(inv)
+    if reporter == "public" and concluded <= c.as_of and rng.random() < 0.9:  # the second feedback
+        late = rng.random() < 0.12
+        ref["feedback_after_investigation_on"] = c.d(concluded + (_days(rng, 22, 50) if late else _days(rng, 2, 21)))
+        c.referrals[-1] = {k: v for k, v in ref.items() if v is not None or k in ("concluded_on",)}
     if concluded <= c.as_of:
         if outcome == "measures":
             _support_measure(rng, c, concluded)
@@ -264,11 +281,22 @@ def generate_cases(as_of: date, seed: int = 2025, cases: int = 2000, years: int 
         yield c.doc
 
 
-def write_jsonl(path: Path | str, records) -> int:
+def header(as_of: date, years: int = 4, source: str = "demo-fagsystem") -> dict:
+    """A contract v2 header for generated cases: the case system's history is complete
+    from the start of the generated years (the demo's cases placed earlier have older
+    visit periods, which are then ``not_evaluated``)."""
+    return {"frister_export": 2, "source": source, "extracted_on": as_of.isoformat(),
+            "complete_from": add_months(as_of, -12 * years).isoformat()}
+
+
+def write_jsonl(path: Path | str, records, header: dict | None = None) -> int:
+    """Write records as JSON Lines (after a v2 header line, when given); returns how many."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with path.open("w", encoding="utf-8") as fh:
+        if header is not None:
+            fh.write(json.dumps(header, separators=(",", ":")) + "\n")
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
             n += 1

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection, func, select
 
+from frister.engine.results import STATUSES
 from frister.evaluation.models import Obligation
 from frister.evaluation.service import count_obligations
 from frister.facts.vocabulary import SUBJECTS
@@ -24,24 +25,30 @@ def print_summary(conn: Connection, rules: RuleSet, as_of: dt.date, console: Con
     console = console or Console(width=160)
     # Met obligations are not stored (only what needs attention or was broken), so the
     # counts come from evaluating the stored facts as of the date.
-    counts: dict[str, dict[str, int]] = {}
-    for (rule, status), n in count_obligations(conn, rules, as_of).items():
-        counts.setdefault(rule, {})[status] = n
-    table = Table(title=f"Frister per {as_of.isoformat()} (lovkrav og status)", title_justify="left")
-    table.add_column("Regel")
-    table.add_column("Hjemmel (gjeldende)")
-    for label in ("overholdt", "for sent", "åpen", "forfalt", "overholdt %"):
-        table.add_column(label, justify="right")
-    for rule in _in_case_order(rules):
-        c = counts.get(rule.id, {})
-        done = c.get("met", 0) + c.get("late", 0) + c.get("overdue", 0)
-        share = f"{100 * c.get('met', 0) / done:.1f}" if done else "–"
-        current = rule.version_on(as_of) or rule.versions[-1]
-        conf = "" if current.confidence == "V" else f" [{current.confidence}]"
-        table.add_row(rule.title, current.basis + conf, str(c.get("met", 0)), str(c.get("late", 0)),
-                      str(c.get("open", 0)), str(c.get("overdue", 0)), share)
-    console.print(table)
-    console.print("Konfidens: [S] bare sekundærkilde, [U] ikke verifisert. «Forfalt» = fristen er ute og kravet ikke oppfylt.")
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for (rule, duty, status), n in count_obligations(conn, rules, as_of, by_duty=True).items():
+        counts.setdefault((rule, duty), {})[status] = n
+    for duty, heading in (("law", "lovkrav"), ("guidance", "retningslinjer (ikke lov)"),
+                          ("local", "tjenestens egne rutiner (ikke lovkrav)")):
+        table = Table(title=f"Frister per {as_of.isoformat()}: {heading}", title_justify="left")
+        table.add_column("Regel")
+        table.add_column("Hjemmel (gjeldende)")
+        for label in ("overholdt", "for sent", "åpen", "forfalt", "ikke vurdert", "overholdt %"):
+            table.add_column(label, justify="right")
+        for rule in _in_case_order(rules):
+            c = counts.get((rule.id, duty))
+            if c is None:
+                continue
+            done = c.get("met", 0) + c.get("late", 0) + c.get("overdue", 0)
+            share = f"{100 * c.get('met', 0) / done:.1f}" if done else "–"
+            current = next((v for v in reversed(rule.versions) if v.duty == duty), rule.versions[-1])
+            conf = "" if current.confidence == "V" else f" [{current.confidence}]"
+            table.add_row(rule.title, current.basis + conf, *(str(c.get(s, 0)) for s in STATUSES[:4]),
+                          str(c.get("not_evaluated", 0)), share)
+        if table.row_count:
+            console.print(table)
+    console.print("Konfidens: [S] bare sekundærkilde, [U] ikke verifisert. «Forfalt» = fristen er ute og kravet ikke "
+                  "oppfylt. «Ikke vurdert» = kilden leverer ikke opplysningen, eller historikken er ikke komplett.")
 
     soon = conn.execute(
         select(func.count()).select_from(Obligation)

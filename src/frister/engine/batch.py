@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from frister.calendar import NONE, add_months, days, to_day
+from frister.calendar import NONE, birthday, days, to_day
 from frister.facts.contract import Case
 from frister.facts.vocabulary import CASE_FIELDS, RECORDED, SUBJECTS, case_row, event_fields, subject_rows
 
@@ -115,6 +115,8 @@ class Batch:
     tables: dict[str, Subjects]
     fingerprints: list[str]  # as stored ("" for a batch of records)
     event_days: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (case, day): every event
+    # per source named in cases["source"]: (complete-from day or NONE, the facts it does not deliver)
+    sources: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.case_ids)
@@ -150,10 +152,13 @@ def column(kind: str, values: Sequence):
     return object_array(values)
 
 
-def batch_from_records(records: Sequence[Case], fingerprints: Sequence[str] | None = None) -> Batch:
-    """A batch of contract records (the legal examples, a case on its own, tests)."""
+def batch_from_records(records: Sequence[Case], fingerprints: Sequence[str] | None = None,
+                       source: tuple[str, int, frozenset[str]] | None = None) -> Batch:
+    """A batch of contract records (the legal examples, a case on its own, tests), all
+    from ``source`` (name, complete-from day, facts not delivered) when one is given."""
     rows = [case_row(r) for r in records]
     cases = {f.name: column(f.kind, [row[f.name] for row in rows]) for f in CASE_FIELDS}
+    cases["source"] = object_array([source[0] if source else None] * len(records))
     per_type: dict[str, tuple[list[int], list[dict]]] = {st.name: ([], []) for st in RECORDED}
     for position, record in enumerate(records):
         for st, row in subject_rows(record):
@@ -165,11 +170,13 @@ def batch_from_records(records: Sequence[Case], fingerprints: Sequence[str] | No
         owners, items = per_type[st.name]
         tables[st.name] = Subjects(st.name, np.array(owners, dtype=np.int64), [r["id"] for r in items],
                                    {f.name: column(f.kind, [r[f.name] for r in items]) for f in st.stored})
-    return derive([r.case_id for r in records], cases, tables, fingerprints)
+    return derive([r.case_id for r in records], cases, tables, fingerprints,
+                  {source[0]: source[1:]} if source else {})
 
 
 def derive(case_ids: list[str], cases: dict[str, np.ndarray], tables: dict[str, Subjects],
-           fingerprints: Sequence[str] | None = None) -> Batch:
+           fingerprints: Sequence[str] | None = None,
+           sources: dict[str, tuple[int, frozenset[str]]] | None = None) -> Batch:
     """The batch, with what every source derives the same way: when a subject ended, an
     investigation's linked referral, the child subject, and every event date."""
     for st in RECORDED:
@@ -178,7 +185,8 @@ def derive(case_ids: list[str], cases: dict[str, np.ndarray], tables: dict[str, 
             t.ended = t.fields[st.ends_with]
     _link_referrals(tables["investigation"], tables["referral"])
     tables["child"] = _children(len(case_ids), cases, tables)
-    batch = Batch(list(case_ids), cases, tables, list(fingerprints) if fingerprints is not None else [""] * len(case_ids))
+    batch = Batch(list(case_ids), cases, tables, list(fingerprints) if fingerprints is not None else [""] * len(case_ids),
+                  sources=sources or {})
     for st, f in event_fields():
         if st is None:
             batch.event_days.append((np.arange(len(case_ids), dtype=np.int64), cases[f.name]))
@@ -193,7 +201,8 @@ def derive(case_ids: list[str], cases: dict[str, np.ndarray], tables: dict[str, 
 
 def _link_referrals(investigations: Subjects, referrals: Subjects) -> None:
     """An investigation's ``referral_received_on``/``referral_concluded_on``: the dates
-    of the referral its ``referral_id`` names in the same case (NONE without one)."""
+    of the referral its ``referral_id`` names in the same case (NONE without one); and a
+    referral's ``investigation_concluded_on``."""
     position = {(int(c), i): row for row, (c, i) in enumerate(zip(referrals.case, referrals.ids))}
     of = np.fromiter((position.get((int(c), r), -1) for c, r in
                       zip(investigations.case, investigations.fields["referral_id"])),
@@ -203,6 +212,11 @@ def _link_referrals(investigations: Subjects, referrals: Subjects) -> None:
         out = np.full(len(of), NONE, dtype=np.int64)
         out[found] = referrals.fields[theirs][of[found]]
         investigations.fields[mine] = out
+    # A referral's investigation concluded: the earliest conclusion of one that names it
+    # (the earliest, so that masking it as of a date leaves the first one known by then).
+    concluded = np.full(len(referrals), NONE, dtype=np.int64)
+    np.minimum.at(concluded, of[found], investigations.fields["concluded_on"][found])
+    referrals.fields["investigation_concluded_on"] = concluded
 
 
 def _children(n: int, cases: dict[str, np.ndarray], tables: dict[str, Subjects]) -> Subjects:
@@ -229,7 +243,7 @@ def _children(n: int, cases: dict[str, np.ndarray], tables: dict[str, Subjects])
             np.maximum.at(ends, t.case[real], e[real])
     rows = np.nonzero(has & (birth < NONE))[0]
     return Subjects("child", rows, ["barn"] * len(rows), {
-        "eighteenth_birthday": add_months(birth[rows], 12 * 18),
+        "eighteenth_birthday": birthday(birth[rows], 18),
         "measures_from": starts[rows],
         "aftercare_assessed_on": cases["aftercare_assessed_on"][rows],
     }, ended=np.where(open_ended[rows], NONE, ends[rows]))

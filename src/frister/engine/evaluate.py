@@ -43,14 +43,15 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from frister.calendar import (NONE, add_months, add_period, first_of_month, from_day, known, month_index,
-                              next_working_day, subtract_period, to_day)
+from frister.calendar import (NONE, Period, add_months, add_period, birthday, first_of_month, from_day, known,
+                              month_index, next_working_day, subtract_period, to_day)
 from frister.engine.batch import Batch, Subjects, batch_from_records, field_kind, object_array
 from frister.engine.results import STATUSES, Result
 from frister.facts.contract import Case
+from frister.facts.vocabulary import SUBJECTS
 from frister.rules.model import Rule, RuleVersion
 
-MET, LATE, OPEN, OVERDUE = range(4)
+MET, LATE, OPEN, OVERDUE, NOT_EVALUATED = range(5)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Part:
     version: np.ndarray  # index into rule.versions
     anchor: np.ndarray
     anchor_from: np.ndarray | None = None  # deadlines: index into the version's anchor fields
+    clock: np.ndarray | None = None  # deadlines: when the clock started (anchor, offset, cap)
     seq: np.ndarray | None = None
     period: np.ndarray | None = None  # label code: year * 10 + (1, 2 half-year; 5..8 quarter 1..4)
     required: np.ndarray | None = None
@@ -76,6 +78,7 @@ class Part:
     red_decided: np.ndarray | None = None
     red_valid: np.ndarray | None = None  # -1 not applicable, 0, 1
     red_why: np.ndarray | None = None  # why a reduction is not valid (VALID, TOO_EARLY, …)
+    why_not: np.ndarray | None = None  # why not evaluated: a WHY_NOT code (0: evaluated)
 
     def __len__(self) -> int:
         return len(self.row)
@@ -94,15 +97,15 @@ class Evaluation:
     stable_until: np.ndarray  # per case; NONE = never
 
     def counts(self) -> np.ndarray:
-        """Obligations per status (``met, late, open, overdue``)."""
-        total = np.zeros(4, dtype=np.int64)
+        """Obligations per status (in :data:`STATUSES` order)."""
+        total = np.zeros(len(STATUSES), dtype=np.int64)
         for p in self.parts:
-            total += np.bincount(p.status, minlength=4)
+            total += np.bincount(p.status, minlength=len(STATUSES))
         return total
 
     def case_counts(self) -> np.ndarray:
-        """Obligations per case and status: shape ``(cases, 4)``."""
-        out = np.zeros((len(self.batch), 4), dtype=np.int64)
+        """Obligations per case and status: shape ``(cases, len(STATUSES))``."""
+        out = np.zeros((len(self.batch), len(STATUSES)), dtype=np.int64)
         for p in self.parts:
             np.add.at(out, (p.table.case[p.row], p.status), 1)
         return out
@@ -132,6 +135,10 @@ class Evaluation:
                     extra["anchor_field"] = rule.starts[int(p.anchor_from[i])] if p.seq[i] == 1 else version.met_by
                 if "kind" in t.fields:
                     extra["subject_kind"] = t.fields["kind"][row]
+                if p.clock is not None:
+                    extra["clock_on"] = from_day(p.clock[i])
+                if p.why_not is not None and p.why_not[i]:
+                    extra["not_evaluated"] = not_evaluated_text(rule, b, case, int(p.why_not[i]))
                 if p.ext_applied is not None and p.ext_applied[i] >= 0:
                     extra.update(
                         extension_requested_on=from_day(p.ext_requested[i]),
@@ -154,7 +161,8 @@ class Evaluation:
                     required=int(p.required[i]) if p.required is not None else None,
                     done=int(p.done[i]) if p.done is not None else None,
                     rule_version=version.name, unit=units[case], caseworker=caseworkers[case],
-                    anchor_on=from_day(p.anchor[i]), basis=version.basis, confidence=version.confidence, **extra,
+                    anchor_on=from_day(p.anchor[i]), basis=version.basis, confidence=version.confidence,
+                    duty=version.duty, **extra,
                 )
 
     def columns(self, statuses: Iterable[str]) -> dict[str, list]:
@@ -227,6 +235,7 @@ def evaluate(rules: Iterable[Rule], batch: Batch, as_of: date) -> Evaluation:
             part = _rolling(rule, table, day)
         else:
             part = _visits(rule, table, batch, day, limits)
+        _mark_not_evaluable(part, batch)
         open_ = part.status == OPEN
         limits.add(table.case[part.row[open_]], part.due[open_])  # an open one turns overdue after its due date
         parts.append(part)
@@ -243,6 +252,61 @@ def evaluate_case(rules: Iterable[Rule], case: Case, as_of: date) -> list[Result
 
 def evaluate_records(rules: Iterable[Rule], cases: Sequence[Case], as_of: date) -> Evaluation:
     return evaluate(rules, batch_from_records(cases), as_of)
+
+
+# --- what the source delivers ------------------------------------------------------
+
+NOT_DELIVERED, BEFORE_COMPLETE = 1, 2  # why an obligation is not evaluated
+
+
+def rule_inputs(rule: Rule) -> frozenset[str]:
+    """The facts a rule reads, as a source names them in ``not_delivered``
+    (``referrals.feedback_sent_on``; the child's are the case's ``aftercare.assessed_on``)."""
+    names = {*rule.starts, *(k for k, _ in rule.applies_when), rule.visits, rule.reduced_on, rule.consent,
+             rule.restarts_on}
+    for v in rule.versions:
+        names.update((*v.anchor, v.met_by, v.not_before, v.interval_from))
+        if v.anchor_not_after:
+            names.add(v.anchor_not_after[0])
+    st = SUBJECTS[rule.subject]
+    names.discard(None)
+    out = set()
+    for n in names:
+        f = st.fields[n]
+        if f.derived_from or st.derived:
+            out.add(f.derived_from)
+        elif f.path:
+            out.add(f"{st.table}.{f.delivered_as}")
+    return frozenset(out - {""})
+
+
+def _mark_not_evaluable(part: Part, batch: Batch) -> None:
+    """RULES.md: an obligation whose rule reads a fact its case's source does not deliver,
+    or whose anchor lies before the date from which the source's history is complete,
+    is ``not_evaluated`` (never overdue on missing data)."""
+    if not batch.sources or not len(part):
+        return
+    inputs = rule_inputs(part.rule)
+    source = batch.cases["source"][part.table.case[part.row]]
+    why = np.zeros(len(part), dtype=np.int8)
+    for name, (complete_from, not_delivered) in batch.sources.items():
+        mine = source == name
+        if inputs & not_delivered:
+            why[mine] = NOT_DELIVERED
+        elif complete_from < NONE:
+            why[mine & (part.anchor < complete_from)] = BEFORE_COMPLETE
+    if why.any():
+        part.why_not = why
+        part.status = np.where(why > 0, NOT_EVALUATED, part.status).astype(np.int8)
+        part.days_late = np.where(why > 0, 0, part.days_late)
+
+
+def not_evaluated_text(rule: Rule, batch: Batch, case: int, why: int) -> str:
+    name = batch.cases["source"][case]
+    complete_from, not_delivered = batch.sources[name]
+    if why == NOT_DELIVERED:
+        return f"kilden {name} leverer ikke {', '.join(sorted(rule_inputs(rule) & not_delivered))}"
+    return f"før {from_day(complete_from).isoformat()}, da historikken i kilden {name} begynner"
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -339,6 +403,22 @@ def _empty(rule: Rule, table: Subjects, **extra) -> Part:
 # --- one-off deadlines --------------------------------------------------------------
 
 
+def _clock(version: RuleVersion, rule: Rule, table: Subjects, rows: np.ndarray, anchor: np.ndarray,
+           anchor_from: np.ndarray, as_of: int) -> np.ndarray:
+    """When the clock starts: the anchor, plus the version's offset (for every anchor,
+    or only for the anchor field it names), and no later than ``anchor_not_after``."""
+    clock = add_period(anchor, version.anchor_offset) if version.anchor_offset is not None else anchor
+    names = version.anchor or rule.starts
+    for field, period in version.anchor_offsets:  # only where the anchor came from that field
+        hit = anchor_from == names.index(field)
+        clock = np.where(hit, add_period(anchor, period), clock)
+    if version.anchor_not_after is not None:
+        field, plus = version.anchor_not_after
+        cap = add_period(_field(table, field, as_of)[rows], plus)
+        clock = np.where(cap < clock, cap, clock)  # NONE (no such date) caps nothing
+    return clock
+
+
 def _deadline(rule: Rule, table: Subjects, as_of: int, limits: _Limits) -> Part:
     start, start_from = _first_recorded(rule.starts, table, as_of)
     vidx = _version_index(rule, start)
@@ -354,7 +434,7 @@ def _deadline(rule: Rule, table: Subjects, as_of: int, limits: _Limits) -> Part:
             anchor, anchor_from = start[rows], start_from[rows]
         keep = anchor < NONE  # no anchor recorded: nothing to track yet
         rows, anchor, anchor_from = rows[keep], anchor[keep], anchor_from[keep]
-        clock = add_period(anchor, version.anchor_offset) if version.anchor_offset is not None else anchor
+        clock = _clock(version, rule, table, rows, anchor, anchor_from, as_of)
         if version.lead_time is not None:
             due = subtract_period(clock, version.lead_time)
         elif version.period is not None:
@@ -392,24 +472,30 @@ def _deadline(rule: Rule, table: Subjects, as_of: int, limits: _Limits) -> Part:
             ended = known(table.ended[rows], as_of)
             keep &= ~((ended < NONE) & (due > ended))
         met = known(table.fields[version.met_by][rows], as_of) if version.met_by else np.full(len(rows), NONE)
-        pieces.append((k, rows[keep], anchor[keep], anchor_from[keep], due[keep], met[keep], ext_req[keep],
-                       ext_applied[keep]))
+        pieces.append((np.full(int(keep.sum()), k, dtype=np.int64), rows[keep], anchor[keep], anchor_from[keep],
+                       clock[keep], due[keep], met[keep], ext_req[keep], ext_applied[keep]))
     if not pieces:
-        return _empty(rule, table, anchor_from=np.zeros(0, dtype=np.int8))
-    k, rows, anchor, anchor_from, due, met, ext_req, ext_applied = (
-        np.concatenate([np.full(len(p[1]), p[0], dtype=np.int64) for p in pieces]),
-        *(np.concatenate([p[i] for p in pieces]) for i in range(1, 8)))
-    order = np.argsort(rows, kind="stable")
-    k, rows, anchor, anchor_from, due, met, ext_req, ext_applied = (
-        x[order] for x in (k, rows, anchor, anchor_from, due, met, ext_req, ext_applied))
+        return _empty(rule, table, anchor_from=np.zeros(0, dtype=np.int8), clock=np.zeros(0, dtype=np.int64))
+    columns = [np.concatenate([p[i] for p in pieces]) for i in range(9)]
+    order = np.argsort(columns[1], kind="stable")  # in subject order
+    k, rows, anchor, anchor_from, clock, due, met, ext_req, ext_applied = (x[order] for x in columns)
     status, late = _status(due, met, as_of)
-    part = Part(rule, table, rows, due, met, status, late, k, anchor, anchor_from=anchor_from)
+    part = Part(rule, table, rows, due, met, status, late, k, anchor, anchor_from=anchor_from, clock=clock)
     if with_ext:
         part.ext_requested, part.ext_applied = ext_req, ext_applied
     return part
 
 
 # --- rolling deadlines --------------------------------------------------------------
+
+
+def _add_recorded(days: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """Each day plus its row's recorded period (``6 months``; None: NONE)."""
+    out = np.full(len(days), NONE, dtype=np.int64)
+    for text in set(periods.tolist()) - {None}:
+        hit = periods == text
+        out[hit] = add_period(days[hit], Period.parse(text))
+    return out
 
 
 def _rolling(rule: Rule, table: Subjects, as_of: int) -> Part:
@@ -432,6 +518,9 @@ def _rolling(rule: Rule, table: Subjects, as_of: int) -> Part:
                 hit = v == j
                 if hit.any():
                     due[hit] = add_period(anchor[hit], version.period)
+                    if version.interval_from:  # the plan's own interval, when it is longer
+                        own = _add_recorded(anchor[hit], table.fields[version.interval_from][rows[hit]])
+                        due[hit] = np.where((own < NONE) & (own > due[hit]), own, due[hit])
             if rule.roll_to_working_day:
                 due = next_working_day(due)
             keep = ~((ended[rows] < NONE) & (due > ended[rows]))  # none due after the subject ended
@@ -454,114 +543,157 @@ def _rolling(rule: Rule, table: Subjects, as_of: int) -> Part:
 
 
 # Why a recorded reduction of the visit minimum is not valid (0: it is).
-VALID, NOT_IN_VERSION, TOO_EARLY, NO_BIRTH_DATE, TOO_YOUNG = range(5)
+VALID, NOT_IN_VERSION, TOO_EARLY, NO_BIRTH_DATE, TOO_YOUNG, NO_CONSENT = range(6)
 
 
-def reduction_validity(version: RuleVersion, start: np.ndarray, decided: np.ndarray,
-                       birth: np.ndarray) -> np.ndarray:
+def reduction_validity(version: RuleVersion, start: np.ndarray, decided: np.ndarray, birth: np.ndarray,
+                       consent: np.ndarray) -> np.ndarray:
     """Per placement, why a reduction decided on ``decided`` is not valid under
-    ``version`` (:data:`VALID` when it is): the version must allow one, the child must
-    have been placed more than the minimum time on the decision date and (where the
-    version says) have reached the minimum age by then."""
+    ``version`` (:data:`VALID` when it is), the first condition that fails: the version
+    must allow one; the child must have been placed more than the minimum time on the
+    decision date, and (where the version says) have reached the minimum age then, and
+    the child's consent must be recorded."""
     if version.reduction is None or version.reduced_per_half_year is None:
         return np.full(len(decided), NOT_IN_VERSION, dtype=np.int8)
     spec = version.reduction
     why = np.full(len(decided), VALID, dtype=np.int8)
+    if spec.consent_required:
+        why = np.where(consent, why, NO_CONSENT)  # no consent recorded
     if spec.min_age is not None:
-        why = np.where(add_months(birth, 12 * spec.min_age) > decided, TOO_YOUNG, why)  # not yet that old
+        why = np.where(birthday(birth, spec.min_age) > decided, TOO_YOUNG, why)  # not yet that old
         why = np.where(birth >= NONE, NO_BIRTH_DATE, why)
     return np.where(decided <= add_period(start, spec.min_time_placed), TOO_EARLY, why).astype(np.int8)
 
 
 def reduction_note(version: RuleVersion, why: int, decided: int) -> str | None:
-    """The result's note on a reduction of the visit minimum (bokmål)."""
+    """The result's note on a reduction of the visit minimum (bokmål; None when valid)."""
+    if why == VALID:
+        return None
     on = from_day(decided).isoformat()
     spec = version.reduction
-    if why == VALID:
-        if spec.consent_required:
-            return "barnets samtykke kreves, men registreres ikke i importen og er ikke kontrollert"
-        return None
     reason = {
         NOT_IN_VERSION: lambda: f"{version.name} gir ikke adgang til reduksjon",
         TOO_EARLY: lambda: f"vedtatt {on}, før barnet hadde vært plassert mer enn {spec.min_time_placed.norwegian}",
+        NO_CONSENT: lambda: "barnets samtykke er ikke registrert",
         NO_BIRTH_DATE: lambda: "fødselsdato ikke registrert, så alderskravet kan ikke kontrolleres",
         TOO_YOUNG: lambda: f"vedtatt {on}, før barnet hadde fylt {spec.min_age} år",
     }[why]()
     return f"Reduksjon ikke lagt til grunn: {reason}"
 
 
+def pro_rata(minimum: np.ndarray, covered: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """RULES.md: the minimum for a period the duty covers in part, rounded half up:
+    ``minimum × days covered / days in the period``."""
+    return (2 * minimum * covered + days) // (2 * days)
+
+
+def _expand(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each i, the indexes ``first[i] … last[i]``: ``(owner, index)`` arrays."""
+    count = np.maximum(last - first + 1, 0)
+    owner = np.repeat(np.arange(len(first)), count)
+    step = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    return owner, first[owner] + step
+
+
+def _last_day(rule: Rule, table: Subjects, batch: Batch, rows: np.ndarray, as_of: int) -> np.ndarray:
+    """The duty's last day per placement: the placement's end, or for a duty that runs
+    «frem til barnet fyller 18 år» the day before that birthday, whichever comes first
+    (NONE: it runs on)."""
+    last = known(table.ended[rows], as_of) if table.ended is not None else np.full(len(rows), NONE)
+    if rule.until_age is not None:
+        birth = batch.birth[table.case[rows]]
+        until = np.where(birth < NONE, birthday(birth, rule.until_age) - 1, NONE)
+        last = np.minimum(last, until)
+    return last
+
+
+def _half_years(start: np.ndarray, last: np.ndarray, as_of: int):
+    """The calendar half-years of each placement's duty, up to the one after as-of's:
+    ``(owner, first day, last day, period code, first day counted, due)``."""
+    through = np.minimum(np.where(last < NONE, month_index(last) // 6, as_of), month_index(as_of) // 6 + 1)
+    owner, half = _expand(month_index(start) // 6, through)
+    pstart, pend = first_of_month(half * 6), first_of_month(half * 6 + 6) - 1
+    year, h = np.divmod(half, 2)
+    counted = np.maximum(pstart, start[owner])
+    due = np.minimum(pend, last[owner])
+    return owner, pstart, pend, year * 10 + 1 + h, counted, due, np.ones(len(owner), dtype=np.int64)
+
+
+def _first_year_quarters(rule: Rule, table: Subjects, rows: np.ndarray, start: np.ndarray, last: np.ndarray,
+                         as_of: int):
+    """The calendar quarters of each placement's first twelve months, and of the twelve
+    months after each move to a new foster home (``restarts_on``; a first year ends when
+    the next begins): ``(owner, first day, last day, period code, first day counted,
+    due, seq)``; ``seq`` numbers the first years of a placement."""
+    w_owner, w_first = np.arange(len(rows)), start
+    if rule.restarts_on:
+        moves = table.fields[rule.restarts_on]
+        of_row = np.full(len(table), -1, dtype=np.int64)
+        of_row[rows] = np.arange(len(rows))
+        owner = of_row[moves.owners()]
+        keep = (owner >= 0) & (moves.values <= as_of)
+        owner, day = owner[keep], moves.values[keep]
+        keep = day > start[owner]
+        w_owner, w_first = np.concatenate([w_owner, owner[keep]]), np.concatenate([w_first, day[keep]])
+        order = np.lexsort((w_first, w_owner))
+        w_owner, w_first = w_owner[order], w_first[order]
+    nxt = np.full(len(w_first), NONE, dtype=np.int64)
+    same = w_owner[1:] == w_owner[:-1]
+    nxt[:-1][same] = w_first[1:][same]
+    w_last = np.minimum(np.minimum(add_months(w_first, 12) - 1, nxt - 1), last[w_owner])
+    seq = np.arange(len(w_owner)) - np.searchsorted(w_owner, w_owner) + 1  # 1, 2, … within each placement
+    through = np.minimum(np.where(w_last < NONE, month_index(w_last) // 3, as_of), month_index(as_of) // 3 + 1)
+    w, quarter = _expand(month_index(w_first) // 3, through)
+    pstart, pend = first_of_month(quarter * 3), first_of_month(quarter * 3 + 3) - 1
+    year, q = np.divmod(quarter, 4)
+    return (w_owner[w], pstart, pend, year * 10 + 5 + q, np.maximum(pstart, w_first[w]),
+            np.minimum(pend, w_last[w]), seq[w])
+
+
 def _visits(rule: Rule, table: Subjects, batch: Batch, as_of: int, limits: _Limits) -> Part:
     start = known(table.fields["started_on"], as_of)
     rows = np.nonzero(_applies(rule, table) & (start < NONE))[0]
     start = start[rows]
-    ended = known(table.ended[rows], as_of) if table.ended is not None else np.full(len(rows), NONE)
-    if rule.until_age is not None:  # the duty ends on the day the child turns until_age
-        birth = batch.birth[table.case[rows]]
-        limit = add_months(birth, 12 * rule.until_age)
-        use = (birth < NONE) & ((ended >= NONE) | (limit < ended))
-        ended = np.where(use, limit, ended)
-    # The counting periods of each placement: first-year quarters (when the rule has
-    # them), then half-years, up to the period after the as-of date's.
-    sm = month_index(start)
-    if rule.first_year_quarterly:
-        q0 = sm // 3
-        ql = month_index(add_months(start, 12) - 1) // 3
-        nq = ql - q0 + 1
-        after_m = (ql + 1) * 3
-        after = first_of_month(after_m)
-    else:
-        q0 = np.zeros(len(rows), dtype=np.int64)
-        nq = np.zeros(len(rows), dtype=np.int64)
-        after_m, after = sm, start
-    h0 = after_m // 6
-    as_of_h = int(month_index(np.array([as_of]))[0]) // 6
-    nh = np.maximum(as_of_h + 2 - h0, 0)
-    count = nq + nh
-    owner = np.repeat(np.arange(len(rows)), count)
-    first_of_group = np.cumsum(count) - count
-    local = np.arange(len(owner)) - np.repeat(first_of_group, count)
-    is_q = local < nq[owner]
-    start_m = np.where(is_q, (q0[owner] + local) * 3, (h0[owner] + local - nq[owner]) * 6)
-    end_m = start_m + np.where(is_q, 3, 6)
-    pstart = first_of_month(start_m)
-    pend = first_of_month(end_m) - 1
-    counted = np.maximum(pstart, np.where(is_q, start[owner], after[owner]))
-    over_end = (ended[owner] < NONE) & (pend > ended[owner])  # RULES.md: no obligation due after the duty ended
-    fail = over_end | (counted > as_of)  # a period whose counting has not begun has no obligation yet
-    big = np.iinfo(np.int64).max
-    first_fail = np.full(len(rows), big, dtype=np.int64)
-    np.minimum.at(first_fail, owner[fail], local[fail])
-    stop = local == first_fail[owner]
-    waiting = stop & ~over_end  # the period after the last one: it appears when its counting begins
+    last = _last_day(rule, table, batch, rows, as_of)
+    periods = _first_year_quarters if rule.first_year_quarters else (lambda r, t, rows_, *a: _half_years(*a))
+    owner, pstart, pend, code, counted, due, seq = periods(rule, table, rows, start, last, as_of)
+    # A period whose counting has not begun has no obligation yet: it appears then. One
+    # that begins after the duty's last day never has one.
+    within = counted <= due
+    waiting = within & (counted > as_of)
     limits.add(table.case[rows[owner[waiting]]], counted[waiting] - 1)
     v = _version_index(rule, pstart)
-    keep = (local < first_fail[owner]) & (v >= 0)
-    owner, is_q, start_m, pstart, pend, counted, v = (x[keep] for x in (owner, is_q, start_m, pstart, pend, counted, v))
-    per_half = np.array([ver.per_half_year or 0 for ver in rule.versions], dtype=np.int64)[v]
-    reduced_to = np.array([ver.reduced_per_half_year if ver.reduced_per_half_year is not None else big
-                           for ver in rule.versions], dtype=np.int64)[v]
-    first_quarter_end = first_of_month(start_m + 3) - 1
-    quarters = np.where(is_q, 1, 1 + (first_quarter_end >= counted))  # quarters of the half-year counted
-    required = np.where(is_q, 1, np.minimum(per_half, quarters))
-    subject_rows = rows[owner]
+    keep = within & ~waiting & (v >= 0)
+    owner, pstart, pend, code, counted, due, seq, v = (x[keep] for x in (owner, pstart, pend, code, counted, due,
+                                                                         seq, v))
+    if rule.first_year_quarters:
+        required = np.array([ver.per_quarter or 0 for ver in rule.versions], dtype=np.int64)[v]
+    else:
+        required = np.array([ver.per_half_year or 0 for ver in rule.versions], dtype=np.int64)[v]
     red_decided = red_valid = red_why = None
     if rule.reduced_on:
         decided = known(table.fields[rule.reduced_on][rows], as_of)
-        birth_all = batch.birth[table.case[rows]]
-        why_by_version = np.stack([reduction_validity(ver, start, decided, birth_all) for ver in rule.versions])
+        consent = table.fields[rule.consent][rows] if rule.consent else np.zeros(len(rows), dtype=bool)
+        birth = batch.birth[table.case[rows]]
+        why_by_version = np.stack([reduction_validity(ver, start, decided, birth, consent) for ver in rule.versions])
         red_decided = decided[owner]
         applies = (red_decided < NONE) & (red_decided <= pend)  # from the period in which it was decided
         red_why = why_by_version[v, owner]
-        valid = red_why == VALID
-        red_valid = np.where(applies, valid.astype(np.int8), -1).astype(np.int8)
-        cut = applies & valid & ~is_q & (reduced_to < required)
-        required = np.where(cut, reduced_to, required)
+        red_valid = np.where(applies, (red_why == VALID).astype(np.int8), -1).astype(np.int8)
+        reduced = np.array([ver.reduced_per_half_year or 0 for ver in rule.versions], dtype=np.int64)[v]
+        required = np.where(red_valid == 1, np.minimum(reduced, required), required)
         red_decided = np.where(applies, red_decided, NONE)
-    done = table.fields[rule.visits].keys(len(table), as_of).count(subject_rows, counted, pend)
-    status = np.where(done >= required, MET, np.where(as_of <= pend, OPEN, OVERDUE)).astype(np.int8)
-    late = np.where(status == OVERDUE, as_of - pend, 0)
-    year, month0 = np.divmod(start_m, 12)
-    code = year * 10 + np.where(is_q, 5 + month0 // 3, 1 + month0 // 6)
-    return Part(rule, table, subject_rows, pend, np.full(len(pend), NONE), status, late, v, counted,
-                period=code, required=required, done=done, red_decided=red_decided, red_valid=red_valid,
+    if not rule.first_year_quarters:  # a half-year the duty covers in part: pro rata
+        required = pro_rata(required, due - counted + 1, pend - pstart + 1)
+    keep = required > 0  # a period that requires no visit gives no obligation
+    subject_rows = rows[owner]
+    done = table.fields[rule.visits].keys(len(table), as_of).count(subject_rows[keep], counted[keep], due[keep])
+    required, due, counted, v, code, seq, subject_rows = (x[keep] for x in (required, due, counted, v, code, seq,
+                                                                              subject_rows))
+    if red_decided is not None:
+        red_decided, red_valid, red_why = red_decided[keep], red_valid[keep], red_why[keep]
+    status = np.where(done >= required, MET, np.where(as_of <= due, OPEN, OVERDUE)).astype(np.int8)
+    late = np.where(status == OVERDUE, as_of - due, 0)
+    return Part(rule, table, subject_rows, due, np.full(len(due), NONE), status, late, v, counted,
+                seq=seq, period=code, required=required, done=done, red_decided=red_decided, red_valid=red_valid,
                 red_why=red_why)

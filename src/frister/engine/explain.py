@@ -34,9 +34,14 @@ def _label(rule: Rule, name: str | None) -> str:
 def _deadline(rule: Rule, version: RuleVersion, r: Result) -> str:
     words = [f"{_label(rule, r.anchor_field)} {r.anchor_on.isoformat()}"]
     clock = r.anchor_on
-    if version.anchor_offset is not None:
-        clock = add_period(clock, version.anchor_offset)
-        words.append(f"+ {version.anchor_offset.norwegian}")
+    offset = version.anchor_offset or dict(version.anchor_offsets).get(r.anchor_field)
+    if offset is not None:
+        clock = add_period(clock, offset)
+        words.append(f"+ {offset.norwegian}")
+    if r.clock_on is not None and r.clock_on != clock:  # capped by anchor_not_after
+        field, plus = version.anchor_not_after
+        clock = r.clock_on
+        words.append(f"(men senest {_label(rule, field)} + {plus.norwegian}: {clock.isoformat()})")
     if version.lead_time is not None:
         due = subtract_period(clock, version.lead_time)
         words.append(f"− {version.lead_time.norwegian}")

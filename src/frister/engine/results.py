@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-Status = Literal["met", "late", "open", "overdue"]
-STATUSES: tuple[Status, ...] = ("met", "late", "open", "overdue")
+Status = Literal["met", "late", "open", "overdue", "not_evaluated"]
+STATUSES: tuple[Status, ...] = ("met", "late", "open", "overdue", "not_evaluated")
 BREACH_STATUSES: tuple[Status, ...] = ("late", "overdue")
 
 STATUS_LABELS = {
@@ -22,11 +22,12 @@ STATUS_LABELS = {
     "late": "fristbrudd (gjort for sent)",
     "open": "åpen",
     "overdue": "fristbrudd (ikke gjort)",
+    "not_evaluated": "ikke vurdert",
 }
 
 JSON_KEYS = (
     "case_id", "rule", "subject", "period", "due_on", "met_on", "status", "days_late",
-    "required", "done", "rule_version",
+    "required", "done", "rule_version", "duty",
 )
 
 
@@ -50,7 +51,10 @@ class Result:
     anchor_on: date
     basis: str
     confidence: str
+    duty: str = "law"  # law, guidance or local: what binds the service (the rule version's)
     anchor_field: str | None = None  # the field the clock started from (deadlines, rolling)
+    clock_on: date | None = None  # deadlines: when the clock started (anchor, offset, cap)
+    not_evaluated: str | None = None  # why the status is not_evaluated (bokmål)
     subject_kind: str | None = None  # the subject's kind (measure, placement, …), if it has one
     extension_requested_on: date | None = None
     extension_granted: bool | None = None
@@ -83,4 +87,5 @@ class Result:
             "required": self.required,
             "done": self.done,
             "rule_version": self.rule_version,
+            "duty": self.duty,
         }

@@ -42,8 +42,8 @@ Policy, stated once:
 * A repeat at or below the latest repeat already created for the obligation, stage and
   role counts as existing (a run with an earlier as-of date never goes back to an
   older repeat).
-* The legal basis copied into a notice is that of the obligation's rule version
-  (``bases``, see :func:`bases_of`); obligations do not store it.
+* The legal basis and the kind of duty copied into a notice are those of the
+  obligation's rule version (``bases``, see :func:`bases_of`); obligations do not store them.
 
 The candidate obligations are read in key order from up to three queries (open and
 due within the lead time; overdue within the lookback; overdue and changed since the
@@ -75,10 +75,10 @@ CHUNK = 2000
 INSERT_BATCH = 2000
 CANCELLED_WHY = "no longer due, or no recipient for its role"
 
-Bases = Mapping[tuple[str, str], str]
+Bases = Mapping[tuple[str, str], tuple[str, str]]
 # A new notice's columns, in the order derive_notices builds its rows.
 NOTICE_COLUMNS = ("case_id", "rule", "subject", "period", "seq", "stage", "repeat", "ordinal", "role", "recipient",
-                  "unit", "caseworker", "due_on", "fire_on", "basis", "created_run_id", "created_at", "status",
+                  "unit", "caseworker", "due_on", "fire_on", "basis", "duty", "created_run_id", "created_at", "status",
                   "attempts")
 
 
@@ -98,9 +98,9 @@ class LastNight:
     evaluation_run_id: int
 
 
-def bases_of(rules: RuleSet) -> dict[tuple[str, str], str]:
-    """``{(rule id, version name): legal basis}``: what a notice cites."""
-    return {(r.id, v.name): v.basis[:400] for r in rules for v in r.versions}
+def bases_of(rules: RuleSet) -> dict[tuple[str, str], tuple[str, str]]:
+    """``{(rule id, version name): (legal basis, kind of duty)}``: what a notice cites."""
+    return {(r.id, v.name): (v.basis[:400], v.duty) for r in rules for v in r.versions}
 
 
 def due_points(stage: Stage, due_on: dt.date, status: str, as_of: dt.date) -> tuple[int, dt.date] | None:
@@ -278,7 +278,7 @@ def derive_notices(
                 recipients.check(address)
                 counts.created += 1
                 batch.append((case_id, rule, subject, period, seq, stage.name, repeat, earlier + 1, role, address,
-                              unit, caseworker, due_on, fire_on, bases.get((rule, version), ""), run_id, created,
+                              unit, caseworker, due_on, fire_on, *bases.get((rule, version), ("", "law")), run_id, created,
                               "pending", 0))
                 if len(batch) >= INSERT_BATCH:
                     bulk_insert(conn, Notice.__table__, NOTICE_COLUMNS, batch)

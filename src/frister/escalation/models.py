@@ -56,6 +56,7 @@ class Notice(Base):
     due_on: Mapped[Day]
     fire_on: Mapped[Day]  # the day the stage became due
     basis: Mapped[str] = mapped_column(String(400))
+    duty: Mapped[str] = mapped_column(String(16), default="law", server_default="law")  # law | guidance | local
     created_run_id: Mapped[int] = mapped_column(ForeignKey("nightly_runs.id"))
     created_at: Mapped[Instant]
     status: Mapped[Code]

@@ -36,6 +36,7 @@ class EvaluationRun(Base):
     late: Mapped[int] = mapped_column(Integer, default=0)
     open: Mapped[int] = mapped_column(Integer, default=0)
     overdue: Mapped[int] = mapped_column(Integer, default=0)
+    not_evaluated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     # full: every case evaluated; incremental: only changed cases and those whose results expired.
     mode: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
@@ -126,3 +127,4 @@ class CaseEvaluation(Base):
     late: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     open: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     overdue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_evaluated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

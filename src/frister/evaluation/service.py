@@ -155,7 +155,7 @@ def _start(conn: Connection, rules: RuleSet, as_of: dt.date, kind: str, now) -> 
     dialect.serialise_runs(conn, EvaluationRun.__tablename__)
     run_id = conn.execute(insert(EvaluationRun).values(
         kind=kind, as_of=as_of, started_at=now(), status="running", rules_fingerprint=rules.fingerprint,
-        cases=0, obligations=0, met=0, late=0, open=0, overdue=0, mode="full", evaluated=0,
+        cases=0, obligations=0, mode="full", evaluated=0, **dict.fromkeys(STATUSES, 0),
     ).returning(EvaluationRun.id)).scalar_one()
     return run_id, latest_run(conn)
 
@@ -276,7 +276,7 @@ class Stored:
                 cur.execute(f"SELECT case_id, {_QUOTED_STATUSES} "
                             f"FROM {CaseEvaluation.__tablename__} WHERE {where}", params)
                 counts = {row[0]: row[1:] for row in cur.fetchall()}
-                holding = [c for c in case_ids if any(counts.get(c, (0,) * 4)[i] for i in _STORED_COUNTS)]
+                holding = [c for c in case_ids if any(counts.get(c, (0,) * len(STATUSES))[i] for i in _STORED_COUNTS)]
                 obligations = {}
                 if holding:
                     where, params = sql.among(holding)
@@ -293,7 +293,7 @@ def _write(conn: Connection, delta: Delta) -> None:
     dialect.delete_keys(conn, Obligation.__tablename__, [(k, key_types.get(k, "text")) for k in OBLIGATION_KEY],
                         delta.deleted)
     dialect.bulk_insert(conn, Obligation.__table__, OBLIGATION_COLUMNS, delta.inserted, ready=True)
-    types = ("text", "date", "date", "int", "int", "int", "int")
+    types = ("text", "date", "date") + ("int",) * len(STATUSES)
     dialect.update_rows(conn, CaseEvaluation.__tablename__, ("case_id", "text"),
                         list(zip(CASE_EVALUATION_COLUMNS[1:], types)), delta.updated)
     dialect.delete_keys(conn, CaseEvaluation.__tablename__, [("case_id", "text")], [(c,) for c in delta.gone])
@@ -322,20 +322,27 @@ def results_for(conn: Connection, rules: RuleSet, as_of: dt.date, case_ids: Sequ
         yield from evaluate(rule_list, batch, as_of).results()
 
 
-def count_obligations(conn: Connection, rules: RuleSet, as_of: dt.date, workers: int = 2) -> Counter:
+def count_obligations(conn: Connection, rules: RuleSet, as_of: dt.date, workers: int = 2,
+                      by_duty: bool = False) -> Counter:
     """Evaluate every stored case as of ``as_of`` and store nothing: obligations per
-    ``(rule, status)``. What ``frister evaluate --no-store --format summary`` shows."""
+    ``(rule, status)`` (``by_duty``: per ``(rule, kind of duty, status)``). What
+    ``frister evaluate --no-store --format summary`` shows."""
     counts: Counter = Counter()
-    for part in map_evaluations(conn, rules, as_of, _rule_status_counts, workers):
+    for part in map_evaluations(conn, rules, as_of, lambda ev: _rule_status_counts(ev, by_duty), workers):
         counts.update(part)
     return counts
 
 
-def _rule_status_counts(ev: Evaluation) -> Counter:
+def _rule_status_counts(ev: Evaluation, by_duty: bool) -> Counter:
     counts: Counter = Counter()
     for part in ev.parts:
-        for status, n in enumerate(np.bincount(part.status, minlength=4).tolist()):
-            counts[(part.rule.id, STATUSES[status])] += n
+        duties = np.array([v.duty for v in part.rule.versions], dtype=object)[part.version] if by_duty else None
+        for duty in sorted(set(duties)) if by_duty else [None]:
+            mine = part.status if duty is None else part.status[duties == duty]
+            for status, n in enumerate(np.bincount(mine, minlength=len(STATUSES)).tolist()):
+                if n or duty is None:
+                    counts[(part.rule.id, STATUSES[status]) if duty is None else (part.rule.id, duty,
+                                                                                    STATUSES[status])] += n
     return counts
 
 

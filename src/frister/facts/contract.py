@@ -31,6 +31,7 @@ INVESTIGATION_CONCLUSIONS = ("measures", "petition", "closed", "closed_with_conc
 MEASURE_KINDS = ("support", "care")
 EMERGENCY_KINDS = ("care", "behaviour", "trafficking")
 PLACEMENT_KINDS = ("foster_home", "institution", "emergency")
+REPORTER_KINDS = ("public", "private", "anonymous", "child", "other")
 REASON_CODES = ("holiday_absence", "hard_to_reach", "complex_case", "avoids_contact", "lack_of_capacity", "other")
 REASON_LABELS = {
     "holiday_absence": "Ferieavvikling",
@@ -46,10 +47,13 @@ DATE_EXPECTED = "expected a date YYYY-MM-DD"
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """A field's meaning: its label in bokmål, and (dates) the field it may not precede."""
+    """A field's meaning: its label in bokmål, (dates) the field it may not precede, and
+    ``kind`` when it differs from its type's: a date that is not an event (a birth date,
+    which may lie after the as-of date when it is an expected one) is ``fixed_date``."""
 
     label: str
     after: str | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +84,11 @@ Day = Annotated[date, Expect(DATE_EXPECTED, "date")]
 Days = Annotated[tuple[date, ...], AfterValidator(lambda days: tuple(sorted(days))),
                  Expect("expected a list of dates YYYY-MM-DD", "dates")]
 Flag = Annotated[bool, Expect("expected true or false", "bool")]
+Interval = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2} (day|days|week|weeks|month|months|year|years)$"),
+                     Expect("expected a period such as '6 months'", "period")]
 Ref = _text(64)  # ids, units, caseworker codes
-Municipality = _text(16)
+Municipality = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"),
+                         Expect("expected a municipality number of four digits", "text")]
 
 
 class Record(BaseModel):
@@ -91,9 +98,12 @@ class Record(BaseModel):
 
 
 class Subject(Record):
-    """Something an obligation can be about; ``id`` is unique among its kind in a case."""
+    """Something an obligation can be about; ``id`` is unique among its kind in a case.
+    ``unit`` and ``caseworker`` (v2) are who held this step; absent, the case's own."""
 
     id: Ref
+    unit: Annotated[Ref | None, Fact("enhet")] = None
+    caseworker: Annotated[Ref | None, Fact("saksbehandler")] = None
 
 
 class Referral(Subject):
@@ -103,6 +113,10 @@ class Referral(Subject):
     concluded_on: Annotated[Day | None, Fact("melding gjennomgått", after="received_on")] = None
     conclusion: Annotated[choice(*REFERRAL_CONCLUSIONS) | None, Fact("konklusjon")] = None
     feedback_sent_on: Annotated[Day | None, Fact("tilbakemelding sendt", after="received_on")] = None
+    reporter: Annotated[choice(*REPORTER_KINDS) | None, Fact("melder")] = None
+    obviously_unfounded: Annotated[Flag, Fact("åpenbart grunnløs")] = False
+    feedback_after_investigation_on: Annotated[Day | None, Fact("tilbakemelding etter undersøkelsen sendt",
+                                                                 after="received_on")] = None
 
 
 class Extension(Record):
@@ -133,6 +147,7 @@ class Measure(Subject):
     ended_on: Annotated[Day | None, Fact("tiltak avsluttet", after="decided_on")] = None
     plan_made_on: Annotated[Day | None, Fact("tiltaksplan laget")] = None
     evaluations: Annotated[Days, Fact("evaluering")] = ()
+    evaluation_interval: Annotated[Interval | None, Fact("planens evalueringsintervall")] = None
 
 
 class CareOrder(Subject):
@@ -159,13 +174,15 @@ class Placement(Subject):
     ended_on: Annotated[Day | None, Fact("plassering avsluttet", after="started_on")] = None
     followup_reduced_on: Annotated[Day | None, Fact("vedtak om redusert oppfølging")] = None
     supervision_reduced_on: Annotated[Day | None, Fact("vedtak om redusert tilsyn")] = None
+    supervision_reduction_consent: Annotated[Flag | None, Fact("barnets samtykke til redusert tilsyn")] = None
     supervision_municipality: Annotated[Municipality | None, Fact("tilsynskommune")] = None
     followup_visits: Annotated[Days, Fact("oppfølgingsbesøk")] = ()
     supervision_visits: Annotated[Days, Fact("tilsynsbesøk")] = ()
+    home_moves: Annotated[Days, Fact("flyttet til nytt fosterhjem")] = ()
 
 
 class Child(Record):
-    birth_date: Annotated[Day | None, Fact("fødselsdato")] = None
+    birth_date: Annotated[Day | None, Fact("fødselsdato", kind="fixed_date")] = None
 
 
 class Aftercare(Record):
@@ -176,6 +193,7 @@ class Case(Record):
     """One child's case at one service (one line of a contract file)."""
 
     case_id: Annotated[Ref, Fact("sak")]
+    municipality: Annotated[Municipality | None, Fact("kommune")] = None
     unit: Annotated[Ref, Fact("enhet")]
     caseworker: Annotated[Ref | None, Fact("saksbehandler")] = None
     child: Child | None = None
@@ -198,9 +216,19 @@ class Case(Record):
         return self.child.birth_date if self.child else None
 
 
+class Header(Record):
+    """The optional first line of a contract v2 file: what the source delivers."""
+
+    frister_export: Literal[2]
+    source: Annotated[Ref, Fact("kilde")]
+    extracted_on: Annotated[Day | None, Fact("uttrukket")] = None
+    complete_from: Annotated[Day | None, Fact("historikk komplett fra")] = None
+    not_delivered: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$")], ...] = ()
+
+
 def json_schema() -> dict:
     """The JSON Schema of one case record (what ``frister contract schema`` prints)."""
     schema = Case.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "frister case record (import contract v1)"
+    schema["title"] = "frister case record (import contract v2; every v1 record is one)"
     return schema

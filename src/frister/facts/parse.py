@@ -62,6 +62,43 @@ def parse_case(record: str | bytes | Any, as_of: date | None = None
     return (None if problems else case), case.case_id, problems
 
 
+HEADER_KEY = "frister_export"
+
+
+def is_header(text: str) -> bool:
+    """Whether a file's first line is a contract v2 header (``{"frister_export": 2, …}``)."""
+    return f'"{HEADER_KEY}"' in text[:200]
+
+
+def parse_header(text: str) -> tuple[c.Header | None, list[Problem]]:
+    """Validate a contract v2 header line: what the source is, from when its history is
+    complete, and which facts (``referrals.feedback_sent_on``) it never delivers."""
+    try:
+        header = c.Header.model_validate_json(text)
+    except ValidationError as exc:
+        return None, [(f"(header).{_path(tuple(e['loc']))}", _header_expected(e)) for e in exc.errors()]
+    unknown = [name for name in header.not_delivered if name not in DELIVERABLE]
+    if unknown:
+        return None, [("(header).not_delivered", "expected facts of the contract such as referrals.feedback_sent_on "
+                       f"({len(unknown)} not known)")]
+    return header, []
+
+
+def _header_expected(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field (the header has frister_export, source, extracted_on, complete_from, not_delivered)"
+    if error["loc"] and error["loc"][0] == "frister_export":
+        return "expected 2 (the contract version)"
+    return "expected a date YYYY-MM-DD" if "date" in error["type"] else "expected what the header describes"
+
+
+# The facts a source may say it does not deliver: ``<list or object>.<field>``.
+DELIVERABLE = frozenset(
+    [".".join(f.path) for f in CASE_FIELDS if len(f.path) > 1]
+    + [f"{st.table}.{'.'.join(f.path)}" for st in RECORDED for f in st.stored]
+)
+
+
 def _object(pairs: list[tuple[str, Any]], twice: list[str]) -> dict:
     """A JSON object; a key given more than once in it is noted in ``twice`` (the last
     value would otherwise win silently)."""

@@ -12,9 +12,11 @@ A field of a nested object is flattened with its object's name as prefix
 ``child.birth_date`` is ``child_birth_date``). The same flat names are the columns of
 the database tables and of the evaluator's batches.
 
-Two subject types have fields that are not in their record and are derived in one place
+Some fields are not in the record and are derived in one place
 (:func:`frister.engine.batch.derive`): an investigation's ``referral_received_on`` and
-``referral_concluded_on`` (its linked referral's dates), and the whole ``child``.
+``referral_concluded_on`` (its linked referral's dates), a referral's
+``investigation_concluded_on`` (when an investigation of it was concluded), and the whole
+``child``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from pydantic import BaseModel
 from frister.facts import contract as c
 
 # A field's kind: an event date (treated as unknown before it happened), a fixed date
-# (not an event: the 18th birthday), a list of event dates, a flag, a code, free text.
-KINDS = ("date", "fixed_date", "dates", "bool", "choice", "text")
+# (not an event: the birth date, the 18th birthday), a list of event dates, a flag, a
+# code, text, a period (``6 months``).
+KINDS = ("date", "fixed_date", "dates", "bool", "choice", "text", "period")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,13 @@ class FieldSpec:
     required: bool = False
     after: str | None = None  # (dates) the field of the same subject it may not precede
     choices: tuple[str, ...] = ()
+    derived_from: str = ""  # a derived field: the recorded fact it comes from (``referrals.received_on``)
+
+    @property
+    def delivered_as(self) -> str:
+        """How a source names this fact in its ``not_delivered`` list, within its subject's
+        table (a derived field: the fact it comes from)."""
+        return self.derived_from or ".".join(self.path)
 
     def get(self, record: Any) -> Any:
         for name in self.path:
@@ -102,8 +112,8 @@ def flat_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterato
         if expect is None or fact is None:
             continue  # a list of subjects: a table of its own
         flat = "_".join(prefix + (name,))
-        yield FieldSpec(flat, expect.kind, fact.label, prefix + (name,), info.is_required() and not prefix,
-                        fact.after, expect.choices)
+        yield FieldSpec(flat, fact.kind or expect.kind, fact.label, prefix + (name,),
+                        info.is_required() and not prefix, fact.after, expect.choices)
 
 
 def _subject(name: str, label: str, table: str, model: type[BaseModel], ends_with: str | None = None,
@@ -115,10 +125,14 @@ def _subject(name: str, label: str, table: str, model: type[BaseModel], ends_wit
 CASE_FIELDS: tuple[FieldSpec, ...] = tuple(flat_fields(c.Case))
 
 SUBJECTS: dict[str, SubjectType] = {
-    "referral": _subject("referral", "melding", "referrals", c.Referral),
+    "referral": _subject("referral", "melding", "referrals", c.Referral, derived=(
+        FieldSpec("investigation_concluded_on", "date", "undersøkelsen av meldingen avsluttet",
+                  derived_from="investigations.concluded_on"),
+    )),
     "investigation": _subject("investigation", "undersøkelse", "investigations", c.Investigation, derived=(
-        FieldSpec("referral_received_on", "date", "melding mottatt"),
-        FieldSpec("referral_concluded_on", "date", "melding konkludert med undersøkelse"),
+        FieldSpec("referral_received_on", "date", "melding mottatt", derived_from="referrals.received_on"),
+        FieldSpec("referral_concluded_on", "date", "melding konkludert med undersøkelse",
+                  derived_from="referrals.concluded_on"),
     )),
     "measure": _subject("measure", "tiltak", "measures", c.Measure, ends_with="ended_on"),
     "care_order": _subject("care_order", "omsorgsovertakelse", "care_orders", c.CareOrder),
@@ -126,9 +140,9 @@ SUBJECTS: dict[str, SubjectType] = {
                                    c.EmergencyDecision),
     "placement": _subject("placement", "plassering", "placements", c.Placement, ends_with="ended_on"),
     "child": SubjectType("child", "barnet", "", {f.name: f for f in (
-        FieldSpec("eighteenth_birthday", "fixed_date", "barnet fyller 18 år"),
+        FieldSpec("eighteenth_birthday", "fixed_date", "barnet fyller 18 år", derived_from="child.birth_date"),
         FieldSpec("measures_from", "date", "første tiltak"),
-        FieldSpec("aftercare_assessed_on", "date", "ettervern vurdert"),
+        FieldSpec("aftercare_assessed_on", "date", "ettervern vurdert", derived_from="aftercare.assessed_on"),
     )}, ends_with="measures_until"),
 }
 RECORDED = tuple(s for s in SUBJECTS.values() if not s.derived)

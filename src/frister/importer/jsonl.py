@@ -29,8 +29,8 @@ from sqlalchemy import Engine
 from frister.db.dialect import after_bulk_write
 from frister.errors import FristerError, ImportRejected, ValidationIssue
 from frister.facts.contract import Case
-from frister.facts.parse import parse_case
-from frister.store.facts import replace_cases, stored_fingerprints
+from frister.facts.parse import is_header, parse_case, parse_header
+from frister.store.facts import replace_cases, save_source, stored_fingerprints
 
 BATCH = 1000
 MAX_ISSUES_KEPT = 1000
@@ -51,10 +51,11 @@ class ImportStats:
                 f"{self.unchanged} unchanged")
 
 
-def fingerprint(case: Case) -> str:
+def fingerprint(case: Case, source: str | None = None) -> str:
     """A hash of the case's facts as validated (field order and defaults fixed by the
-    contract), so the same facts give the same fingerprint however the file spelled them."""
-    return hashlib.sha256(case.model_dump_json().encode("utf-8")).hexdigest()
+    contract) and of its source, so the same facts from the same source give the same
+    fingerprint however the file spelled them."""
+    return hashlib.sha256(f"{source or ''}\0{case.model_dump_json()}".encode("utf-8")).hexdigest()
 
 
 def import_file(
@@ -83,6 +84,7 @@ def import_file(
     batch: list[tuple[Case, str]] = []
     bytes_read = 0
     rewritten: set[str] = set()  # tables with rows updated or deleted
+    source: str | None = None  # named by a v2 header line
 
     def flush(conn) -> None:
         nonlocal batch
@@ -102,7 +104,7 @@ def import_file(
                 else:
                     stats.replaced += 1
         if not dry_run:
-            rewritten.update(replace_cases(conn, changed))
+            rewritten.update(replace_cases(conn, changed, source))
         batch = []
 
     with handle, engine.connect() as conn:
@@ -118,6 +120,15 @@ def import_file(
                 except UnicodeDecodeError:
                     facts, case_id, problems = None, None, [("(line)", "expected UTF-8 text")]
                 else:
+                    if stats.lines == 1 and is_header(text):  # contract v2: what the source delivers
+                        header, problems = parse_header(text)
+                        if header is not None:
+                            source = header.source
+                            save_source(conn, header)
+                        issue_count += len(problems)
+                        issues.extend(ValidationIssue(display, line_no, None, f, e) for f, e in problems)
+                        stats.lines -= 1
+                        continue
                     facts, case_id, problems = parse_case(text, as_of=as_of)
                 if case_id is not None:
                     first = seen.get(case_id)
@@ -132,7 +143,7 @@ def import_file(
                             issues.append(ValidationIssue(display, line_no, case_id, fld, expected))
                     continue
                 stats.cases += 1
-                batch.append((facts, fingerprint(facts)))
+                batch.append((facts, fingerprint(facts, source)))
                 if len(batch) >= BATCH:
                     flush(conn)
                     if progress:

@@ -44,7 +44,7 @@ from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
 from frister.notify.transport import Transport
 from frister.rules.model import RuleSet
-from frister.settings import Settings, _project_dir
+from frister.settings import Settings
 
 log = logging.getLogger("frister.nightly")
 
@@ -73,7 +73,7 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
     name other files. Only the console transport may fall back to the bundled
     ``recipients.example.yaml``: real e-mail needs a real directory.
     """
-    config_dir = Path(settings.get("FRISTER_CONFIG_DIR") or _project_dir("config"))
+    config_dir = settings.config_dir
     ladder_path = Path(settings.get("FRISTER_ESCALATION_CONFIG") or config_dir / "escalation.yaml")
     if not ladder_path.is_file():
         raise ConfigError(f"{ladder_path}: escalation ladder not found (set FRISTER_ESCALATION_CONFIG)")

@@ -43,6 +43,8 @@ from frister.errors import ConfigError
 from frister.nb import dato
 from frister.text import printable
 
+DUTY_WORDS = {"law": "lovkrav", "guidance": "retningslinje, ikke lov",
+              "local": "tjenestens egen rutine, ikke lovkrav"}
 STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd"}
 STAGE_NOUNS = {"reminder": ("påminnelse", "påminnelser"), "warning": ("varsel", "varsler"),
                "breach": ("fristbrudd", "fristbrudd")}
@@ -63,6 +65,7 @@ class NoticeLine:
     caseworker: str | None
     basis: str
     last: bool = False  # the last repeat of a stage whose repeats end: no notice follows
+    duty: str = "law"  # law | guidance | local: shown with the basis, so a routine never reads as law
 
 
 def _noun(stage: str, count: int) -> str:
@@ -129,14 +132,15 @@ class DigestRenderer:
             stages.setdefault(line.stage, []).append(line)
         groups = []
         for stage in sorted(stages, key=lambda s: (self.urgency(s), s)):
-            by_rule: dict[tuple[str, str], list[NoticeLine]] = {}
+            by_rule: dict[tuple[str, str, str], list[NoticeLine]] = {}
             for line in stages[stage]:
-                by_rule.setdefault((self.rule_titles.get(line.rule, line.rule), line.basis), []).append(line)
+                key = (self.rule_titles.get(line.rule, line.rule), line.basis, line.duty)
+                by_rule.setdefault(key, []).append(line)
             rules = []
-            for (title, basis), items in sorted(by_rule.items()):
+            for (title, basis, duty), items in sorted(by_rule.items()):
                 items.sort(key=lambda x: (x.due_on, x.case_id, x.period))
                 rules.append({
-                    "title": title, "basis": basis, "count": len(items),
+                    "title": title, "basis": basis, "duty": DUTY_WORDS[duty], "count": len(items),
                     "lines": [{
                         "case_id": x.case_id, "period": period_label(x.period) if x.period else "",
                         **self._when(x, as_of),

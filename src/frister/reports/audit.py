@@ -35,19 +35,20 @@ from frister.reports.data import collect
 from frister.reports.figures import RuleTotals, rule_totals
 from frister.reports.render import render
 from frister.reports.tabular import to_csv, to_xlsx
-from frister.rules.model import Rule, RuleSet
+from frister.rules.model import DUTY_LABELS, Rule, RuleSet
 
 FORMATS = ("csv", "xlsx", "html")
 TITLE = "Fristliste for tilsyn"
 
+LOCAL_HEADING = "Lokale rutiner (tjenestens egne, ikke lovkrav)"
 COLUMNS = (
-    "Sak", "Enhet", "Regel-id", "Frist", "Hjemmel", "Regelversjon", "Konfidens", "Gjelder", "Periode", "Nr.",
+    "Sak", "Enhet", "Regel-id", "Frist", "Hjemmel", "Regelversjon", "Konfidens", "Plikt", "Gjelder", "Periode", "Nr.",
     "Startdato", "Fristdato", "Oppfylt dato", "Status", "Dager over frist", "Besøk påkrevd", "Besøk gjennomført",
     "Forlengelse søkt", "Forlengelse innvilget", "Forlengelse grunn", "Forlengelse lagt til grunn",
     "Reduksjon vedtatt", "Reduksjon gyldig", "Reduksjon merknad", "Årsak til brudd", "Tiltak",
 )
 TOTAL_COLUMNS = (
-    "Regel-id", "Frist", "Konfidens", "Forfalt i perioden", "Overholdt", "For sent", "Ikke gjort", "Åpne",
+    "Regel-id", "Frist", "Konfidens", "Plikt", "Forfalt i perioden", "Overholdt", "For sent", "Ikke gjort", "Åpne",
     "Andel overholdt", "Dager over frist (sum)", "Besøk påkrevd", "Besøk gjennomført",
 )
 
@@ -74,8 +75,10 @@ class AuditReport:
     rules: RuleSet
     rule_ids: tuple[str, ...]
     units: tuple[str, ...]
-    rows: tuple[Row, ...]
+    rows: tuple[Row, ...]  # law and guidance
     totals: tuple[RuleTotals, ...]
+    local_rows: tuple[Row, ...] = ()  # the service's own routines, listed apart
+    local_totals: tuple[RuleTotals, ...] = ()
 
     @property
     def selection(self) -> str:
@@ -90,7 +93,7 @@ class AuditReport:
             ("Data per", self.as_of.isoformat()),
             ("Regelsett (fingeravtrykk)", self.fingerprint),
             ("Utvalg", self.selection),
-            ("Antall frister", str(len(self.rows))),
+            ("Antall frister", f"{len(self.rows)} lovkrav og retningslinjer; {len(self.local_rows)} lokale rutiner"),
             ("Konfidens", "V verifisert i offisiell tekst; S kun sekundærkilde; U ikke verifisert"),
         ]
 
@@ -119,9 +122,18 @@ def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, 
     mask = frame.due_between(start, end)
     if units:
         mask &= np.isin(frame.unit, [frame.units.index(u) for u in units if u in frame.units])
-    totals = rule_totals(frame, mask, only=set(rule_ids) or None)
+    local = frame.duty_is("local")
+    only = set(rule_ids) or None
+
+    def used(totals: list[RuleTotals]) -> tuple[RuleTotals, ...]:
+        return tuple(t for t in totals if t.due or any(v.duty != "local" for v in t.rule.versions))
+
     return AuditReport(start, end, as_of, rules.fingerprint, rules, tuple(sorted(set(rule_ids))),
-                       tuple(sorted(set(units))), tuple(rows), tuple(totals))
+                       tuple(sorted(set(units))), tuple(r for r in rows if r.result.duty != "local"),
+                       used(rule_totals(frame, mask & ~local, only=only)),
+                       tuple(r for r in rows if r.result.duty == "local"),
+                       tuple(t for t in rule_totals(frame, mask & local, only=only)
+                             if t.due or t.rule.duty == "local"))
 
 
 def _row(r: Result, reasons: dict[tuple, Explanation]) -> Row:
@@ -149,7 +161,8 @@ def row_values(report: AuditReport, row: Row) -> list[Any]:
     x = row.result
     rule = report.rules.get(x.rule)
     return [
-        x.case_id, x.unit, x.rule, rule.title, x.basis, x.rule_version, x.confidence, x.subject, x.period, x.seq,
+        x.case_id, x.unit, x.rule, rule.title, x.basis, x.rule_version, x.confidence, DUTY_LABELS[x.duty], x.subject,
+        x.period, x.seq,
         shown_anchor(rule, x.anchor_on), shown_due(rule, x.due_on), x.met_on, STATUS_LABELS[x.status],
         shown_days_late(rule, x.days_late), x.required, x.done,
         x.extension_requested_on, x.extension_granted,
@@ -161,28 +174,36 @@ def row_values(report: AuditReport, row: Row) -> list[Any]:
 
 def total_values(t: RuleTotals) -> list[Any]:
     share = f"{100 * t.share_met:.1f}".replace(".", ",") + " %" if t.share_met is not None else ""
-    return [t.rule.id, t.rule.title, t.confidence_flag or "V", t.due, t.met, t.late, t.overdue, t.open, share,
+    return [t.rule.id, t.rule.title, t.confidence_flag or "V", "/".join(DUTY_LABELS[d] for d in t.duties), t.due,
+            t.met, t.late, t.overdue, t.open, share,
             shown_days_late(t.rule, t.days_late_total), t.required, t.done]
 
 
 def audit_csv(report: AuditReport) -> bytes:
+    """Blocks: the header, law and guidance (totals, then rows), the local routines apart."""
     return to_csv([
         [list(m) for m in report.meta()],
         [["Totalt per regel"], list(TOTAL_COLUMNS)] + [total_values(t) for t in report.totals],
         [list(COLUMNS)] + [row_values(report, r) for r in report.rows],
+        [[LOCAL_HEADING], list(TOTAL_COLUMNS)] + [total_values(t) for t in report.local_totals],
+        [list(COLUMNS)] + [row_values(report, r) for r in report.local_rows],
     ])
 
 
 def audit_xlsx(report: AuditReport) -> bytes:
     overview = [list(m) for m in report.meta()] + [[], ["Totalt per regel"], list(TOTAL_COLUMNS)]
     overview += [total_values(t) for t in report.totals]
+    overview += [[], [LOCAL_HEADING], list(TOTAL_COLUMNS)] + [total_values(t) for t in report.local_totals]
     listing = [list(COLUMNS)] + [row_values(report, r) for r in report.rows]
-    return to_xlsx([("Oversikt", overview, len(report.meta()) + 3), ("Frister", listing, 1)],
+    local = [list(COLUMNS)] + [row_values(report, r) for r in report.local_rows]
+    return to_xlsx([("Oversikt", overview, len(report.meta()) + 3), ("Frister", listing, 1),
+                    ("Lokale rutiner", local, 1)],
                    stamp=report.as_of, title=f"{TITLE} {report.start.isoformat()}–{report.end.isoformat()}")
 
 
 def audit_html(report: AuditReport, templates_dir: str | Path) -> bytes:
-    return render(templates_dir, "audit.html", report=report, title=TITLE, shown_anchor=shown_anchor).encode("utf-8")
+    return render(templates_dir, "audit.html", report=report, title=TITLE, shown_anchor=shown_anchor,
+                  local_heading=LOCAL_HEADING).encode("utf-8")
 
 
 def render_audit(report: AuditReport, fmt: str, templates_dir: str | Path) -> bytes:

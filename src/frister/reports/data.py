@@ -100,6 +100,14 @@ class Frame:
             return np.ones(len(self), dtype=bool)
         return self.unit == (self.units.index(unit) if unit in self.units else -1)
 
+    def duty_is(self, duty: str) -> np.ndarray:
+        """The obligations whose rule version is of that kind of duty."""
+        table = np.zeros((len(self.rules), max((len(r.versions) for r in self.rules), default=1)), dtype=bool)
+        for i, rule in enumerate(self.rules):
+            for k, v in enumerate(rule.versions):
+                table[i, k] = v.duty == duty
+        return table[self.rule, self.version] if len(self) else np.zeros(0, dtype=bool)
+
     def breaches(self) -> np.ndarray:
         return (self.status == LATE) | (self.status == OVERDUE)
 

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from frister.calendar import add_months, to_day
-from frister.engine.evaluate import LATE, MET, OPEN, OVERDUE
+from frister.engine.evaluate import LATE, MET, NOT_EVALUATED, OPEN, OVERDUE
 from frister.facts.contract import REASON_CODES, REASON_LABELS
 from frister.reports.data import Frame, reasons_counter
-from frister.rules.model import Rule, RuleSet
+from frister.rules.model import DUTIES, Rule, RuleSet
 
 CONFIDENCE_ORDER = {"V": 0, "S": 1, "U": 2}
 
@@ -52,6 +52,7 @@ class Figure:
     total: int | None = None
     higher_is_better: bool = True
     note: str = ""
+    duty: str = "law"  # the kind of duty the figure counts (the plan evaluations' interval is guidance)
 
     @property
     def share(self) -> float | None:
@@ -80,10 +81,17 @@ class RuleTotals:
     required: int | None  # visit rules: visits required in ended periods
     done: int | None  # visit rules: visits done (capped per period)
     confidences: tuple[str, ...]  # the confidences (S/U) of the rule versions behind the rows
+    not_evaluated: int = 0
+    duty_kinds: tuple[str, ...] = ()  # the kinds of duty of the versions behind the rows
 
     @property
     def breaches(self) -> int:
         return self.late + self.overdue
+
+    @property
+    def duties(self) -> tuple[str, ...]:
+        """The kinds of duty behind the rows (the rule's own when there are none)."""
+        return self.duty_kinds or (self.rule.duty,)
 
     @property
     def decided(self) -> int:
@@ -138,6 +146,8 @@ def rule_totals(f: Frame, mask: np.ndarray, only: set[str] | None = None,
             overdue=int((status == OVERDUE).sum()), open=int((status == OPEN).sum()),
             days_late_total=int(late.sum()), days_late_max=int(late.max()) if len(late) else 0,
             required=required, done=done, confidences=_confidences(rule, f.version[m], f.as_of),
+            not_evaluated=int((status == NOT_EVALUATED).sum()),
+            duty_kinds=tuple(d for d in DUTIES if d in {rule.versions[int(v)].duty for v in np.unique(f.version[m])}),
         ))
     return out
 
@@ -199,7 +209,7 @@ def indicators(f: Frame, start: dt.date, end: dt.date, snapshot_day: dt.date, un
     eligible = in_unit & snap["plan_eligible"]
     figs.append(Figure("plans_evaluated", "Barn med tiltaksplan (tiltak ≥ 3 mnd.) der planen er evaluert siste halvår",
                        int(snap["evaluated"][eligible].sum()), int(eligible.sum()),
-                       note="øyeblikksbilde ved periodens slutt"))
+                       note="øyeblikksbilde ved periodens slutt", duty="guidance"))
     ended = due & (f.due <= as_of)
     for rule_id, key, label in (
         ("foster_home_followup_visits", "followup_children_not_met",

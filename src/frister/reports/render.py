@@ -21,7 +21,7 @@ from frister.nb import dato, month_text, num, pct
 from frister.engine.results import STATUS_LABELS
 from frister.facts.contract import REASON_LABELS
 from frister.reports.output import write_output
-from frister.rules.model import CONFIDENCE_LABELS, Rule
+from frister.rules.model import CONFIDENCE_LABELS, DUTY_LABELS, Rule
 from frister.text import printable
 
 def month_name(month: dt.date) -> str:
@@ -51,6 +51,7 @@ def environment(templates_dir: str) -> Environment:
     env.filters.update(pct=pct, num=num, dato=dato, month_name=month_name)
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS, CONFIDENCE_LABELS=CONFIDENCE_LABELS,
+        DUTY_LABELS=DUTY_LABELS,
         due_text=due_text, reveals_birth_date=reveals_birth_date,
     )
     return env

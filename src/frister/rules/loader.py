@@ -11,6 +11,7 @@ Files under a ``tests/`` folder are legal examples, not rules (see
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ import yaml
 from frister.calendar import Period
 from frister.errors import RuleError, RuleErrors
 from frister.facts.vocabulary import SUBJECTS, SubjectType
-from frister.rules.model import ExtensionSpec, ReductionSpec, Rule, RuleSet, RuleVersion
+from frister.rules.model import ExtensionSpec, LocalParameter, ReductionSpec, Rule, RuleSet, RuleVersion
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -191,43 +192,82 @@ class _Node:
 DATE_KINDS = ("date", "fixed_date")
 
 RULE_KEYS = {
-    "id", "title", "kind", "subject", "confidence", "statutory", "description", "notes",
-    "applies_when", "starts", "opens_before_due", "roll_to_working_day", "versions",
-    "visits", "reduced_on", "until_age", "responsible", "first_year_quarterly",
+    "id", "title", "kind", "subject", "confidence", "duty", "enabled", "local_parameters", "description",
+    "notes", "applies_when", "starts", "opens_before_due", "roll_to_working_day", "versions",
+    "visits", "reduced_on", "consent", "until_age", "responsible", "first_year_quarters", "restarts_on",
 }
-VERSION_COMMON = {"valid_from", "valid_to", "basis", "confidence", "notes"}
+VERSION_COMMON = {"valid_from", "valid_to", "basis", "confidence", "duty", "notes"}
 VERSION_KEYS = {
-    "deadline": VERSION_COMMON | {"anchor", "anchor_offset", "period", "period_by_kind", "lead_time",
-                                   "not_before", "met_by", "extension"},
-    "rolling": VERSION_COMMON | {"anchor", "period", "met_by"},
-    "visits": VERSION_COMMON | {"per_half_year", "reduced_per_half_year", "reduction"},
+    "deadline": VERSION_COMMON | {"anchor", "anchor_offset", "anchor_not_after", "period", "period_by_kind",
+                                   "lead_time", "not_before", "met_by", "extension"},
+    "rolling": VERSION_COMMON | {"anchor", "period", "met_by", "interval_from"},
+    "visits": VERSION_COMMON | {"per_half_year", "per_quarter", "reduced_per_half_year", "reduction"},
 }
 KIND_ONLY_KEYS = {
     "deadline": {"starts", "opens_before_due", "roll_to_working_day"},
     "rolling": {"starts", "roll_to_working_day"},
-    "visits": {"visits", "reduced_on", "until_age", "responsible", "first_year_quarterly"},
+    "visits": {"visits", "reduced_on", "consent", "until_age", "responsible", "first_year_quarters", "restarts_on"},
 }
+DUTY_CHOICES = ("law", "guidance", "local")
+LOCAL = "local"  # a period given as this word is the service's local parameter of that name
 
 
-def _version(node: _Node, name: str, kind: str, subject: SubjectType | None, rule_conf: str | None) -> RuleVersion | None:
+class _Locals:
+    """A rule's local parameters with the values in force (local settings, else the
+    rule file's defaults), and whether a version used one whose value is not the law's."""
+
+    def __init__(self, params: dict[str, LocalParameter], values: dict[str, Period]):
+        self.params, self.values = params, values
+        self.departs = False
+
+    def period(self, node: _Node, name: str, required: bool = False) -> Period | None:
+        if node.value != LOCAL:
+            return node.period(required=required)
+        param = self.params.get(name)
+        if param is None:
+            node.error(f"'{LOCAL}' needs a local parameter named {name} (local_parameters.{name})")
+            return None
+        value = self.values.get(name, param.default)
+        if value != param.law:
+            self.departs = True
+        return value
+
+
+def _version(node: _Node, name: str, kind: str, subject: SubjectType | None, rule_conf: str | None,
+             rule_duty: str, locals_: _Locals, quarters: bool = False) -> RuleVersion | None:
     if not node.mapping(VERSION_KEYS.get(kind, VERSION_COMMON), {"valid_from", "basis"}):
         return None
+    locals_.departs = False
     valid_from = node.child("valid_from").date()
     valid_to = node.child("valid_to").date(required=False)
     if valid_from and valid_to and valid_to < valid_from:
         node.error("expected a date on or after valid_from", "valid_to")
     basis = node.child("basis").text()
     conf = node.child("confidence").choice(("V", "S", "U"), required=False) or rule_conf or "U"
+    duty = node.child("duty").choice(DUTY_CHOICES, required=False) or rule_duty
     kw: dict[str, Any] = {}
     if kind in ("deadline", "rolling"):
         anchor_node = node.child("anchor")
         if anchor_node.value is not None:
             kw["anchor"] = anchor_node.field_refs(subject, DATE_KINDS)
         kw["met_by"] = node.child("met_by").field_ref(subject, ("date",) if kind == "deadline" else ("dates",))
-        kw["period"] = node.child("period").period(required=False)
+        kw["period"] = locals_.period(node.child("period"), "period")
+    if kind == "rolling":
+        kw["interval_from"] = node.child("interval_from").field_ref(subject, ("period",), required=False)
     if kind == "deadline":
-        kw["anchor_offset"] = node.child("anchor_offset").period(required=False)
-        kw["lead_time"] = node.child("lead_time").period(required=False)
+        offset = node.child("anchor_offset")
+        if isinstance(offset.value, dict):
+            if offset.mapping(set(kw.get("anchor") or ()) or set(offset.value)):
+                kw["anchor_offsets"] = tuple((k, p) for k in offset.value if (p := offset.child(k).period()))
+        else:
+            kw["anchor_offset"] = offset.period(required=False)
+        cap = node.child("anchor_not_after")
+        if cap.value is not None and cap.mapping({"field", "plus"}, {"field", "plus"}):
+            field = cap.child("field").field_ref(subject, DATE_KINDS)
+            plus = cap.child("plus").period()
+            if field and plus:
+                kw["anchor_not_after"] = (field, plus)
+        kw["lead_time"] = locals_.period(node.child("lead_time"), "lead_time")
         kw["not_before"] = node.child("not_before").field_ref(subject, ("date",), required=False)
         by_kind = node.child("period_by_kind")
         if by_kind.value is not None:
@@ -252,7 +292,9 @@ def _version(node: _Node, name: str, kind: str, subject: SubjectType | None, rul
                     kw["extension"] = ExtensionSpec(p, ext.child("requested_by_due").boolean(True))
     if kind == "rolling" and kw.get("period") is None and node.value.get("period") is None:
         node.error("required key is missing", "period")
-    if kind == "visits":
+    if kind == "visits" and quarters:
+        kw["per_quarter"] = node.child("per_quarter").integer(1)
+    elif kind == "visits":
         kw["per_half_year"] = node.child("per_half_year").integer(1)
         kw["reduced_per_half_year"] = node.child("reduced_per_half_year").integer(1, required=False)
         red = node.child("reduction")
@@ -269,8 +311,10 @@ def _version(node: _Node, name: str, kind: str, subject: SubjectType | None, rul
             node.error("reduction and reduced_per_half_year go together")
     if valid_from is None or basis is None:
         return None
+    if locals_.departs:
+        duty = "local"  # a value the service set, not the law's: its routine, never shown as law
     return RuleVersion(name=name, valid_from=valid_from, valid_to=valid_to, basis=basis,
-                       confidence=conf, notes=node.child("notes").notes(), **kw)
+                       confidence=conf, duty=duty, notes=node.child("notes").notes(), **kw)
 
 
 def _choices_of(subject: SubjectType | None, field: str) -> tuple[str, ...]:
@@ -292,7 +336,24 @@ def _check_ranges(node: _Node, versions: list[RuleVersion]) -> None:
             )
 
 
-def compile_rule(doc: Any, display: str, expected_id: str | None = None) -> tuple[Rule | None, list[RuleError]]:
+def _local_parameters(node: _Node) -> dict[str, LocalParameter]:
+    out: dict[str, LocalParameter] = {}
+    if node.value is None or not node.mapping(set(node.value or {})):
+        return out
+    for name in node.value:
+        p = node.child(str(name))
+        if p.mapping({"default", "law", "text"}, {"default", "text"}):
+            default, text = p.child("default").period(), p.child("text").text()
+            law = p.child("law").period(required=False)
+            if default and text:
+                out[str(name)] = LocalParameter(str(name), default, text.strip(), law)
+    return out
+
+
+def compile_rule(doc: Any, display: str, expected_id: str | None = None,
+                 local: dict[str, Any] | None = None) -> tuple[Rule | None, list[RuleError]]:
+    """One rule from its YAML document; ``local`` is the service's settings for it
+    (``enabled`` and local parameter values, already checked)."""
     errors: list[RuleError] = []
     root = _Node(display, "", doc, errors)
     if not root.mapping(RULE_KEYS, {"id", "title", "kind", "subject", "confidence", "versions"}):
@@ -304,6 +365,11 @@ def compile_rule(doc: Any, display: str, expected_id: str | None = None) -> tupl
     subject_name = root.child("subject").choice(tuple(SUBJECTS))
     subject = SUBJECTS.get(subject_name) if subject_name else None
     conf = root.child("confidence").choice(("V", "S", "U"))
+    duty = root.child("duty").choice(DUTY_CHOICES, required=False) or "law"
+    local = local or {}
+    params = {name: dataclasses.replace(p, value=local.get(name)) if isinstance(local.get(name), Period) else p
+              for name, p in _local_parameters(root.child("local_parameters")).items()}
+    locals_ = _Locals(params, {k: v for k, v in local.items() if k != "enabled"})
     if kind:
         for other, keys in KIND_ONLY_KEYS.items():
             if other == kind:
@@ -344,7 +410,9 @@ def compile_rule(doc: Any, display: str, expected_id: str | None = None) -> tupl
         kw["reduced_on"] = root.child("reduced_on").field_ref(subject, ("date",), required=False)
         kw["until_age"] = root.child("until_age").integer(1, required=False)
         kw["responsible"] = root.child("responsible").field_ref(subject, ("text",), required=False)
-        kw["first_year_quarterly"] = root.child("first_year_quarterly").boolean(False)
+        kw["consent"] = root.child("consent").field_ref(subject, ("bool",), required=False)
+        kw["first_year_quarters"] = root.child("first_year_quarters").boolean(False)
+        kw["restarts_on"] = root.child("restarts_on").field_ref(subject, ("dates",), required=False)
         if subject is not None and subject.name != "placement":
             root.error("visit rules are about placements", "subject")
 
@@ -352,7 +420,8 @@ def compile_rule(doc: Any, display: str, expected_id: str | None = None) -> tupl
     vnode = root.child("versions")
     if isinstance(vnode.value, dict) and vnode.value:
         for name in vnode.value:
-            v = _version(vnode.child(str(name)), str(name), kind or "", subject, conf)
+            v = _version(vnode.child(str(name)), str(name), kind or "", subject, conf, duty, locals_,
+                         quarters=bool(kw.get("first_year_quarters")))
             if v is not None:
                 versions.append(v)
         _check_ranges(vnode, versions)
@@ -363,6 +432,8 @@ def compile_rule(doc: Any, display: str, expected_id: str | None = None) -> tupl
             if not kw.get("starts") and not v.anchor:
                 vnode.error("no anchor: give starts or anchor", v.name)
 
+    if duty != "local" and root.child("enabled").value is not None:
+        root.error("only a local routine (duty: local) can be switched on or off", "enabled")
     title = root.child("title").text()
     if errors or not (rule_id and kind and subject_name and conf and title):
         return None, errors
@@ -375,7 +446,9 @@ def compile_rule(doc: Any, display: str, expected_id: str | None = None) -> tupl
         confidence=conf,  # type: ignore[arg-type]
         versions=tuple(versions),
         source=display,
-        statutory=root.child("statutory").boolean(True),
+        duty=duty,  # type: ignore[arg-type]
+        enabled=local.get("enabled", root.child("enabled").boolean(True)),
+        local_parameters=tuple(params.values()),
         description=(root.child("description").text(required=False) or "").strip(),
         notes=root.child("notes").notes(),
         applies_when=tuple(applies),
@@ -398,11 +471,63 @@ def _display(path: Path, directory: Path) -> str:
         return str(path)
 
 
-def load_rules(directory: Path | str) -> RuleSet:
-    """Load and check every rule file. Raises :class:`RuleErrors` listing every problem."""
+def read_local(path: Path | str | None) -> tuple[dict[str, dict[str, Any]], str, bytes]:
+    """The service's local settings (``config/local.yaml``): per rule id, ``enabled``
+    and local parameter values, periods parsed. Returns them with the file's display
+    name and its bytes (which the rules' fingerprint includes). No file: no settings.
+
+    Shape::
+
+        rules:
+          foster_home_first_year_visits: {enabled: false}
+          aftercare_assessment: {lead_time: 4 months}
+    """
+    if path is None or not Path(path).is_file():
+        return {}, str(path or ""), b""
+    path = Path(path)
+    display = path.name
+    doc = read_yaml(path, display) or {}
+    errors: list[RuleError] = []
+    root = _Node(display, "", doc, errors)
+    out: dict[str, dict[str, Any]] = {}
+    if root.mapping({"rules"}):
+        rules = root.child("rules")
+        if rules.value is not None and rules.mapping(set(rules.value or {})):
+            for rule_id, entry in rules.value.items():
+                node = rules.child(str(rule_id))
+                if not node.mapping(set(entry or {}) if isinstance(entry, dict) else set()):
+                    continue
+                values: dict[str, Any] = {}
+                for key in entry:
+                    if key == "enabled":
+                        values[key] = node.child(key).boolean(True)
+                    else:
+                        values[key] = node.child(str(key)).period()
+                out[str(rule_id)] = values
+    if errors:
+        raise RuleErrors(errors)
+    return out, display, path.read_bytes()
+
+
+def _check_local(rule: Rule, entry: dict[str, Any], display: str, errors: list[RuleError]) -> None:
+    known = {p.name for p in rule.local_parameters}
+    for key in entry:
+        if key == "enabled" and rule.duty != "local":
+            errors.append(RuleError(display, f"rules.{rule.id}.enabled",
+                                    f"{rule.id} is a {rule.duty} duty: only a local routine can be switched off"))
+        elif key != "enabled" and key not in known:
+            errors.append(RuleError(display, f"rules.{rule.id}.{key}", "not a local parameter of this rule "
+                                    f"(known: {', '.join(sorted(known)) or 'none'})"))
+
+
+def load_rules(directory: Path | str, local: Path | str | None = None) -> RuleSet:
+    """Load and check every rule file, with the service's local settings (``local``, a
+    path; none: the defaults each rule file states). Raises :class:`RuleErrors` listing
+    every problem. A local routine switched off is not evaluated (``RuleSet.off``)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise RuleErrors([RuleError(str(directory), "", "rules directory not found")])
+    settings, local_display, local_bytes = read_local(local)
     errors: list[RuleError] = []
     rules: list[Rule] = []
     digest = hashlib.sha256()
@@ -419,14 +544,20 @@ def load_rules(directory: Path | str) -> RuleSet:
         except RuleError as exc:
             errors.append(exc)
             continue
-        rule, problems = compile_rule(doc, display, expected_id=path.stem)
+        rule, problems = compile_rule(doc, display, expected_id=path.stem, local=settings.get(path.stem))
         errors.extend(problems)
         if rule is not None:
+            _check_local(rule, settings.get(rule.id, {}), local_display, errors)
             if rule.id in seen:
                 errors.append(RuleError(display, "id", f"duplicate rule id (also in {seen[rule.id]})"))
             else:
                 seen[rule.id] = display
                 rules.append(rule)
+    for rule_id in sorted(set(settings) - set(seen)):
+        errors.append(RuleError(local_display, f"rules.{rule_id}", "no rule with this id"))
     if errors:
         raise RuleErrors(errors)
-    return RuleSet(tuple(sorted(rules, key=lambda r: r.id)), digest.hexdigest()[:16], str(directory))
+    digest.update(b"local\0" + local_bytes)
+    ordered = sorted(rules, key=lambda r: r.id)
+    return RuleSet(tuple(r for r in ordered if r.enabled), digest.hexdigest()[:16], str(directory),
+                   off=tuple(r for r in ordered if not r.enabled))

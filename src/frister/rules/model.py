@@ -24,6 +24,14 @@ from frister.calendar import Period
 
 Kind = Literal["deadline", "rolling", "visits"]
 Confidence = Literal["V", "S", "U"]
+Duty = Literal["law", "guidance", "local"]
+DUTIES: tuple[Duty, ...] = ("law", "guidance", "local")
+
+DUTY_LABELS = {
+    "law": "lovkrav",
+    "guidance": "retningslinje",
+    "local": "lokal rutine",
+}
 
 CONFIDENCE_LABELS = {
     "V": "verifisert i offisiell tekst",
@@ -46,7 +54,26 @@ class ReductionSpec:
 
     min_time_placed: Period  # strictly more than this, on the decision date
     min_age: int | None = None  # completed years on the decision date
-    consent_required: bool = False  # not in contract v1: noted, cannot be checked
+    consent_required: bool = False  # the child's consent must be recorded (the rule's ``consent`` field)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalParameter:
+    """A value the service sets in its local settings (``config/local.yaml``).
+
+    ``default`` is shipped in the rule file; ``law`` is the value the law itself gives,
+    if it gives one: a version that uses another value is the service's routine
+    (duty ``local``), never presented as law."""
+
+    name: str
+    default: Period
+    text: str
+    law: Period | None = None
+    value: Period | None = None  # in force: the local settings' value, else the default
+
+    @property
+    def in_force(self) -> Period:
+        return self.value or self.default
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +83,22 @@ class RuleVersion:
     valid_to: date | None
     basis: str
     confidence: Confidence
+    duty: Duty = "law"
     # deadline / rolling
     anchor: tuple[str, ...] = ()
-    anchor_offset: Period | None = None
+    anchor_offset: Period | None = None  # added to the anchor, whichever field it came from
+    anchor_offsets: tuple[tuple[str, Period], ...] = ()  # added only when the anchor came from that field
+    anchor_not_after: tuple[str, Period] | None = None  # the anchor is at the latest that field + period
     period: Period | None = None
     period_by_kind: tuple[tuple[str, Period], ...] = ()
     lead_time: Period | None = None
     not_before: str | None = None
     met_by: str | None = None
     extension: ExtensionSpec | None = None
+    interval_from: str | None = None  # rolling: a period field; a longer recorded interval applies
     # visits
     per_half_year: int | None = None
+    per_quarter: int | None = None  # rules whose periods are the first year's quarters
     reduced_per_half_year: int | None = None
     reduction: ReductionSpec | None = None
     notes: tuple[str, ...] = ()
@@ -92,7 +124,7 @@ class Rule:
     confidence: Confidence
     versions: tuple[RuleVersion, ...]
     source: str  # the file it came from, for messages
-    statutory: bool = True
+    duty: Duty = "law"  # the rule's kind of duty; a version may say otherwise
     description: str = ""
     notes: tuple[str, ...] = ()
     applies_when: tuple[tuple[str, frozenset], ...] = ()
@@ -104,7 +136,16 @@ class Rule:
     reduced_on: str | None = None
     until_age: int | None = None
     responsible: str | None = None
-    first_year_quarterly: bool = False
+    consent: str | None = None  # the child's recorded consent to a reduction
+    first_year_quarters: bool = False  # periods: the quarters of the first 12 months only
+    restarts_on: str | None = None  # a list of dates each of which starts a new first year
+    # local routines: switched on or off, and the values the service set
+    enabled: bool = True
+    local_parameters: tuple[LocalParameter, ...] = ()
+    @property
+    def duties(self) -> tuple[Duty, ...]:
+        """The kinds of duty of its versions, law first."""
+        return tuple(d for d in DUTIES if any(v.duty == d for v in self.versions))
 
     def version_on(self, day: date) -> RuleVersion | None:
         """The version in force on ``day`` (versions never overlap; the loader checks)."""
@@ -117,8 +158,9 @@ class Rule:
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
-    fingerprint: str  # sha256 of the rule files, so a report says which rules made it
+    fingerprint: str  # sha256 of the rule files and local settings, so a report says which rules made it
     directory: str = ""
+    off: tuple[Rule, ...] = ()  # local routines the service switched off (listed, never evaluated)
     _by_id: dict[str, Rule] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -17,14 +17,14 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, delete, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
 
-from frister.calendar import NONE, first_of_month
+from frister.calendar import NONE, first_of_month, to_day
 from frister.db.dialect import Reader, bulk_insert, gc_paused
 from frister.engine.batch import Batch, DateLists, Subjects, derive, object_array
-from frister.facts.contract import Case
+from frister.facts.contract import Case, Header
 from frister.facts.vocabulary import CASE_FIELDS, RECORDED, case_row, subject_rows
-from frister.store.tables import FACT_TABLES, SUBJECT_TABLES, cases
+from frister.store.tables import FACT_TABLES, SUBJECT_TABLES, cases, sources
 
 CHUNK = 20_000  # cases per batch read
 KEYS_PER_STATEMENT = 500  # SQLite's bound values are limited
@@ -40,15 +40,15 @@ def stored_fingerprints(conn: Connection, case_ids: Sequence[str]) -> dict[str, 
     return {r[0]: r[1] for r in rows}
 
 
-def replace_cases(conn: Connection, batch: Sequence[tuple[Case, str]]) -> set[str]:
-    """Store the facts of every case in ``batch`` (record, fingerprint) in place of what
-    is stored for it, writing only the rows that differ; returns the names of the tables
-    in which rows were updated or deleted."""
+def replace_cases(conn: Connection, batch: Sequence[tuple[Case, str]], source: str | None = None) -> set[str]:
+    """Store the facts of every case in ``batch`` (record, fingerprint), from ``source``,
+    in place of what is stored for it, writing only the rows that differ; returns the
+    names of the tables in which rows were updated or deleted."""
     if not batch:
         return set()
     rows: dict[str, list[dict]] = {t.name: [] for t in FACT_TABLES}
     for record, fingerprint in batch:
-        rows[cases.name].append({**case_row(record), "fingerprint": fingerprint})
+        rows[cases.name].append({**case_row(record), "fingerprint": fingerprint, "source": source})
         for st, row in subject_rows(record):
             rows[st.table].append({"case_id": record.case_id, **row})
     ids = [record.case_id for record, _ in batch]
@@ -148,6 +148,7 @@ def read_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
     in ``case_id`` order; ``after``/``until`` limit it to ``after < case_id <= until``."""
     chunk = chunk or CHUNK
     sql = Reader(conn)
+    known = read_sources(conn)
     cur = conn.connection.driver_connection.cursor()
     columns = ", ".join(_select(sql, f) for f in CASE_FIELDS)
     try:
@@ -156,9 +157,9 @@ def read_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
             for i in range(0, len(wanted), chunk):
                 where, params = sql.among(wanted[i:i + chunk])
                 with gc_paused():
-                    cur.execute(f"SELECT {columns}, fingerprint FROM cases WHERE {where} ORDER BY case_id", params)
+                    cur.execute(f"SELECT {columns}, fingerprint, source FROM cases WHERE {where} ORDER BY case_id", params)
                     rows = cur.fetchall()
-                    batch = _batch(cur, sql, rows, where, params) if rows else None
+                    batch = _batch(cur, sql, rows, where, params, known) if rows else None
                 if batch is not None:
                     yield batch
             return
@@ -166,19 +167,34 @@ def read_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
         upto = "" if until is None else f" AND case_id <= {sql.mark}"
         while True:
             with gc_paused():
-                cur.execute(f"SELECT {columns}, fingerprint FROM cases WHERE case_id > {sql.mark}{upto} "
+                cur.execute(f"SELECT {columns}, fingerprint, source FROM cases WHERE case_id > {sql.mark}{upto} "
                             f"ORDER BY case_id LIMIT {int(chunk)}", (last,) if until is None else (last, until))
                 rows = cur.fetchall()
                 if not rows:
                     return
                 bounds = (rows[0][0], rows[-1][0])
-                batch = _batch(cur, sql, rows, f"case_id BETWEEN {sql.mark} AND {sql.mark}", bounds)
+                batch = _batch(cur, sql, rows, f"case_id BETWEEN {sql.mark} AND {sql.mark}", bounds, known)
             yield batch
             last = bounds[1]
             if len(rows) < chunk:
                 return
     finally:
         cur.close()
+
+
+def read_sources(conn: Connection) -> dict[str, tuple[int, frozenset[str]]]:
+    """Every source: its complete-from day (NONE: complete) and the facts it does not deliver."""
+    return {name: (to_day(complete_from), frozenset(filter(None, (not_delivered or "").split(","))))
+            for name, complete_from, not_delivered in conn.execute(
+                select(sources.c.name, sources.c.complete_from, sources.c.not_delivered))}
+
+
+def save_source(conn: Connection, header: Header) -> None:
+    """Record what a source says it delivers (its latest header replaces the earlier)."""
+    conn.execute(delete(sources).where(sources.c.name == header.source))
+    conn.execute(insert(sources).values(name=header.source, extracted_on=header.extracted_on,
+                                        complete_from=header.complete_from,
+                                        not_delivered=",".join(sorted(header.not_delivered)) or None))
 
 
 def split_points(conn: Connection, parts: int, total: int) -> list[str]:
@@ -193,12 +209,12 @@ def split_points(conn: Connection, parts: int, total: int) -> list[str]:
 
 
 def _select(sql: Reader, f) -> str:
-    return sql.day(f.name) if f.kind == "date" else f.name
+    return sql.day(f.name) if f.kind in ("date", "fixed_date") else f.name
 
 
 def _values(kind: str, values: tuple):
     """A column of the batch from what the database returned for it."""
-    if kind == "date":
+    if kind in ("date", "fixed_date"):
         if values and not isinstance(values[0], int):  # text (SQLite), day numbers otherwise
             return parse_days(values)
         return np.fromiter(values, dtype=np.int64, count=len(values))
@@ -209,12 +225,14 @@ def _values(kind: str, values: tuple):
     return object_array(values)
 
 
-def _batch(cur, sql: Reader, rows: list[tuple], where: str, params) -> Batch:
+def _batch(cur, sql: Reader, rows: list[tuple], where: str, params,
+           known: dict[str, tuple[int, frozenset[str]]]) -> Batch:
     """The facts of the cases in ``rows`` (rows of ``cases``), one query per subject
     table under the condition ``where``."""
     columns = list(zip(*rows))
     case_ids = list(columns[0])
     fields = {f.name: _values(f.kind, columns[i]) for i, f in enumerate(CASE_FIELDS)}
+    fields["source"] = object_array(columns[-1])
     position = {c: i for i, c in enumerate(case_ids)}
     tables = {}
     for st in RECORDED:
@@ -225,7 +243,8 @@ def _batch(cur, sql: Reader, rows: list[tuple], where: str, params) -> Batch:
         owner = np.fromiter(map(position.__getitem__, cols[0]), dtype=np.int64, count=len(got))
         tables[st.name] = Subjects(st.name, owner, list(cols[1]),
                                    {f.name: _values(f.kind, cols[2 + i]) for i, f in enumerate(st.stored)})
-    return derive(case_ids, fields, tables, list(columns[-1]))
+    named = {s for s in columns[-1] if s is not None}
+    return derive(case_ids, fields, tables, list(columns[-2]), {s: known[s] for s in named if s in known})
 
 
 def _iso_days(text: str) -> np.ndarray:

@@ -13,13 +13,13 @@ proves that the two agree.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, ForeignKeyConstraint, Integer, String, Table
+from sqlalchemy import Boolean, Column, Date, ForeignKeyConstraint, Integer, String, Table, Text
 
 from frister.db.base import Base, DayList
 from frister.facts.vocabulary import CASE_FIELDS, RECORDED, FieldSpec
 
-_TYPES = {"date": Date, "dates": DayList, "bool": Boolean, "choice": lambda: String(32),
-          "text": lambda: String(64)}
+_TYPES = {"date": Date, "fixed_date": Date, "dates": DayList, "bool": Boolean, "choice": lambda: String(32),
+          "text": lambda: String(64), "period": lambda: String(32)}
 
 
 def _column(f: FieldSpec) -> Column:
@@ -33,6 +33,19 @@ cases = Table(
     *(Column(f.name, String(64), primary_key=True) if f.name == "case_id" else _column(f) for f in CASE_FIELDS),
     # sha256 of the case's canonical JSON: re-importing an unchanged case is a no-op.
     Column("fingerprint", String(64), nullable=False),
+    Column("source", String(64)),  # the source it came from (``sources``); NULL: one that says nothing
+)
+
+# What a source (a case system's export, the register's XML) says it delivers: the date
+# from which its history is complete and the facts it never carries (``not_delivered``,
+# ``referrals.feedback_sent_on`` …, comma-separated). Rules that need those facts, or
+# whose anchor lies before that date, give ``not_evaluated`` for its cases.
+sources = Table(
+    "sources", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("extracted_on", Date),
+    Column("complete_from", Date),
+    Column("not_delivered", Text),
 )
 
 SUBJECT_TABLES: dict[str, Table] = {
