@@ -147,6 +147,7 @@ def upgrade() -> None:
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('unit', sa.String(length=64), nullable=False),
     sa.Column('caseworker', sa.String(length=64), nullable=True),
+    sa.Column('municipality', sa.String(length=16), nullable=True),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('met_on', sa.Date(), nullable=True),
@@ -169,6 +170,7 @@ def upgrade() -> None:
     op.create_index('ix_obligations_overdue_run_id', 'obligations', ['status', 'run_id'], unique=False,
                     sqlite_where=sa.text("status = 'overdue'"), postgresql_where=sa.text("status = 'overdue'"))
     op.create_index('ix_obligations_status_due_on', 'obligations', ['status', 'due_on'], unique=False)
+    op.create_index('ix_obligations_unit_status_due_on', 'obligations', ['unit', 'status', 'due_on'], unique=False)
 
     op.create_table('sources',
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -360,6 +362,7 @@ def downgrade() -> None:
     op.drop_table('emergency_decisions')
     op.drop_table('care_orders')
     op.drop_table('sources')
+    op.drop_index('ix_obligations_unit_status_due_on', table_name='obligations')
     op.drop_index('ix_obligations_status_due_on', table_name='obligations')
     op.drop_index('ix_obligations_overdue_run_id', table_name='obligations')
 

@@ -10,9 +10,10 @@ from frister.cli import build
 from frister.engine.results import JSON_KEYS, STATUSES
 
 CASE = {
-    "case_id": "BV-1", "unit": "mottak", "caseworker": "ks01",
+    "case_id": "BV-1", "municipality": "3316", "unit": "mottak", "caseworker": "ks01",
     "referrals": [{"id": "M1", "received_on": "2025-03-15", "concluded_on": "2025-03-23", "feedback_sent_on": "2025-03-20"}],
-    "placements": [{"id": "F1", "kind": "foster_home", "started_on": "2025-01-01", "followup_visits": ["2025-02-01"]}],
+    "placements": [{"id": "F1", "kind": "foster_home", "started_on": "2025-01-01", "followup_visits": ["2025-02-01"],
+                    "unit": "omsorg", "caseworker": "ks30"}],
 }
 
 
@@ -30,10 +31,13 @@ def test_evaluate_prints_the_json_contract(cli_env, tmp_path):
     assert all(tuple(r) == JSON_KEYS for r in rows)
     assert {"case_id": "BV-1", "rule": "referral_review", "subject": "M1", "period": None, "due_on": "2025-03-22",
             "met_on": "2025-03-23", "status": "late", "days_late": 1, "required": None, "done": None,
-            "rule_version": "bvl21", "duty": "law"} in rows
+            "rule_version": "bvl21", "duty": "law", "municipality": "3316", "unit": "mottak",
+            "caseworker": "ks01"} in rows
+    # The placement's step is held by the unit and caseworker recorded on it (contract v2).
     assert {"case_id": "BV-1", "rule": "foster_home_first_year_visits", "subject": "F1", "period": "2025-Q1",
             "due_on": "2025-03-31", "met_on": None, "status": "met", "days_late": 0, "required": 1, "done": 1,
-            "rule_version": "local", "duty": "local"} in rows
+            "rule_version": "local", "duty": "local", "municipality": "3316", "unit": "omsorg",
+            "caseworker": "ks30"} in rows
 
 
 def test_evaluate_filters_by_rule_status_and_case(cli_env, tmp_path):
@@ -43,6 +47,21 @@ def test_evaluate_filters_by_rule_status_and_case(cli_env, tmp_path):
     rows = json.loads(invoke("evaluate", "--as-of", "2025-04-15", "--format", "json", "--case", "BV-2",
                              "--rule", "foster_home_first_year_visits", "--status", "open").output)
     assert [(r["case_id"], r["period"], r["status"]) for r in rows] == [("BV-2", "2025-Q2", "open")]
+
+
+def test_evaluate_filters_by_unit_caseworker_and_municipality(cli_env, tmp_path):
+    path = tmp_path / "c.jsonl"
+    other = {**CASE, "case_id": "BV-2", "municipality": "3318"}
+    path.write_text(json.dumps(CASE) + "\n" + json.dumps(other) + "\n")
+    invoke("import", str(path), "--as-of", "2025-04-15")
+
+    def shown(*filters):
+        out = invoke("evaluate", "--as-of", "2025-04-15", "--format", "json", "--no-store", *filters).output
+        return sorted({(r["case_id"], r["unit"], r["caseworker"]) for r in json.loads(out)})
+
+    assert shown("--unit", "omsorg") == [("BV-1", "omsorg", "ks30"), ("BV-2", "omsorg", "ks30")]
+    assert shown("--caseworker", "ks01", "--municipality", "3318") == [("BV-2", "mottak", "ks01")]
+    assert invoke("evaluate", "--as-of", "2025-04-15", "--unit", "nowhere").exit_code == 2
 
 
 def test_evaluate_summary_counts_every_obligation_with_or_without_storing(cli_env, tmp_path):

@@ -103,7 +103,8 @@ def test_a_full_run_keeps_the_result_tables_indexes_and_a_failed_one_changes_not
     write_jsonl(path, generate_cases(AS_OF, seed=9, cases=40))
     import_file(engine, path, as_of=AS_OF)
     indexes = _indexes(engine)
-    assert indexes == {"obligations": ["ix_obligations_overdue_run_id", "ix_obligations_status_due_on"],
+    assert indexes == {"obligations": ["ix_obligations_overdue_run_id", "ix_obligations_status_due_on",
+                                       "ix_obligations_unit_status_due_on"],
                        "case_evaluations": ["ix_case_evaluations_stable_until"]}
     run_evaluation(engine, rules, AS_OF, now=lambda: FIXED)
     before = _rows(engine)

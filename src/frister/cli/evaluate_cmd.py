@@ -20,11 +20,14 @@ def register(group: click.Group) -> None:
 @click.option("--case", "cases", multiple=True, help="Only this case (repeatable). Not stored.")
 @click.option("--rule", "rules", multiple=True, help="Only show this rule (repeatable).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only show this status (repeatable).")
+@click.option("--unit", "units", multiple=True, help="Only what this unit held (repeatable).")
+@click.option("--caseworker", "caseworkers", multiple=True, help="Only what this caseworker held (repeatable).")
+@click.option("--municipality", "municipalities", multiple=True, help="Only cases of this municipality (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "summary"]), default="table", show_default=True,
               help="summary: obligations per rule and status, without listing them (fast at any size).")
 @click.option("--no-store", is_flag=True, help="Do not store the results as a run.")
 @pass_app
-def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
+def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store, units, caseworkers, municipalities) -> None:
     """Evaluate the stored cases and show the obligations.
 
     Without --case every case is evaluated and the results are stored as a run
@@ -38,10 +41,14 @@ def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
     if unknown:
         raise click.BadParameter(f"unknown rule(s): {', '.join(unknown)}", param_hint="--rule")
     engine = app.ready_engine()
+    if units or caseworkers:
+        _known_holders(engine, units, caseworkers)
     shown = []
 
     def keep(r) -> bool:
-        return (not rules or r.rule in rules) and (not statuses or r.status in statuses)
+        return ((not rules or r.rule in rules) and (not statuses or r.status in statuses)
+                and (not units or r.unit in units) and (not caseworkers or r.caseworker in caseworkers)
+                and (not municipalities or r.municipality in municipalities))
 
     if fmt == "summary":
         _summary(app, engine, rule_set, as_of, cases, rules, statuses, no_store)
@@ -65,6 +72,18 @@ def evaluate(app: App, as_of, cases, rules, statuses, fmt, no_store) -> None:
     _print_table(shown, as_of)
     if summary is not None:
         click.echo(f"run {summary.run_id}: {summary.line()}", err=True)
+
+
+def _known_holders(engine, units, caseworkers) -> None:
+    """An unknown unit or caseworker is an error, not an empty listing."""
+    from frister.store.facts import holders
+
+    with engine.connect() as conn:
+        known_units, known_caseworkers = holders(conn)
+    for option, asked, known in (("--unit", units, known_units), ("--caseworker", caseworkers, known_caseworkers)):
+        unknown = sorted(set(asked) - known)
+        if unknown:
+            raise click.BadParameter(f"not in the data: {', '.join(unknown)}", param_hint=option)
 
 
 def _summary(app: App, engine, rule_set, as_of, cases, rules, statuses, no_store) -> None:

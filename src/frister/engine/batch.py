@@ -103,6 +103,8 @@ class Subjects:
     ids: list[str]
     fields: dict[str, object]  # name -> np.ndarray (days int64, bool, or object) or DateLists
     ended: np.ndarray | None = None  # the day the subject ended (not masked), if it can end
+    unit: np.ndarray | None = None  # who held this step: its own unit, else the case's (derive)
+    caseworker: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -185,6 +187,11 @@ def derive(case_ids: list[str], cases: dict[str, np.ndarray], tables: dict[str, 
             t.ended = t.fields[st.ends_with]
     _link_referrals(tables["investigation"], tables["referral"])
     tables["child"] = _children(len(case_ids), cases, tables)
+    for t in tables.values():  # contract v2: the unit and caseworker that held the step
+        for name in ("unit", "caseworker"):
+            own = t.fields.get(name)
+            held = cases[name][t.case]
+            setattr(t, name, held if own is None else np.where(own != None, own, held))  # noqa: E711
     batch = Batch(list(case_ids), cases, tables, list(fingerprints) if fingerprints is not None else [""] * len(case_ids),
                   sources=sources or {})
     for st, f in event_fields():

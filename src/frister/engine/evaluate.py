@@ -117,7 +117,7 @@ class Evaluation:
         then period or sequence."""
         wanted = np.array(sorted(STATUSES.index(s) for s in set(statuses)), dtype=np.int8)
         b = self.batch
-        units, caseworkers = b.cases["unit"], b.cases["caseworker"]
+        municipalities = b.cases["municipality"]
         for p in self.parts:
             rule, t = p.rule, p.table
             keep = np.isin(p.status, wanted)
@@ -160,7 +160,8 @@ class Evaluation:
                     days_late=int(p.days_late[i]),
                     required=int(p.required[i]) if p.required is not None else None,
                     done=int(p.done[i]) if p.done is not None else None,
-                    rule_version=version.name, unit=units[case], caseworker=caseworkers[case],
+                    rule_version=version.name, unit=t.unit[row], caseworker=t.caseworker[row],
+                    municipality=municipalities[case],
                     anchor_on=from_day(p.anchor[i]), basis=version.basis, confidence=version.confidence,
                     duty=version.duty, **extra,
                 )
@@ -171,7 +172,7 @@ class Evaluation:
         column by column without a Python object per obligation field."""
         wanted = np.array(sorted(STATUSES.index(s) for s in set(statuses)), dtype=np.int8)
         b = self.batch
-        case_ids, units, caseworkers = object_array(b.case_ids), b.cases["unit"], b.cases["caseworker"]
+        case_ids, municipalities = object_array(b.case_ids), b.cases["municipality"]
         chunks: list[dict[str, np.ndarray]] = []
         for p in self.parts:
             idx = np.nonzero(np.isin(p.status, wanted))[0]
@@ -187,7 +188,7 @@ class Evaluation:
                 "case_id": case_ids[cases], "rule": _repeat(rule.id, n), "subject": object_array(t.ids)[rows],
                 "period": _labels(p.period[idx]) if p.period is not None else _repeat("", n),
                 "seq": p.seq[idx].astype(object) if p.seq is not None else _repeat(1, n),
-                "unit": units[cases], "caseworker": caseworkers[cases],
+                "unit": t.unit[rows], "caseworker": t.caseworker[rows], "municipality": municipalities[cases],
                 "status": _STATUS_OBJECTS[p.status[idx]], "due_on": iso_text(p.due[idx]),
                 "met_on": iso_text(p.met[idx]), "days_late": p.days_late[idx].astype(object),
                 "required": p.required[idx].astype(object) if p.required is not None else none,

@@ -27,7 +27,7 @@ STATUS_LABELS = {
 
 JSON_KEYS = (
     "case_id", "rule", "subject", "period", "due_on", "met_on", "status", "days_late",
-    "required", "done", "rule_version", "duty",
+    "required", "done", "rule_version", "duty", "municipality", "unit", "caseworker",
 )
 
 
@@ -45,13 +45,15 @@ class Result:
     required: int | None
     done: int | None
     rule_version: str
-    # Routing (from the case) and what explains it (frister.engine.explain).
+    # Who held the step (its subject's unit and caseworker, else the case's), and what
+    # explains the result (frister.engine.explain).
     unit: str
     caseworker: str | None
     anchor_on: date
     basis: str
     confidence: str
     duty: str = "law"  # law, guidance or local: what binds the service (the rule version's)
+    municipality: str | None = None  # the case's municipality (kommunenummer), when the source gives it
     anchor_field: str | None = None  # the field the clock started from (deadlines, rolling)
     clock_on: date | None = None  # deadlines: when the clock started (anchor, offset, cap)
     not_evaluated: str | None = None  # why the status is not_evaluated (bokmål)
@@ -88,4 +90,7 @@ class Result:
             "done": self.done,
             "rule_version": self.rule_version,
             "duty": self.duty,
+            "municipality": self.municipality,
+            "unit": self.unit,
+            "caseworker": self.caseworker,
         }

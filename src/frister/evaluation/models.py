@@ -49,6 +49,8 @@ class Obligation(Base):
         # Every query by due date also names the status (escalation, breaches): no
         # index on due_on alone, which each written row would pay for (migration 0008).
         Index("ix_obligations_status_due_on", "status", "due_on"),
+        # A unit's worklist: its open and overdue deadlines by due date.
+        Index("ix_obligations_unit_status_due_on", "unit", "status", "due_on"),
         # The overdue rows by the run that wrote them: a night's escalation reads those
         # changed since the last night (``status = 'overdue' AND run_id > N``). Partial,
         # so that PostgreSQL cannot take it for the open ones due soon; ``status`` in it
@@ -65,8 +67,9 @@ class Obligation(Base):
     # The run that wrote the row, in its transaction; no foreign key (see migration 0007).
     # An incremental run leaves a row that is still right as it was, older run and all.
     run_id: Mapped[int] = mapped_column(Integer)
-    unit: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(64))  # the unit that held the step
     caseworker: Mapped[str | None] = mapped_column(String(64))
+    municipality: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[Code]
     due_on: Mapped[Day]
     met_on: Mapped[Day | None]

@@ -42,7 +42,8 @@ from frister.evaluation.service import latest_run
 from frister.facts.contract import REASON_CODES
 from frister.rules.model import RuleSet
 
-_COLUMNS = ("rule", "status", "due", "met", "days_late", "required", "done", "version", "unit", "case", "placed_on")
+_COLUMNS = ("rule", "status", "due", "met", "days_late", "required", "done", "version", "unit", "municipality",
+            "case", "placed_on")
 
 
 def default_as_of(conn: Connection, today: dt.date) -> dt.date:
@@ -72,6 +73,7 @@ class Frame:
     reason: np.ndarray
     snapshots: dict[dt.date, dict[str, np.ndarray]] = field(default_factory=dict)
     also: list = field(default_factory=list)  # what collect's ``also`` made of each batch
+    municipalities: list[str] = field(default_factory=list)  # ``municipality`` indexes these (-1: none)
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -138,25 +140,29 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
     both = list(map_evaluations(conn, rules, as_of, lambda ev: (
         _window(ev, rule_ids, window, tuple(snapshot_days)), also(ev) if also else None)))
     pieces = [p for p, _ in both]
-    units = sorted({u for p in pieces for u in p["units"]})
-    code = {u: i for i, u in enumerate(units)}
+    labels = {kind: sorted({u for p in pieces for u in p[kind]} - {""}) for kind in ("units", "municipalities")}
     columns: dict[str, list] = {name: [] for name in _COLUMNS}
     keys, snapshots = [], {d: [] for d in snapshot_days}
     offset = 0
     for p in pieces:
-        local = np.array([code[u] for u in p["units"]], dtype=np.int32)
+        # Each batch numbered its labels as it met them; renumber them in the frame's order.
+        local = {kind: np.array([labels[kind].index(u) if u else -1 for u in p[kind]], dtype=np.int32)
+                 for kind in labels}
         for name in _COLUMNS:
             value = p[name]
-            if name == "unit":
-                value = local[value]
+            if name in ("unit", "municipality"):
+                value = local[f"{name}s" if name == "unit" else "municipalities"][value] if len(value) else value
             elif name == "case":
                 value = value + offset
             columns[name].append(value)
         keys.append(p["key"])
         for d in snapshot_days:
             snap = p["snapshots"][d]
-            snapshots[d].append({**snap, "unit": local[snap["unit"]]})
+            snapshots[d].append({**snap, "unit": local["units"][snap["unit"]] if len(snap["unit"]) else snap["unit"],
+                                 "municipality": local["municipalities"][snap["municipality"]]
+                                 if len(snap["municipality"]) else snap["municipality"]})
         offset += p["cases"]
+    units = labels["units"]
     merged = {name: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for name, v in columns.items()}
     key = np.concatenate(keys) if keys else np.zeros(0, dtype=object)
     reasons = reasons_by_key(conn)
@@ -168,14 +174,15 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
     snaps = {d: {name: np.concatenate([s[name] for s in parts]) for name in parts[0]} if parts else
              {name: np.zeros(0, dtype=np.int64) for name in _SNAPSHOT}
              for d, parts in snapshots.items()}
-    return Frame(rules, as_of, start, end, units, merged, key, reason, snaps, [a for _, a in both])
+    return Frame(rules, as_of, start, end, units, merged, key, reason, snaps, [a for _, a in both],
+                 municipalities=labels["municipalities"])
 
 
 def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
             snapshot_days: tuple[dt.date, ...]) -> dict:
     """In the worker: one batch's obligations due or met in ``window``, as small arrays."""
     b = ev.batch
-    units, unit_code = np.unique(np.asarray(b.cases["unit"], dtype=object).astype(str), return_inverse=True)
+    units, municipalities = _Codes(), _Codes()
     out: dict[str, list] = {name: [] for name in _COLUMNS}
     keys: list[np.ndarray] = []
     lo, hi = window
@@ -197,7 +204,8 @@ def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
         out["required"].append(p.required[idx] if p.required is not None else minus)
         out["done"].append(p.done[idx] if p.done is not None else minus)
         out["version"].append(p.version[idx].astype(np.int16))
-        out["unit"].append(unit_code[cases].astype(np.int32))
+        out["unit"].append(units.of(t.unit[rows]))
+        out["municipality"].append(municipalities.of(b.cases["municipality"][cases]))
         out["case"].append(cases.astype(np.int64))
         out["placed_on"].append(t.fields["started_on"][rows] if p.rule.kind == "visits"
                                 else np.full(n, NONE, dtype=np.int64))
@@ -210,19 +218,37 @@ def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
                       int(p.seq[i]) if p.seq is not None else 1)
         keys.append(key)
     piece = {name: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for name, v in out.items()}
-    piece.update(units=list(units), key=np.concatenate(keys) if keys else np.zeros(0, dtype=object),
-                 cases=len(b), snapshots={d: support_snapshot(b, d, unit_code) for d in snapshot_days})
+    snapshots = {d: support_snapshot(b, d, units, municipalities) for d in snapshot_days}
+    piece.update(units=units.labels, municipalities=municipalities.labels, cases=len(b), snapshots=snapshots,
+                 key=np.concatenate(keys) if keys else np.zeros(0, dtype=object))
     return piece
 
 
-_SNAPSHOT = ("unit", "has_plan", "plan_eligible", "evaluated")
+class _Codes:
+    """Labels (units, municipalities; None as "") numbered as they are met, for small arrays."""
+
+    def __init__(self):
+        self.labels: list[str] = []
+        self._code: dict[str, int] = {}
+
+    def of(self, values: np.ndarray) -> np.ndarray:
+        uniq, inverse = np.unique(np.where(values == None, "", values).astype(str), return_inverse=True)  # noqa: E711
+        for label in uniq:
+            if label not in self._code:
+                self._code[label] = len(self.labels)
+                self.labels.append(label)
+        return np.array([self._code[label] for label in uniq], dtype=np.int32)[inverse].reshape(-1)
 
 
-def support_snapshot(batch: Batch, day: dt.date, unit_code: np.ndarray) -> dict[str, np.ndarray]:
-    """Per child (case) with a support measure active on ``day``: its unit, whether an
-    active support measure has a plan made on or before the day, whether such a plan's
-    measure has run for at least 3 months (``plan_eligible``), and whether an eligible
-    one was evaluated in the 6 months up to the day."""
+_SNAPSHOT = ("unit", "municipality", "has_plan", "plan_eligible", "evaluated")
+
+
+def support_snapshot(batch: Batch, day: dt.date, units: "_Codes", municipalities: "_Codes") -> dict[str, np.ndarray]:
+    """Per child (case) with a support measure active on ``day``: the unit that holds
+    its (first) active support measure and the case's municipality, whether an active
+    support measure has a plan made on or before the day, whether such a plan's measure
+    has run for at least 3 months (``plan_eligible``), and whether an eligible one was
+    evaluated in the 6 months up to the day."""
     t = batch.tables["measure"]
     d = to_day(day)
     decided, ended, plan = t.fields["decided_on"], t.fields["ended_on"], known(t.fields["plan_made_on"], d)
@@ -239,8 +265,12 @@ def support_snapshot(batch: Batch, day: dt.date, unit_code: np.ndarray) -> dict[
     for name, mask in (("active", active), ("has_plan", with_plan), ("plan_eligible", eligible),
                        ("evaluated", evaluated)):
         per_case[name][t.case[mask]] = True
+    holder = np.empty(n, dtype=object)
+    first = np.nonzero(active)[0][::-1]  # the first active measure of a case wins (assigned last)
+    holder[t.case[first]] = t.unit[first]
     cases = np.nonzero(per_case["active"])[0]
-    return {"unit": unit_code[cases].astype(np.int32), **{name: per_case[name][cases] for name in _SNAPSHOT[1:]}}
+    return {"unit": units.of(holder[cases]), "municipality": municipalities.of(batch.cases["municipality"][cases]),
+            **{name: per_case[name][cases] for name in _SNAPSHOT[2:]}}
 
 
 def reasons_counter(frame: Frame, mask: np.ndarray) -> Counter:

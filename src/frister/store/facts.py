@@ -182,6 +182,15 @@ def read_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
         cur.close()
 
 
+def holders(conn: Connection) -> tuple[set[str], set[str]]:
+    """Every unit and caseworker code that holds a case or a step in the stored facts."""
+    units, caseworkers = set(), set()
+    for table in FACT_TABLES:
+        units.update(conn.execute(select(table.c.unit).distinct()).scalars())
+        caseworkers.update(conn.execute(select(table.c.caseworker).distinct()).scalars())
+    return units - {None}, caseworkers - {None}
+
+
 def read_sources(conn: Connection) -> dict[str, tuple[int, frozenset[str]]]:
     """Every source: its complete-from day (NONE: complete) and the facts it does not deliver."""
     return {name: (to_day(complete_from), frozenset(filter(None, (not_delivered or "").split(","))))
