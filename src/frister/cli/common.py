@@ -88,6 +88,28 @@ class DateType(click.ParamType):
 DATE = DateType()
 
 
+class CaseRefType(click.ParamType):
+    """A case reference as the import contract has it (:data:`frister.facts.contract.Ref`):
+    what the shell passes may hold bytes that are not UTF-8 (Python reads them as lone
+    surrogates), which no database can be asked about."""
+
+    name = "CASE"
+
+    def convert(self, value, param, ctx):
+        from pydantic import TypeAdapter, ValidationError
+
+        from frister.facts.contract import Ref
+
+        try:
+            return TypeAdapter(Ref).validate_python(value, strict=True)
+        except ValidationError:
+            self.fail("expected a case reference: UTF-8 text of 1 to 64 characters without control characters",
+                      param, ctx)
+
+
+CASE_REF = CaseRefType()
+
+
 def today() -> dt.date:
     """The CLI's default as-of date. Only the CLI edge reads the clock; the core never does."""
     return dt.date.today()
