@@ -134,10 +134,12 @@ def check_counts(c: dict[str, int]) -> None:
 
 
 def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport: Transport, as_of: dt.date,
-                now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None) -> NightlyReport:
-    """Run one night as of ``as_of``. Raises RunInProgress when another run holds the lock."""
+                now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None,
+                lock_wait: float = 0) -> NightlyReport:
+    """Run one night as of ``as_of``. Raises RunInProgress when another run (or an
+    import) still holds the lock after ``lock_wait`` seconds."""
     hook = fail_at or (lambda step: None)
-    with run_lock(engine):
+    with run_lock(engine, lock_wait):
         with engine.begin() as conn:
             conn.execute(update(NightlyRun).where(NightlyRun.status == "running")
                          .values(status="interrupted", error="the process ended before the run finished"))
