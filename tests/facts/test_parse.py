@@ -133,8 +133,9 @@ def test_an_integer_of_5000_digits_names_its_field_and_is_not_echoed():
 @pytest.mark.parametrize("depth", [300, 100_000])  # beyond pydantic's parser; beyond json.loads's recursion
 def test_nesting_deeper_than_the_parsers_read_names_the_field(depth):
     deep = "[" * depth + "]" * depth
-    assert parse_case(PREFIX + '"child": ' + deep + "}")[2] == \
-        [("child", "expected an object (the value is nested too deeply to be read)")]
+    assert parse_case(PREFIX + '"child": ' + deep + "}")[1:] == \
+        ("BV-1", [("child", "expected an object (the value is nested too deeply to be read)")])
+    assert parse_case('{"child": ' + deep + ', "unit": "mottak", "case_id": "BV-2"}')[1] == "BV-2"
     assert parse_case(PREFIX + '"referrals": [{"id": ' + deep + ', "received_on": "2025-03-15"}]}')[2] == \
         [("referrals[0].id", f"{TEXT} (the value is nested too deeply to be read)")]
     assert parse_case(PREFIX + '"name": ' + deep + "}")[2] == \

@@ -70,7 +70,8 @@ def parse_case(record: str | bytes | Any, as_of: date | None = None
         obj = json.loads(record, object_pairs_hook=partial(_object, repeated=repeated),
                          parse_int=_number, parse_float=_number)
     except RecursionError:
-        return None, None, [_too_deep(record)]
+        problem, case_id = _too_deep(record)
+        return None, case_id, [problem]
     except ValueError:
         return None, None, [("(line)", _NOT_JSON)]
     if not isinstance(obj, dict):
@@ -166,40 +167,59 @@ def _unreadable(record: str, obj: dict) -> list[Problem]:
             problems.append((_path(loc), f"{_expected_at(loc)} {_LONE}"))
         elif value is _LONG:
             problems.append((_path(loc), f"{_expected_at(loc)} (a number too long to read)"))
-    return problems or [_too_deep(record)]
+    return problems or [_too_deep(record)[0]]
 
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
 
 
-def _too_deep(record: str) -> Problem:
-    """The field whose value is nested more than :data:`NESTING` deep, and what the
-    contract expects there. Read from the text (the parsers gave up on it)."""
-    stack: list[list] = []  # per open container: [kind, key or index]
+def _too_deep(record: str) -> tuple[Problem, str | None]:
+    """The field whose value is nested more than :data:`NESTING` deep and what the
+    contract expects there, and the record's ``case_id``: read from the text, which the
+    parsers gave up on."""
+    stack: list[list] = []  # per open container within NESTING: [kind, key or index]
+    beyond = 0  # containers open beyond NESTING
+    deep: tuple | None = None
+    case_id: str | None = None
     for token in _TOKEN.finditer(record):
         t = token.group()
         if t in "{[":
-            if len(stack) >= NESTING:
-                loc, known = _contract_part(tuple(place for _, place in stack))
-                if not loc:
-                    return "(record)", "expected a JSON object, one case per line"
-                if not known:
-                    return _path(loc), _STRUCTURE["extra_forbidden"]
-                expected = "expected an object" if isinstance(loc[-1], int) else _expected_at(loc)
-                return _path(loc), f"{expected} {_DEEP}"
-            stack.append([t, None if t == "{" else 0])
+            if len(stack) < NESTING:
+                stack.append([t, None if t == "{" else 0])
+                continue
+            beyond += 1
+            if deep is None:
+                deep = tuple(place for _, place in stack)
+        elif beyond:
+            beyond -= t in "}]"
         elif t in "}]":
             if stack:
                 stack.pop()
         elif t == ",":
             if stack:
                 stack[-1][1] = stack[-1][1] + 1 if stack[-1][0] == "[" else None
-        elif stack and stack[-1][0] == "{" and stack[-1][1] is None:  # a key
-            try:
-                stack[-1][1] = json.loads(t)
-            except ValueError:
-                stack[-1][1] = "(unknown key)"
-    return "(line)", _NOT_JSON
+        elif stack and stack[-1][0] == "{":
+            text = _string(t)
+            if stack[-1][1] is None:  # a key
+                stack[-1][1] = text if text is not None else "(unknown key)"
+            elif len(stack) == 1 and stack[0][1] == "case_id" and case_id is None:
+                case_id = text if text and len(text) <= 64 and text.isprintable() else None
+    if deep is None:
+        return ("(line)", _NOT_JSON), case_id
+    loc, known = _contract_part(deep)
+    if not loc:
+        return ("(record)", "expected a JSON object, one case per line"), None
+    if not known:
+        return (_path(loc), _STRUCTURE["extra_forbidden"]), case_id
+    expected = "expected an object" if isinstance(loc[-1], int) else _expected_at(loc)
+    return (_path(loc), f"{expected} {_DEEP}"), case_id
+
+
+def _string(token: str) -> str | None:
+    try:
+        return json.loads(token)
+    except ValueError:
+        return None
 
 
 def _contract_part(loc: tuple) -> tuple[tuple, bool]:
