@@ -18,11 +18,13 @@ def register(group: click.Group) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.option("--as-of", type=DATE, default=None,
               help="Reject dates after this day (default: today).")
+@click.option("--allow-empty", is_flag=True, help="Accept a file without any case (refused otherwise).")
 @pass_app
-def import_(app: App, file: str, dry_run: bool, as_of) -> None:
+def import_(app: App, file: str, dry_run: bool, as_of, allow_empty: bool) -> None:
     """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written."""
     from frister.importer import import_file
 
+    options = dict(allow_empty=allow_empty)
     engine = app.ready_engine()
     bar = progress = None
     if sys.stderr.isatty():  # a progress bar for people, nothing for cron and logs
@@ -34,7 +36,7 @@ def import_(app: App, file: str, dry_run: bool, as_of) -> None:
         task = bar.add_task("importing", total=None)
         progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
     try:
-        stats = import_file(engine, file, as_of=as_of or today(), dry_run=dry_run, progress=progress)
+        stats = import_file(engine, file, as_of=as_of or today(), dry_run=dry_run, progress=progress, **options)
     finally:
         if bar is not None:
             bar.stop()

@@ -1,11 +1,16 @@
 """Import of contract v1 files (JSON Lines, one case per line).
 
 * **Streaming**: the file is read line by line and written in batches; memory does not
-  grow with the file.
-* **All or nothing** (the default): everything happens in one database transaction;
-  if any record is invalid the transaction is rolled back, every problem is reported
-  (file, line, case, field, what was expected) and nothing is written. Validation goes
-  on after the first problem so that one run lists them all.
+  grow with the file (but for the set of the file's case ids).
+* **All or nothing**: everything happens in one database transaction; if any record
+  is invalid the transaction is rolled back, every problem is reported (file, line,
+  case, field, what was expected) and nothing is written. Validation goes on after the
+  first problem so that one run lists them all. Each line is validated by
+  :func:`frister.facts.parse.parse_case`; this module owns the file around it.
+* **UTF-8 only**: a byte that is not UTF-8 (or a NUL byte, as in UTF-16) refuses the
+  file at once, naming the byte offset; a UTF-8 byte-order mark is allowed.
+* **Nothing passes silently**: a file without a case is refused unless
+  ``allow_empty``.
 * **Idempotent**: each case's canonical JSON is hashed; a case whose hash is unchanged
   is skipped, so importing the same file twice changes nothing. A changed case is
   replaced whole (a newer export replaces that case's facts).
@@ -24,16 +29,18 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from frister.db.dialect import after_bulk_write
-from frister.errors import FristerError, ImportRejected, ValidationIssue
+from frister.errors import FristerError, ImportRefused, ImportRejected, ValidationIssue
 from frister.facts.contract import Case
 from frister.facts.parse import parse_case
 from frister.store.facts import replace_cases, stored_fingerprints
 
 BATCH = 1000
 MAX_ISSUES_KEPT = 1000
+BOM = b"\xef\xbb\xbf"
+UTF8_ONLY = "the import contract is UTF-8 (a byte-order mark is allowed); nothing was written"
 
 
 @dataclass
@@ -41,13 +48,13 @@ class ImportStats:
     lines: int = 0
     cases: int = 0
     new: int = 0
-    replaced: int = 0
+    changed: int = 0
     unchanged: int = 0
     dry_run: bool = False
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
-        return (f"{verb} {self.cases} case(s): {self.new} new, {self.replaced} replaced, "
+        return (f"{verb} {self.cases} case(s): {self.new} new, {self.changed} replaced, "
                 f"{self.unchanged} unchanged")
 
 
@@ -63,92 +70,132 @@ def import_file(
     as_of: date,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    allow_empty: bool = False,
 ) -> ImportStats:
-    """Import ``path``; raises :class:`ImportRejected` (nothing written) on any invalid record.
+    """Import ``path`` (see the module docstring for the options).
 
-    ``progress(bytes_read, bytes_total)`` is called after each batch.
+    Raises :class:`ImportRejected` (invalid records) or :class:`ImportRefused` (the file
+    as a whole: not UTF-8, or empty); in each case nothing is
+    written. ``progress(bytes_read, bytes_total)`` is called after each
+    batch. A dry run writes nothing, but counts and refuses as the import would.
     """
     path = Path(path)
-    display = path.name
     try:
         total_bytes = path.stat().st_size
         handle = path.open("rb")
     except OSError as exc:
         raise FristerError(f"{path}: cannot read: {exc.strerror}") from None
+    with handle:
+        run = _Import(path.name, as_of, dry_run, progress, total_bytes)
+        with engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                run.read(conn, handle)
+                stats = run.stats
+                if not stats.lines and not allow_empty:
+                    raise ImportRefused(f"{path.name}: no case in the file; nothing was written "
+                                        "(--allow-empty accepts an empty file)")
+                if dry_run:
+                    trans.rollback()
+                else:
+                    trans.commit()
+            except BaseException:
+                if trans.is_active:
+                    trans.rollback()
+                raise
+    after_bulk_write(engine, run.rewritten)
+    return stats
 
-    stats = ImportStats(dry_run=dry_run)
-    issues: list[ValidationIssue] = []
-    issue_count = 0
-    seen: dict[str, int] = {}  # case_id -> first line
-    batch: list[tuple[Case, str]] = []
-    bytes_read = 0
-    rewritten: set[str] = set()  # tables with rows updated or deleted
 
-    def flush(conn) -> None:
-        nonlocal batch
-        if issue_count or not batch:
-            batch = []
+class _Import:
+    """Reading one file into the connection's transaction: lines, batches, problems."""
+
+    def __init__(self, name: str, as_of: date, dry_run: bool, progress: Callable[[int, int], None] | None,
+                 total_bytes: int):
+        self.name, self.as_of, self.dry_run = name, as_of, dry_run
+        self.progress, self.total_bytes = progress, total_bytes
+        self.stats = ImportStats(dry_run=dry_run)
+        self.issues: list[ValidationIssue] = []
+        self.issue_count = 0
+        self.seen: dict[str, int] = {}  # case_id -> first line
+        self.batch: list[tuple[Case, str]] = []
+        self.rewritten: set[str] = set()  # tables with rows updated or deleted
+
+    def read(self, conn: Connection, handle) -> None:
+        """Validate every line and write the valid cases in batches; raises
+        ImportRejected at the end if any line had a problem."""
+        offset = 0  # of the line's first byte in the file
+        for line_no, raw in enumerate(handle, 1):
+            start = offset
+            offset += len(raw)
+            if line_no == 1 and raw.startswith(BOM):
+                raw, start = raw[len(BOM):], start + len(BOM)
+            text = self._text(raw, line_no, start)
+            if not raw.strip():
+                continue
+            self.stats.lines += 1
+            self._case(line_no, text)
+            if len(self.batch) >= BATCH:
+                self._flush(conn)
+                if self.progress:
+                    self.progress(offset, self.total_bytes)
+        self._flush(conn)
+        if self.progress:
+            self.progress(offset, self.total_bytes)
+        if self.issue_count:
+            raise ImportRejected(self.issues, self.issue_count)
+
+    def _text(self, raw: bytes, line_no: int, start: int) -> str:
+        """The line as text, or the file refused at its first byte that is not UTF-8."""
+        nul = raw.find(b"\x00")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = exc.start
+        else:
+            if nul < 0:
+                return text
+            bad = len(raw)
+        if 0 <= nul < bad:
+            raise ImportRefused(f"{self.name}: not UTF-8 text: a NUL byte at byte offset {start + nul} "
+                                f"(line {line_no}), as in UTF-16; {UTF8_ONLY}")
+        if start + bad == 0 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise ImportRefused(f"{self.name}: not UTF-8 text: a UTF-16 byte-order mark at byte offset 0; {UTF8_ONLY}")
+        raise ImportRefused(f"{self.name}: not UTF-8 text: invalid byte at byte offset {start + bad} "
+                            f"(line {line_no}); {UTF8_ONLY}")
+
+    def _case(self, line_no: int, text: str) -> None:
+        facts, case_id, problems = parse_case(text, as_of=self.as_of)
+        if case_id is not None:
+            first = self.seen.get(case_id)
+            if first is not None:
+                problems = [*problems, ("case_id", f"expected each case once in a file (also on line {first})")]
+            else:
+                self.seen[case_id] = line_no
+        if problems:
+            self.issue_count += len(problems)
+            self.issues += [ValidationIssue(self.name, line_no, case_id, f, e)
+                            for f, e in problems[:max(0, MAX_ISSUES_KEPT - len(self.issues))]]
+            return
+        self.stats.cases += 1
+        self.batch.append((facts, fingerprint(facts)))
+
+    def _flush(self, conn: Connection) -> None:
+        batch, self.batch = self.batch, []
+        if self.issue_count or not batch:
             return
         stored = stored_fingerprints(conn, [f.case_id for f, _ in batch])
         changed = []
         for facts, fp in batch:
             old = stored.get(facts.case_id)
             if old == fp:
-                stats.unchanged += 1
+                self.stats.unchanged += 1
             else:
                 changed.append((facts, fp))
                 if old is None:
-                    stats.new += 1
+                    self.stats.new += 1
                 else:
-                    stats.replaced += 1
-        if not dry_run:
-            rewritten.update(replace_cases(conn, changed))
-        batch = []
-
-    with handle, engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            for line_no, raw in enumerate(handle, 1):
-                bytes_read += len(raw)
-                if not raw.strip():
-                    continue
-                stats.lines += 1
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    facts, case_id, problems = None, None, [("(line)", "expected UTF-8 text")]
-                else:
-                    facts, case_id, problems = parse_case(text, as_of=as_of)
-                if case_id is not None:
-                    first = seen.get(case_id)
-                    if first is not None:
-                        problems = [*problems, ("case_id", f"expected each case once in a file (also on line {first})")]
-                    else:
-                        seen[case_id] = line_no
-                if problems:
-                    issue_count += len(problems)
-                    for fld, expected in problems:
-                        if len(issues) < MAX_ISSUES_KEPT:
-                            issues.append(ValidationIssue(display, line_no, case_id, fld, expected))
-                    continue
-                stats.cases += 1
-                batch.append((facts, fingerprint(facts)))
-                if len(batch) >= BATCH:
-                    flush(conn)
-                    if progress:
-                        progress(bytes_read, total_bytes)
-            flush(conn)
-            if progress:
-                progress(bytes_read, total_bytes)
-            if issue_count:
-                raise ImportRejected(issues, issue_count)
-            if dry_run:
-                trans.rollback()
-            else:
-                trans.commit()
-        except BaseException:
-            if trans.is_active:
-                trans.rollback()
-            raise
-    after_bulk_write(engine, rewritten)
-    return stats
+                    self.stats.changed += 1
+        if not self.dry_run:
+            self.rewritten.update(replace_cases(conn, changed))
