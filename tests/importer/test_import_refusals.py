@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from frister.cli import build
 from frister.errors import ImportRefused, ImportRejected
 from frister.importer import import_file
+from frister.store.facts import read_cases
 from frister.store.tables import cases as cases_table
 
 from .test_import import AS_OF, case, write
@@ -183,7 +184,7 @@ def test_an_empty_file_is_refused_unless_allowed(cli_env, engine, tmp_path, cont
                              "(--allow-empty accepts an empty file)\n")
     allowed = cli_import(path, "--allow-empty")
     assert allowed.exit_code == 0, allowed.output
-    assert allowed.output == "imported 0 case(s): 0 new, 0 replaced, 0 unchanged\n"
+    assert allowed.output == "imported 0 case(s): 0 new, 0 changed, 0 unchanged, 0 removed\n"
     assert stored(engine) == 1  # without --full nothing is removed
 
 
@@ -192,3 +193,13 @@ def test_a_file_of_invalid_lines_is_rejected_not_refused_as_empty(engine, tmp_pa
     path.write_text("not json\n")
     with pytest.raises(ImportRejected):
         import_file(engine, path, as_of=AS_OF)
+
+
+def test_the_summary_says_new_changed_unchanged_and_removed(cli_env, engine, tmp_path):
+    assert cli_import(write(tmp_path, case("BV-1"), case("BV-2"))).output == \
+        "imported 2 case(s): 2 new, 0 changed, 0 unchanged, 0 removed\n"
+    newer = case("BV-1", unit="omsorg")
+    result = cli_import(write(tmp_path, newer, case("BV-3"), name="next.jsonl"), "--full", "--allow-shrink")
+    assert result.output == "imported 2 case(s): 1 new, 1 changed, 0 unchanged, 1 removed\n"
+    with engine.connect() as conn:
+        assert [c.case_id for c in read_cases(conn)] == ["BV-1", "BV-3"]

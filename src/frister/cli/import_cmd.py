@@ -18,13 +18,25 @@ def register(group: click.Group) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.option("--as-of", type=DATE, default=None,
               help="Reject dates after this day (default: today).")
+@click.option("--full", is_flag=True,
+              help="FILE is the complete export: stored cases absent from it are removed.")
+@click.option("--allow-shrink", is_flag=True,
+              help="With --full: remove cases even when the file holds none, or when more than "
+                   "FRISTER_FULL_IMPORT_MAX_REMOVED_PERCENT (default 10) of the stored cases would go.")
 @click.option("--allow-empty", is_flag=True, help="Accept a file without any case (refused otherwise).")
 @pass_app
-def import_(app: App, file: str, dry_run: bool, as_of, allow_empty: bool) -> None:
-    """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written."""
+def import_(app: App, file: str, dry_run: bool, as_of, full: bool, allow_shrink: bool, allow_empty: bool) -> None:
+    """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written.
+
+    The summary says how many cases were new, changed, unchanged and removed.
+    """
     from frister.importer import import_file
 
-    options = dict(allow_empty=allow_empty)
+    if allow_shrink and not full:
+        raise click.UsageError("--allow-shrink applies to --full")
+    settings = app.settings
+    options = dict(full=full, allow_shrink=allow_shrink, allow_empty=allow_empty,
+                   max_removed_share=settings.max_removed_share)
     engine = app.ready_engine()
     bar = progress = None
     if sys.stderr.isatty():  # a progress bar for people, nothing for cron and logs

@@ -11,6 +11,11 @@
   file at once, naming the byte offset; a UTF-8 byte-order mark is allowed.
 * **Nothing passes silently**: a file without a case is refused unless
   ``allow_empty``.
+* **Full exports**: with ``full`` the file is the complete set, and stored cases absent
+  from it are removed (:func:`frister.store.facts.remove_cases`). A full import that
+  holds no case, or that would remove more than ``max_removed_share`` of the stored
+  cases, is refused unless ``allow_shrink``: a truncated export must not empty the
+  database.
 * **Idempotent**: each case's canonical JSON is hashed; a case whose hash is unchanged
   is skipped, so importing the same file twice changes nothing. A changed case is
   replaced whole (a newer export replaces that case's facts).
@@ -35,7 +40,9 @@ from frister.db.dialect import after_bulk_write
 from frister.errors import FristerError, ImportRefused, ImportRejected, ValidationIssue
 from frister.facts.contract import Case
 from frister.facts.parse import parse_case
-from frister.store.facts import replace_cases, stored_fingerprints
+from frister.settings import DEFAULT_MAX_REMOVED_PERCENT
+from frister.store.facts import case_count, remove_cases, replace_cases, stored_case_ids, stored_fingerprints
+from frister.store.tables import FACT_TABLES
 
 BATCH = 1000
 MAX_ISSUES_KEPT = 1000
@@ -50,12 +57,13 @@ class ImportStats:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    removed: int = 0
     dry_run: bool = False
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
-        return (f"{verb} {self.cases} case(s): {self.new} new, {self.changed} replaced, "
-                f"{self.unchanged} unchanged")
+        return (f"{verb} {self.cases} case(s): {self.new} new, {self.changed} changed, "
+                f"{self.unchanged} unchanged, {self.removed} removed")
 
 
 def fingerprint(case: Case) -> str:
@@ -71,13 +79,16 @@ def import_file(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     *,
+    full: bool = False,
+    allow_shrink: bool = False,
     allow_empty: bool = False,
+    max_removed_share: float = DEFAULT_MAX_REMOVED_PERCENT / 100,
 ) -> ImportStats:
     """Import ``path`` (see the module docstring for the options).
 
     Raises :class:`ImportRejected` (invalid records) or :class:`ImportRefused` (the file
-    as a whole: not UTF-8, or empty); in each case nothing is
-    written. ``progress(bytes_read, bytes_total)`` is called after each
+    as a whole: not UTF-8, empty, a full export that shrinks too much); in each case
+    nothing is written. ``progress(bytes_read, bytes_total)`` is called after each
     batch. A dry run writes nothing, but counts and refuses as the import would.
     """
     path = Path(path)
@@ -91,9 +102,18 @@ def import_file(
         with engine.connect() as conn:
             trans = conn.begin()
             try:
+                stored_before = case_count(conn) if full else 0
                 run.read(conn, handle)
                 stats = run.stats
-                if not stats.lines and not allow_empty:
+                if full:
+                    gone = [c for c in stored_case_ids(conn) if c not in run.seen]
+                    if not allow_shrink:
+                        _guard_shrink(path.name, stats.cases, len(gone), stored_before, max_removed_share)
+                    stats.removed = len(gone)
+                    if gone and not dry_run:
+                        remove_cases(conn, gone)
+                        run.rewritten.update(t.name for t in FACT_TABLES)
+                elif not stats.lines and not allow_empty:
                     raise ImportRefused(f"{path.name}: no case in the file; nothing was written "
                                         "(--allow-empty accepts an empty file)")
                 if dry_run:
@@ -106,6 +126,20 @@ def import_file(
                 raise
     after_bulk_write(engine, run.rewritten)
     return stats
+
+
+def _guard_shrink(name: str, cases: int, removed: int, stored: int, share: float) -> None:
+    """Refuse a full import that holds no case, or that would remove more than
+    ``share`` of the ``stored`` cases: the export is more likely cut short than the
+    service that small."""
+    if not cases:
+        raise ImportRefused(f"{name}: a full import holds no case; it would remove all {stored} stored case(s); "
+                            "nothing was written (--allow-shrink if that is meant)")
+    if removed > share * stored:
+        raise ImportRefused(
+            f"{name}: a full import would remove {removed} of the {stored} stored case(s) "
+            f"({100 * removed / stored:.1f} %), more than the {100 * share:g} % allowed "
+            "(FRISTER_FULL_IMPORT_MAX_REMOVED_PERCENT); nothing was written (--allow-shrink if that is meant)")
 
 
 class _Import:
