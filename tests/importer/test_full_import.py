@@ -1,4 +1,5 @@
-"""Full exports: cases absent from the file are removed, behind a guard."""
+"""Full exports (cases absent from the file are removed, behind a guard) and implausible
+dates (imported with a warning, refused with --strict)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,53 @@ def test_the_share_is_a_setting(cli_env, twenty, tmp_path, monkeypatch):
     bad = cli_import(path, "--full")
     assert (bad.exit_code, bad.output) == (
         2, "error: FRISTER_FULL_IMPORT_MAX_REMOVED_PERCENT: expected a percentage from 0 to 100\n")
+
+
+# --- implausible dates ---------------------------------------------------------------------------
+
+
+def implausible_cases():
+    early_visit = case("BV-2")
+    early_visit["placements"][0]["followup_visits"] = ["2021-01-20", "2025-05-02"]  # started 2021-02-10
+    early_investigation = case("BV-3")
+    early_investigation["investigations"][0]["started_on"] = "2025-03-01"  # referral received 2025-03-15
+    born_later = case("BV-4", child={"birth_date": "2025-04-01"})  # after the referral, before as-of
+    return [case("BV-1"), early_visit, early_investigation, born_later]
+
+
+def test_implausible_dates_are_imported_and_listed_by_case_and_field(cli_env, engine, tmp_path):
+    result = cli_import(write(tmp_path, *implausible_cases()))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "imported 4 case(s): 4 new, 0 changed, 0 unchanged, 0 removed; 3 implausible date(s), imported "
+        "(--strict refuses them):",
+        "warning: cases.jsonl:2: case BV-2: placements[0].followup_visits: expected every visit on or after "
+        "started_on",
+        "warning: cases.jsonl:3: case BV-3: investigations[0].started_on: expected a date on or after "
+        "referrals[0].received_on (its referral)",
+        "warning: cases.jsonl:4: case BV-4: child.birth_date: expected a date on or before "
+        "referrals[0].received_on (an expected birth date is one after the as-of date)",
+    ]
+    assert "2021-01-20" not in result.output and "2025-04-01" not in result.output
+    assert stored_ids(engine) == ["BV-1", "BV-2", "BV-3", "BV-4"]
+
+
+def test_strict_makes_implausible_dates_errors_and_writes_nothing(cli_env, engine, tmp_path):
+    result = cli_import(write(tmp_path, *implausible_cases()), "--strict")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == ("error: cases.jsonl:2: case BV-2: placements[0].followup_visits: "
+                                             "expected every visit on or after started_on")
+    assert result.output.splitlines()[-1] == "import rejected: 3 invalid field(s); nothing was written"
+    assert stored_ids(engine) == []
+
+
+def test_the_warnings_are_counted_in_full_and_listed_up_to_fifty(engine, tmp_path):
+    many = []
+    for i in range(60):
+        c = case(f"BV-{i:02d}")
+        c["placements"][0]["supervision_visits"] = ["2020-01-01"]
+        many.append(c)
+    stats = import_file(engine, write(tmp_path, *many), as_of=AS_OF)
+    lines = stats.summary().splitlines()
+    assert lines[0].endswith("; 60 implausible date(s), imported (--strict refuses them):")
+    assert len(lines) == 1 + 50 + 1 and lines[-1] == "... and 10 more"

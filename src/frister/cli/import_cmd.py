@@ -24,18 +24,21 @@ def register(group: click.Group) -> None:
               help="With --full: remove cases even when the file holds none, or when more than "
                    "FRISTER_FULL_IMPORT_MAX_REMOVED_PERCENT (default 10) of the stored cases would go.")
 @click.option("--allow-empty", is_flag=True, help="Accept a file without any case (refused otherwise).")
+@click.option("--strict", is_flag=True, help="Refuse implausible dates instead of importing them with a warning.")
 @pass_app
-def import_(app: App, file: str, dry_run: bool, as_of, full: bool, allow_shrink: bool, allow_empty: bool) -> None:
+def import_(app: App, file: str, dry_run: bool, as_of, full: bool, allow_shrink: bool, allow_empty: bool,
+            strict: bool) -> None:
     """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written.
 
-    The summary says how many cases were new, changed, unchanged and removed.
+    The summary says how many cases were new, changed, unchanged and removed, and lists
+    implausible dates by case and field.
     """
     from frister.importer import import_file
 
     if allow_shrink and not full:
         raise click.UsageError("--allow-shrink applies to --full")
     settings = app.settings
-    options = dict(full=full, allow_shrink=allow_shrink, allow_empty=allow_empty,
+    options = dict(full=full, allow_shrink=allow_shrink, allow_empty=allow_empty, strict=strict,
                    max_removed_share=settings.max_removed_share)
     engine = app.ready_engine()
     bar = progress = None

@@ -10,7 +10,9 @@
 * **UTF-8 only**: a byte that is not UTF-8 (or a NUL byte, as in UTF-16) refuses the
   file at once, naming the byte offset; a UTF-8 byte-order mark is allowed.
 * **Nothing passes silently**: a file without a case is refused unless
-  ``allow_empty``.
+  ``allow_empty``; orderings the contract allows but a case system should not record
+  (:func:`frister.facts.parse.implausible`) are counted and listed as warnings, or
+  refused with ``strict``.
 * **Full exports**: with ``full`` the file is the complete set, and stored cases absent
   from it are removed (:func:`frister.store.facts.remove_cases`). A full import that
   holds no case, or that would remove more than ``max_removed_share`` of the stored
@@ -29,7 +31,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -39,13 +41,14 @@ from sqlalchemy import Connection, Engine
 from frister.db.dialect import after_bulk_write
 from frister.errors import FristerError, ImportRefused, ImportRejected, ValidationIssue
 from frister.facts.contract import Case
-from frister.facts.parse import parse_case
+from frister.facts.parse import implausible, parse_case
 from frister.settings import DEFAULT_MAX_REMOVED_PERCENT
 from frister.store.facts import case_count, remove_cases, replace_cases, stored_case_ids, stored_fingerprints
 from frister.store.tables import FACT_TABLES
 
 BATCH = 1000
 MAX_ISSUES_KEPT = 1000
+WARNINGS_SHOWN = 50
 BOM = b"\xef\xbb\xbf"
 UTF8_ONLY = "the import contract is UTF-8 (a byte-order mark is allowed); nothing was written"
 
@@ -59,11 +62,21 @@ class ImportStats:
     unchanged: int = 0
     removed: int = 0
     dry_run: bool = False
+    warnings: list[ValidationIssue] = field(default_factory=list)  # the first MAX_ISSUES_KEPT
+    warning_count: int = 0
 
     def summary(self) -> str:
+        """One line of counts; then the implausible dates, by case and field."""
         verb = "would import" if self.dry_run else "imported"
-        return (f"{verb} {self.cases} case(s): {self.new} new, {self.changed} changed, "
+        line = (f"{verb} {self.cases} case(s): {self.new} new, {self.changed} changed, "
                 f"{self.unchanged} unchanged, {self.removed} removed")
+        if not self.warning_count:
+            return line
+        lines = [f"{line}; {self.warning_count} implausible date(s), imported (--strict refuses them):"]
+        lines += [f"warning: {w}" for w in self.warnings[:WARNINGS_SHOWN]]
+        if self.warning_count > WARNINGS_SHOWN:
+            lines.append(f"... and {self.warning_count - WARNINGS_SHOWN} more")
+        return "\n".join(lines)
 
 
 def fingerprint(case: Case) -> str:
@@ -82,6 +95,7 @@ def import_file(
     full: bool = False,
     allow_shrink: bool = False,
     allow_empty: bool = False,
+    strict: bool = False,
     max_removed_share: float = DEFAULT_MAX_REMOVED_PERCENT / 100,
 ) -> ImportStats:
     """Import ``path`` (see the module docstring for the options).
@@ -98,7 +112,7 @@ def import_file(
     except OSError as exc:
         raise FristerError(f"{path}: cannot read: {exc.strerror}") from None
     with handle:
-        run = _Import(path.name, as_of, dry_run, progress, total_bytes)
+        run = _Import(path.name, as_of, dry_run, strict, progress, total_bytes)
         with engine.connect() as conn:
             trans = conn.begin()
             try:
@@ -145,9 +159,9 @@ def _guard_shrink(name: str, cases: int, removed: int, stored: int, share: float
 class _Import:
     """Reading one file into the connection's transaction: lines, batches, problems."""
 
-    def __init__(self, name: str, as_of: date, dry_run: bool, progress: Callable[[int, int], None] | None,
-                 total_bytes: int):
-        self.name, self.as_of, self.dry_run = name, as_of, dry_run
+    def __init__(self, name: str, as_of: date, dry_run: bool, strict: bool,
+                 progress: Callable[[int, int], None] | None, total_bytes: int):
+        self.name, self.as_of, self.dry_run, self.strict = name, as_of, dry_run, strict
         self.progress, self.total_bytes = progress, total_bytes
         self.stats = ImportStats(dry_run=dry_run)
         self.issues: list[ValidationIssue] = []
@@ -207,6 +221,14 @@ class _Import:
                 problems = [*problems, ("case_id", f"expected each case once in a file (also on line {first})")]
             else:
                 self.seen[case_id] = line_no
+        if not problems:
+            doubtful = implausible(facts, self.as_of)
+            if self.strict:
+                problems = doubtful
+            else:
+                self.stats.warning_count += len(doubtful)
+                self.stats.warnings += [ValidationIssue(self.name, line_no, case_id, f, e)
+                                        for f, e in doubtful[:max(0, MAX_ISSUES_KEPT - len(self.stats.warnings))]]
         if problems:
             self.issue_count += len(problems)
             self.issues += [ValidationIssue(self.name, line_no, case_id, f, e)
