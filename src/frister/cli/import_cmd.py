@@ -30,8 +30,10 @@ def import_(app: App, file: str, dry_run: bool, as_of, full: bool, allow_shrink:
             strict: bool) -> None:
     """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written.
 
-    The summary says how many cases were new, changed, unchanged and removed, and lists
-    implausible dates by case and field.
+    Waits up to FRISTER_LOCK_WAIT_SECONDS (default 600) while a nightly run, a purge or
+    another import is working, then exits with status 75. The summary says how many
+    cases were new, changed, unchanged and removed, and lists implausible dates by case
+    and field.
     """
     from frister.importer import import_file
 
@@ -39,7 +41,7 @@ def import_(app: App, file: str, dry_run: bool, as_of, full: bool, allow_shrink:
         raise click.UsageError("--allow-shrink applies to --full")
     settings = app.settings
     options = dict(full=full, allow_shrink=allow_shrink, allow_empty=allow_empty, strict=strict,
-                   max_removed_share=settings.max_removed_share)
+                   max_removed_share=settings.max_removed_share, lock_wait=settings.lock_wait)
     engine = app.ready_engine()
     bar = progress = None
     if sys.stderr.isatty():  # a progress bar for people, nothing for cron and logs

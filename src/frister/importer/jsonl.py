@@ -18,6 +18,9 @@
   holds no case, or that would remove more than ``max_removed_share`` of the stored
   cases, is refused unless ``allow_shrink``: a truncated export must not empty the
   database.
+* **One writer at a time**: an import holds the run lock (:func:`frister.db.locks.run_lock`)
+  for its whole duration, waiting up to ``lock_wait`` seconds for a night, a purge or
+  another import to finish.
 * **Idempotent**: each case's canonical JSON is hashed; a case whose hash is unchanged
   is skipped, so importing the same file twice changes nothing. A changed case is
   replaced whole (a newer export replaces that case's facts).
@@ -31,6 +34,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -39,6 +43,7 @@ from typing import Callable
 from sqlalchemy import Connection, Engine
 
 from frister.db.dialect import after_bulk_write
+from frister.db.locks import run_lock
 from frister.errors import FristerError, ImportRefused, ImportRejected, ValidationIssue
 from frister.facts.contract import Case
 from frister.facts.parse import implausible, parse_case
@@ -97,13 +102,15 @@ def import_file(
     allow_empty: bool = False,
     strict: bool = False,
     max_removed_share: float = DEFAULT_MAX_REMOVED_PERCENT / 100,
+    lock_wait: float = 0,
 ) -> ImportStats:
     """Import ``path`` (see the module docstring for the options).
 
-    Raises :class:`ImportRejected` (invalid records) or :class:`ImportRefused` (the file
-    as a whole: not UTF-8, empty, a full export that shrinks too much); in each case
-    nothing is written. ``progress(bytes_read, bytes_total)`` is called after each
-    batch. A dry run writes nothing, but counts and refuses as the import would.
+    Raises :class:`ImportRejected` (invalid records), :class:`ImportRefused` (the file
+    as a whole: not UTF-8, empty, a full export that shrinks too much) or
+    :class:`~frister.errors.RunInProgress` (the lock); in each case nothing is written.
+    ``progress(bytes_read, bytes_total)`` is called after each batch. A dry run takes no
+    lock and writes nothing, but counts and refuses as the import would.
     """
     path = Path(path)
     try:
@@ -111,7 +118,7 @@ def import_file(
         handle = path.open("rb")
     except OSError as exc:
         raise FristerError(f"{path}: cannot read: {exc.strerror}") from None
-    with handle:
+    with handle, nullcontext() if dry_run else run_lock(engine, lock_wait, what="import"):
         run = _Import(path.name, as_of, dry_run, strict, progress, total_bytes)
         with engine.connect() as conn:
             trans = conn.begin()
