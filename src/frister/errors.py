@@ -38,7 +38,9 @@ class RuleErrors(FristerError):
 
 
 class ValidationIssue:
-    """One invalid field in an import record: where it is and what was expected."""
+    """One invalid field in an import record: where it is and what was expected.
+    ``field`` is empty for a problem that the message locates itself (a key given
+    twice names its key and the object it is in)."""
 
     __slots__ = ("source", "line", "case_id", "field", "expected")
 
@@ -51,7 +53,8 @@ class ValidationIssue:
 
     def __str__(self) -> str:
         case = self.case_id if self.case_id is not None else "?"
-        return f"{self.source}:{self.line}: case {case}: {self.field}: {self.expected}"
+        where = f"{self.field}: " if self.field else ""
+        return f"{self.source}:{self.line}: case {case}: {where}{self.expected}"
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"ValidationIssue({self})"
@@ -69,6 +72,11 @@ class ImportRejected(FristerError):
             lines.append(f"... and {total - len(shown)} more")
         lines.append(f"import rejected: {total} invalid field(s); nothing was written")
         super().__init__("\n".join(lines))
+
+
+class ImportRefused(FristerError):
+    """An import file was refused as a whole (not UTF-8, empty, or a full export that
+    would remove too many cases); nothing was written. The message names the file."""
 
 
 class OutputError(FristerError):

@@ -15,6 +15,8 @@ from typing import Mapping
 from frister.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///frister.db"
+DEFAULT_LOCK_WAIT_SECONDS = 600
+DEFAULT_MAX_REMOVED_PERCENT = 10
 
 
 def _project_dir(name: str) -> Path:
@@ -82,6 +84,43 @@ class Settings:
         """``FRISTER_DEBUG=1``: show tracebacks of internal errors (never on by default)."""
         return (self.get("FRISTER_DEBUG") or "") not in ("", "0")
 
+    @property
+    def lock_wait(self) -> float:
+        """``FRISTER_LOCK_WAIT_SECONDS`` (default 600): how long an import, a purge or a
+        night waits for another one that holds the database, before giving up (exit 75)."""
+        return _number(self, "FRISTER_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, 0, 86_400, "seconds")
+
+    @property
+    def max_removed_share(self) -> float:
+        """``FRISTER_FULL_IMPORT_MAX_REMOVED_PERCENT`` (default 10) as a share: a full
+        import that would remove more of the stored cases is refused (``--allow-shrink``)."""
+        return _number(self, "FRISTER_FULL_IMPORT_MAX_REMOVED_PERCENT", DEFAULT_MAX_REMOVED_PERCENT, 0, 100,
+                       "a percentage") / 100
+
+    @property
+    def retention_years(self) -> int | None:
+        """``FRISTER_RETENTION_YEARS``: how many years after a case's last activity its
+        facts are kept (:mod:`frister.store.retention`); unset, nothing is purged."""
+        text = self.get("FRISTER_RETENTION_YEARS")
+        if not text:
+            return None
+        return int(_number(self, "FRISTER_RETENTION_YEARS", None, 1, 100, "a whole number of years", whole=True))
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """Read another setting (SMTP and friends) with ``*_FILE`` support."""
         return read_env(self.environ, name, default)
+
+
+def _number(settings: Settings, name: str, default: float | None, low: float, high: float, what: str,
+            whole: bool = False) -> float:
+    """A numeric setting between ``low`` and ``high``, or ``default`` when unset."""
+    text = settings.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:  # NaN fails too
+        raise ConfigError(f"{name}: expected {what} from {low:g} to {high:g}")
+    return value

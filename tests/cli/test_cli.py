@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -96,3 +100,19 @@ def test_db_upgrade_creates_the_schema(tmp_path, monkeypatch):
     result = invoke("db", "upgrade")
     assert result.exit_code == 0 and result.output.startswith("database at revision ")
     assert invoke("db", "current").output.split("database: ")[1].split(";")[0] != "empty"
+
+
+def test_a_case_reference_that_is_not_utf8_is_refused_on_both_databases(cli_env, tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(CASE) + "\n")
+    invoke("import", str(path), "--as-of", "2025-04-15")
+    frister = str(Path(sys.executable).parent / "frister")
+    # CESU-8 (a surrogate encoded as UTF-8), a Latin-1 byte: Python reads both as lone surrogates.
+    for raw in (b"\xed\xa0\x80", b"BV-\xf8"):
+        for args in ([b"evaluate", b"--as-of", b"2025-04-15", b"--case", raw],
+                     [b"breach", b"explain", raw, b"referral_review", b"M1", b"--reason", b"other", b"--action", b"x"]):
+            result = subprocess.run([frister.encode(), *args], env=dict(os.environ), capture_output=True, timeout=60)
+            assert result.returncode == 2, result.stderr
+            assert b"expected a case reference: UTF-8 text of 1 to 64 characters without control characters" \
+                in result.stderr
+            assert raw not in result.stderr and b"internal error" not in result.stderr

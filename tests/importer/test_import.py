@@ -57,7 +57,7 @@ def count(engine, model):
 
 def test_it_imports_every_concept_of_the_contract(engine, tmp_path):
     stats = import_file(engine, write(tmp_path, case("BV-1"), case("BV-2")), as_of=AS_OF)
-    assert (stats.cases, stats.new, stats.replaced, stats.unchanged) == (2, 2, 0, 0)
+    assert (stats.cases, stats.new, stats.changed, stats.unchanged) == (2, 2, 0, 0)
     with engine.connect() as conn:
         facts = read_cases(conn)
     assert [f.case_id for f in facts] == ["BV-1", "BV-2"]
@@ -77,7 +77,7 @@ def test_reimporting_the_same_file_changes_nothing(engine, tmp_path):
     path = write(tmp_path, case("BV-1"), case("BV-2"))
     import_file(engine, path, as_of=AS_OF)
     stats = import_file(engine, path, as_of=AS_OF)
-    assert (stats.new, stats.replaced, stats.unchanged) == (0, 0, 2)
+    assert (stats.new, stats.changed, stats.unchanged) == (0, 0, 2)
     assert count(engine, cases_table) == 2
     assert count(engine, SUBJECT_TABLES["placement"]) == 2
 
@@ -86,7 +86,7 @@ def test_a_newer_export_replaces_that_cases_facts(engine, tmp_path):
     import_file(engine, write(tmp_path, case("BV-1"), case("BV-2")), as_of=AS_OF)
     newer = case("BV-1", placements=[], measures=[{"id": "T9", "kind": "care", "decided_on": "2025-07-01"}])
     stats = import_file(engine, write(tmp_path, newer, name="newer.jsonl"), as_of=AS_OF)
-    assert (stats.new, stats.replaced, stats.unchanged) == (0, 1, 0)
+    assert (stats.new, stats.changed, stats.unchanged) == (0, 1, 0)
     with engine.connect() as conn:
         f1, f2 = read_cases(conn)
     assert f1.placements == () and [x.id for x in f1.measures] == ["T9"]
@@ -117,7 +117,7 @@ def test_a_replaced_case_is_stored_as_if_imported_fresh_and_its_unchanged_rows_a
                      "supervision_visits": ["2025-06-01"]}],  # one visit more, one less
     )
     stats = import_file(engine, write(tmp_path, newer, case("BV-2"), name="newer.jsonl"), as_of=AS_OF)
-    assert (stats.new, stats.replaced, stats.unchanged) == (0, 1, 1)
+    assert (stats.new, stats.changed, stats.unchanged) == (0, 1, 1)
 
     fresh = create_db_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     migrate(fresh, MIGRATIONS)

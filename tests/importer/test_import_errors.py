@@ -61,4 +61,4 @@ def test_the_cli_exits_non_zero_and_prints_the_errors_without_a_traceback(cli_en
 
     ok = CliRunner().invoke(build(), ["import", str(write(tmp_path, case("BV-1"), name="ok.jsonl")), "--as-of", "2025-11-01"])
     assert ok.exit_code == 0, ok.output
-    assert ok.output.strip() == "imported 1 case(s): 1 new, 0 replaced, 0 unchanged"
+    assert ok.output.strip() == "imported 1 case(s): 1 new, 0 changed, 0 unchanged, 0 removed"

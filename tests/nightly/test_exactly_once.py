@@ -7,15 +7,19 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
 
 from frister.db.engine import create_db_engine
+from frister.db.locks import run_lock
 from frister.errors import RunInProgress
 from frister.escalation.models import Notice
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
+from frister.nightly.run import nightly_run
 from frister.notify.transport import ConsoleTransport
 
 from tests.nightly.conftest import AS_OF, ROOT, all_lines, at, run
@@ -97,7 +101,8 @@ def test_two_runs_started_together_one_works_and_the_other_exits(municipality, r
             seen["error"] = err.value
         finally:
             other.dispose()
-        env = dict(os.environ, FRISTER_DATABASE_URL=db_url, FRISTER_RULES_DIR=str(ROOT / "rules"))
+        env = dict(os.environ, FRISTER_DATABASE_URL=db_url, FRISTER_RULES_DIR=str(ROOT / "rules"),
+                   FRISTER_LOCK_WAIT_SECONDS="0")
         seen["process"] = subprocess.run(
             [str(Path(sys.executable).parent / "frister"), "run", "--as-of", AS_OF.isoformat(),
              "--transport", "console"], env=env, capture_output=True, text=True, timeout=120,
@@ -107,9 +112,37 @@ def test_two_runs_started_together_one_works_and_the_other_exits(municipality, r
     process = seen["process"]
     assert process.returncode == 75, process.stderr
     assert process.stderr.strip() == \
-        "error: another nightly run is in progress; this one did not start (try again later)"
+        "error: another nightly run, import or purge is in progress; this nightly run did not start (try again later)"
     assert seen["error"].exit_code == 75
     assert report.counts["sent"] == 5
     assert runs(municipality) == [(1, "succeeded")]  # the others never started a run
     # The lock is released afterwards: the next run works.
     assert run(municipality, rules, config, ConsoleTransport(quiet=True), as_of=AS_OF + dt.timedelta(days=1))
+
+
+def test_a_night_waits_for_an_import_that_holds_the_lock_then_runs(municipality, rules, config):
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with run_lock(municipality, what="import"):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(RunInProgress) as err:
+            nightly_run(municipality, rules, config, ConsoleTransport(quiet=True), AS_OF, lock_wait=0.3)
+        assert str(err.value) == ("another nightly run, import or purge is in progress; "
+                                  "this nightly run did not start (waited 0.3 s; try again later)")
+        threading.Timer(1.0, release.set).start()
+        started = time.monotonic()
+        report = nightly_run(municipality, rules, config, ConsoleTransport(quiet=True), AS_OF,
+                             now=lambda: at(AS_OF), lock_wait=30)
+    finally:
+        release.set()
+        holder.join()
+    assert time.monotonic() - started >= 0.8  # it waited for the import
+    assert report.counts["sent"] == 5
+    assert runs(municipality) == [(1, "succeeded")]

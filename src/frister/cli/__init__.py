@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "frister.cli.scheduler_cmd",
     "frister.cli.breach_cmd",
     "frister.cli.report_cmd",
+    "frister.cli.purge_cmd",
 )
 
 

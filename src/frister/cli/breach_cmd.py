@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from frister.cli.common import App, pass_app, print_table
+from frister.cli.common import CASE_REF, App, pass_app, print_table
 from frister.facts.contract import REASON_CODES, REASON_LABELS
 
 
@@ -40,7 +40,7 @@ def list_cmd(app: App, unit, rule, unexplained) -> None:
 
 
 @breach.command("explain")
-@click.argument("case_id")
+@click.argument("case_id", type=CASE_REF)
 @click.argument("rule")
 @click.argument("subject")
 @click.option("--period", default=None, help="The visit period (2025-H1, 2025-Q3) for visit rules.")

@@ -8,8 +8,7 @@ from functools import cached_property
 from typing import Any, Iterable, Sequence
 
 import click
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
+from frister.db.diagnostics import describe as describe_database_error
 from frister.errors import FristerError
 from frister.text import printable
 
@@ -23,18 +22,16 @@ class FristerGroup(click.Group):
         except FristerError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except DBAPIError as exc:
-            # Driver messages may carry a failing row on later lines (DETAIL: …): show the
-            # first line only, so no case value reaches the terminal or a log.
-            first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
-            click.echo(f"error: database: {first}", err=True)
-            sys.exit(2)
-        except SQLAlchemyError as exc:
-            click.echo(f"error: database: {type(exc).__name__}", err=True)
-            sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # a bug: say what kind, not what values
+        except Exception as exc:
+            # A database error, through SQLAlchemy or from the driver itself: one line
+            # without the server's host, port, user or database, nor a row (DETAIL: …).
+            described = describe_database_error(exc)
+            if described is not None:
+                click.echo(f"error: database: {described}", err=True)
+                sys.exit(2)
+            # Otherwise a bug: say what kind, not what values.
             from frister.settings import Settings
 
             if Settings.from_env().debug:
@@ -89,6 +86,28 @@ class DateType(click.ParamType):
 
 
 DATE = DateType()
+
+
+class CaseRefType(click.ParamType):
+    """A case reference as the import contract has it (:data:`frister.facts.contract.Ref`):
+    what the shell passes may hold bytes that are not UTF-8 (Python reads them as lone
+    surrogates), which no database can be asked about."""
+
+    name = "CASE"
+
+    def convert(self, value, param, ctx):
+        from pydantic import TypeAdapter, ValidationError
+
+        from frister.facts.contract import Ref
+
+        try:
+            return TypeAdapter(Ref).validate_python(value, strict=True)
+        except ValidationError:
+            self.fail("expected a case reference: UTF-8 text of 1 to 64 characters without control characters",
+                      param, ctx)
+
+
+CASE_REF = CaseRefType()
 
 
 def today() -> dt.date:

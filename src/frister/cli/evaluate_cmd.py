@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from frister.cli.common import DATE, App, pass_app, print_table, today
+from frister.cli.common import CASE_REF, DATE, App, pass_app, print_table, today
 from frister.engine.results import STATUSES
 
 
@@ -17,7 +17,7 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.option("--as-of", type=DATE, default=None, help="Evaluate as of this date (default: today).")
-@click.option("--case", "cases", multiple=True, help="Only this case (repeatable). Not stored.")
+@click.option("--case", "cases", type=CASE_REF, multiple=True, help="Only this case (repeatable). Not stored.")
 @click.option("--rule", "rules", multiple=True, help="Only show this rule (repeatable).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only show this status (repeatable).")
 @click.option("--unit", "units", multiple=True, help="Only what this unit held (repeatable).")

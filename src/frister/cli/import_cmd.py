@@ -18,11 +18,30 @@ def register(group: click.Group) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.option("--as-of", type=DATE, default=None,
               help="Reject dates after this day (default: today).")
+@click.option("--full", is_flag=True,
+              help="FILE is the complete export: stored cases absent from it are removed.")
+@click.option("--allow-shrink", is_flag=True,
+              help="With --full: remove cases even when the file holds none, or when more than "
+                   "FRISTER_FULL_IMPORT_MAX_REMOVED_PERCENT (default 10) of the stored cases would go.")
+@click.option("--allow-empty", is_flag=True, help="Accept a file without any case (refused otherwise).")
+@click.option("--strict", is_flag=True, help="Refuse implausible dates instead of importing them with a warning.")
 @pass_app
-def import_(app: App, file: str, dry_run: bool, as_of) -> None:
-    """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written."""
+def import_(app: App, file: str, dry_run: bool, as_of, full: bool, allow_shrink: bool, allow_empty: bool,
+            strict: bool) -> None:
+    """Import FILE (JSON Lines, contract v1). All or nothing: one invalid record and nothing is written.
+
+    Waits up to FRISTER_LOCK_WAIT_SECONDS (default 600) while a nightly run, a purge or
+    another import is working, then exits with status 75. The summary says how many
+    cases were new, changed, unchanged and removed, and lists implausible dates by case
+    and field.
+    """
     from frister.importer import import_file
 
+    if allow_shrink and not full:
+        raise click.UsageError("--allow-shrink applies to --full")
+    settings = app.settings
+    options = dict(full=full, allow_shrink=allow_shrink, allow_empty=allow_empty, strict=strict,
+                   max_removed_share=settings.max_removed_share, lock_wait=settings.lock_wait)
     engine = app.ready_engine()
     bar = progress = None
     if sys.stderr.isatty():  # a progress bar for people, nothing for cron and logs
@@ -34,7 +53,7 @@ def import_(app: App, file: str, dry_run: bool, as_of) -> None:
         task = bar.add_task("importing", total=None)
         progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
     try:
-        stats = import_file(engine, file, as_of=as_of or today(), dry_run=dry_run, progress=progress)
+        stats = import_file(engine, file, as_of=as_of or today(), dry_run=dry_run, progress=progress, **options)
     finally:
         if bar is not None:
             bar.stop()

@@ -26,7 +26,8 @@ def register(group: click.Group) -> None:
 def run(app: App, as_of, transport, quiet) -> None:
     """One night: evaluate, store, create the escalation notices that are due, send them.
 
-    Only one run works at a time; a second one exits with status 75 and a message.
+    Only one run or import works at a time; a run waits for another one up to
+    FRISTER_LOCK_WAIT_SECONDS (default 600), then exits with status 75 and a message.
     Ends with one summary line.
     """
     from frister.nightly.run import load_config, nightly_run
@@ -37,8 +38,9 @@ def run(app: App, as_of, transport, quiet) -> None:
     # Settings first: without SMTP settings (and without --transport console) refuse to start.
     channel = ConsoleTransport(quiet=quiet) if transport == "console" else make_transport(transport, app.settings)
     config = load_config(app.settings, rules, transport or "smtp")
+    lock_wait = app.settings.lock_wait
     engine = app.ready_engine()
-    report = nightly_run(engine, rules, config, channel, as_of)
+    report = nightly_run(engine, rules, config, channel, as_of, lock_wait=lock_wait)
     click.echo(report.line())
 
 

@@ -44,6 +44,7 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
     rules = app.rules()
     make_transport(transport, app.settings)
     load_config(app.settings, rules, transport or "smtp")
+    lock_wait = app.settings.lock_wait
     engine = app.ready_engine()
     trigger = make_trigger(cron)
 
@@ -51,7 +52,8 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
         # Rules, configuration and transport are loaded afresh every night, so edits apply.
         night_rules = app.rules()
         config = load_config(app.settings, night_rules, transport or "smtp")
-        nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of)  # logs its line
+        nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of,
+                    lock_wait=lock_wait)  # logs its line; waits for an import that is running
 
     catch_up = needs_catch_up(engine, trigger, dt.datetime.now(TIMEZONE))
     sched = build_scheduler(job, cron, misfire_grace_hours, run_now=run_now or catch_up)

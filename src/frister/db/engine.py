@@ -1,7 +1,8 @@
 """Creating engines and sessions, and running migrations.
 
 ``hide_parameters=True`` keeps bound values (which may be case data) out of every
-SQLAlchemy error message and log line.
+SQLAlchemy error message and log line; :func:`frister.db.diagnostics.quiet_drivers`
+keeps the server's host, port, user and database out of the drivers' log lines.
 
 A SQLite database file holds every case's dates, so frister creates it readable and
 writable by its owner only (``0600``), whatever the umask: SQLite itself would create it
@@ -22,12 +23,14 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from frister.db.diagnostics import quiet_drivers
 from frister.errors import DatabaseNotReady, FristerError
 
 
 def create_db_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url`` with frister's settings (SQLite: foreign keys on, WAL, waits for locks)."""
     kwargs.setdefault("hide_parameters", True)
+    quiet_drivers()
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
     try:

@@ -1,4 +1,5 @@
-"""One nightly run at a time, across processes and machines.
+"""One writer of the case data at a time, across processes and machines: a nightly
+run, an import or a purge (each takes this lock for its whole duration).
 
 * **PostgreSQL**: a session-level advisory lock on a connection held for the whole
   block. It is released when the block ends or, if the process dies, when its
@@ -11,7 +12,8 @@
 * An in-memory SQLite database is private to its process: no lock is needed.
 
 A second holder waits up to ``wait`` seconds (0: not at all), then raises
-:class:`~frister.errors.RunInProgress`.
+:class:`~frister.errors.RunInProgress` (exit 75) with one line saying ``what`` did not
+start.
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ from frister.errors import RunInProgress
 ADVISORY_KEY = 0x66726973746572
 POLL = 0.2  # seconds between two tries of the advisory lock while waiting
 
-IN_PROGRESS = "another nightly run is in progress; this one did not start (try again later)"
+
+
+def in_progress(what: str, wait: float) -> str:
+    waited = f"waited {wait:g} s; " if wait else ""
+    return f"another nightly run, import or purge is in progress; this {what} did not start ({waited}try again later)"
 
 
 @contextmanager
-def run_lock(engine: Engine, wait: float = 0) -> Iterator[None]:
+def run_lock(engine: Engine, wait: float = 0, what: str = "nightly run") -> Iterator[None]:
     """Hold the run lock for the duration of the block, or raise RunInProgress."""
     if is_postgresql(engine):
-        with _advisory_lock(engine, wait):
+        with _advisory_lock(engine, wait, what):
             yield
         return
     database = engine.url.database
@@ -49,7 +55,7 @@ def run_lock(engine: Engine, wait: float = 0) -> Iterator[None]:
     try:
         lock.acquire(timeout=wait)
     except Timeout:
-        raise RunInProgress(IN_PROGRESS) from None
+        raise RunInProgress(in_progress(what, wait)) from None
     try:
         yield
     finally:
@@ -57,7 +63,7 @@ def run_lock(engine: Engine, wait: float = 0) -> Iterator[None]:
 
 
 @contextmanager
-def _advisory_lock(engine: Engine, wait: float) -> Iterator[None]:
+def _advisory_lock(engine: Engine, wait: float, what: str) -> Iterator[None]:
     conn = engine.connect()
     try:
         deadline = time.monotonic() + wait
@@ -67,7 +73,7 @@ def _advisory_lock(engine: Engine, wait: float) -> Iterator[None]:
             if got:
                 break
             if time.monotonic() >= deadline:
-                raise RunInProgress(IN_PROGRESS)
+                raise RunInProgress(in_progress(what, wait))
             time.sleep(POLL)
         try:
             yield

@@ -10,14 +10,31 @@ The models check each field; this module adds what concerns several fields: ids 
 among a case's subjects of one kind, an investigation's ``referral_id`` naming one of
 the case's referrals, dates in their order (``Fact(after=…)``), and, given the
 import's as-of date, no event after it (an export cannot know the future).
+
+**Whatever the text, a problem, never an exception.** A record is read twice: by
+``json.loads``, to see every key (a key given twice, at any depth, is refused: the last
+value would otherwise win silently), and by pydantic, which validates the values from
+the text. What one of them cannot read becomes a problem naming the field: an integer
+of any length (Python refuses to convert more than 4,300 digits; the value is never
+needed, only the field is refused), nesting deeper than a parser's limit (the field
+whose value is nested too deeply), and a ``\\ud800``-style escape of a lone surrogate,
+which ``json.loads`` decodes into a string that no database could store (the field
+holding it). A record given as bytes must be UTF-8: ``json.loads`` would otherwise
+guess UTF-16 or UTF-32 from the bytes.
+
+:func:`implausible` lists what the contract allows but a case system should not say
+(visits before a placement started, …): the importer warns about those, or refuses them
+with ``--strict``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import typing
 from collections import Counter
 from datetime import date
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -41,23 +58,35 @@ def parse_case(record: str | bytes | Any, as_of: date | None = None
     """Validate one case record (its JSON text, or an object as JSON would give it):
     ``(case, case_id, problems)``; ``case`` is None when there is any problem.
     ``as_of``, when given, refuses event dates after it."""
-    if not isinstance(record, str | bytes):
+    if isinstance(record, bytes):
+        try:
+            record = record.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, None, [("(line)", "expected UTF-8 text")]
+    elif not isinstance(record, str):
         record = json.dumps(record, default=_iso)
-    twice: list[str] = []
+    repeated: list[bool] = []
     try:
-        obj = json.loads(record, object_pairs_hook=lambda pairs: _object(pairs, twice))
-    except (ValueError, RecursionError):
-        return None, None, [("(line)", "expected one JSON object (JSON Lines, one case per line)")]
+        obj = json.loads(record, object_pairs_hook=partial(_object, repeated=repeated),
+                         parse_int=_number, parse_float=_number)
+    except RecursionError:
+        problem, case_id = _too_deep(record)
+        return None, case_id, [problem]
+    except ValueError:
+        return None, None, [("(line)", _NOT_JSON)]
     if not isinstance(obj, dict):
         return None, None, [("(record)", "expected a JSON object, one case per line")]
     case_id = obj.get("case_id")
     case_id = case_id if isinstance(case_id, str) and len(case_id) <= 64 and case_id.isprintable() else None
-    if twice:
-        return None, case_id, [(_path((key,)), "key given twice (each key once per object)") for key in twice]
+    if repeated:
+        return None, case_id, _given_twice(obj)
     try:
         case = c.Case.model_validate_json(record)
     except ValidationError as exc:
-        return None, case_id, [_problem(e) for e in exc.errors(include_input=False, include_url=False)]
+        errors = exc.errors(include_input=False, include_url=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            return None, case_id, _unreadable(record, obj)
+        return None, case_id, [_problem(e) for e in errors]
     problems = _consistency(case, as_of)
     return (None if problems else case), case.case_id, problems
 
@@ -99,13 +128,168 @@ DELIVERABLE = frozenset(
 )
 
 
-def _object(pairs: list[tuple[str, Any]], twice: list[str]) -> dict:
-    """A JSON object; a key given more than once in it is noted in ``twice`` (the last
-    value would otherwise win silently)."""
+_NOT_JSON = "expected one JSON object (JSON Lines, one case per line)"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE = "(a lone surrogate \\ud800-\\udfff is not a character)"
+_DEEP = "(the value is nested too deeply to be read)"
+NESTING = 100  # containers deep; the contract needs 4, pydantic's JSON parser reads 200
+
+
+class _Repeated(dict):
+    """A JSON object in which a key was given more than once (``twice``)."""
+
+    __slots__ = ("twice",)
+
+
+def _object(pairs: list[tuple[str, Any]], repeated: list[bool]) -> dict:
+    """A JSON object; one in which a key is given more than once is marked (and
+    ``repeated`` noted), to be reported with its place in the record."""
     obj = dict(pairs)
-    if len(obj) != len(pairs):
-        twice.extend(key for key, n in Counter(k for k, _ in pairs).items() if n > 1)
-    return obj
+    if len(obj) == len(pairs):
+        return obj
+    marked = _Repeated(obj)
+    marked.twice = [key for key, n in Counter(k for k, _ in pairs).items() if n > 1]
+    repeated.append(True)
+    return marked
+
+
+class _Long:
+    """A number too long for pydantic's JSON parser (more than 4,300 digits)."""
+
+
+_LONG = _Long()
+LONGEST_NUMBER = 4300
+
+
+def _number(literal: str) -> Any:
+    """Numbers are not converted: only pydantic reads values (the contract has no
+    number), and Python refuses to convert an integer of more than 4,300 digits. One
+    that pydantic cannot read either is marked, to name its field."""
+    return _LONG if len(literal) > LONGEST_NUMBER else 0
+
+
+def _walk(obj: Any) -> typing.Iterator[tuple[tuple, Any]]:
+    """Every value of a parsed record with its place (``loc``), without recursion."""
+    stack: list[tuple[tuple, Any]] = [((), obj)]
+    while stack:
+        loc, value = stack.pop()
+        yield loc, value
+        if isinstance(value, dict):
+            stack.extend((loc + (k,), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((loc + (i,), v) for i, v in reversed(list(enumerate(value))))
+
+
+def _given_twice(obj: dict) -> list[Problem]:
+    """``key 'birth_date' given twice in child``, for every repeated key."""
+    problems: list[Problem] = []
+    for loc, value in _walk(obj):
+        if isinstance(value, _Repeated):
+            where = f" in {_path(loc)}" if loc else ""
+            for key in value.twice:
+                named = f"key '{key}'" if _path((key,)) == key else "a key"
+                problems.append(("", f"{named} given twice{where}"))
+    return problems
+
+
+def _unreadable(record: str, obj: dict) -> list[Problem]:
+    """What made pydantic's JSON parser give up on text that ``json.loads`` read: a
+    lone surrogate in a string (or a key), a number too long, or nesting beyond its
+    limit."""
+    problems: list[Problem] = []
+    for loc, value in _walk(obj):
+        if isinstance(value, dict):
+            problems += [(_path(loc + (k,)), f"unknown field {_LONE}") for k in value if _SURROGATE.search(k)]
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            problems.append((_path(loc), f"{_expected_at(loc)} {_LONE}"))
+        elif value is _LONG:
+            problems.append((_path(loc), f"{_expected_at(loc)} (a number too long to read)"))
+    return problems or [_too_deep(record)[0]]
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def _too_deep(record: str) -> tuple[Problem, str | None]:
+    """The field whose value is nested more than :data:`NESTING` deep and what the
+    contract expects there, and the record's ``case_id``: read from the text, which the
+    parsers gave up on."""
+    stack: list[list] = []  # per open container within NESTING: [kind, key or index]
+    beyond = 0  # containers open beyond NESTING
+    deep: tuple | None = None
+    case_id: str | None = None
+    for token in _TOKEN.finditer(record):
+        t = token.group()
+        if t in "{[":
+            if len(stack) < NESTING:
+                stack.append([t, None if t == "{" else 0])
+                continue
+            beyond += 1
+            if deep is None:
+                deep = tuple(place for _, place in stack)
+        elif beyond:
+            beyond -= t in "}]"
+        elif t in "}]":
+            if stack:
+                stack.pop()
+        elif t == ",":
+            if stack:
+                stack[-1][1] = stack[-1][1] + 1 if stack[-1][0] == "[" else None
+        elif stack and stack[-1][0] == "{":
+            text = _string(t)
+            if stack[-1][1] is None:  # a key
+                stack[-1][1] = text if text is not None else "(unknown key)"
+            elif len(stack) == 1 and stack[0][1] == "case_id" and case_id is None:
+                case_id = text if text and len(text) <= 64 and text.isprintable() else None
+    if deep is None:
+        return ("(line)", _NOT_JSON), case_id
+    loc, known = _contract_part(deep)
+    if not loc:
+        return ("(record)", "expected a JSON object, one case per line"), None
+    if not known:
+        return (_path(loc), _STRUCTURE["extra_forbidden"]), case_id
+    expected = "expected an object" if isinstance(loc[-1], int) else _expected_at(loc)
+    return (_path(loc), f"{expected} {_DEEP}"), case_id
+
+
+def _string(token: str) -> str | None:
+    try:
+        return json.loads(token)
+    except ValueError:
+        return None
+
+
+def _contract_part(loc: tuple) -> tuple[tuple, bool]:
+    """The longest beginning of ``loc`` that names a place in the contract (a field,
+    or an item of a list of subjects), and True; or that beginning and the unknown key
+    after it, and False."""
+    model: type[BaseModel] | None = c.Case
+    listed: type[BaseModel] | None = None  # the item model when at a list of subjects
+    out: list = []
+    for part in loc:
+        if isinstance(part, int):
+            if listed is None:
+                break
+            out.append(part)
+            model, listed = listed, None
+            continue
+        if model is None or not isinstance(part, str):
+            break
+        out.append(part)
+        if part not in model.model_fields:
+            return tuple(out), False
+        info = model.model_fields[part]
+        annotation, _, _ = _unwrap(typing.Annotated[info.annotation, *info.metadata]
+                                   if info.metadata else info.annotation)
+        args = typing.get_args(annotation)
+        item = args[0] if typing.get_origin(annotation) is tuple and args else None
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            model, listed = None, item
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            break  # a leaf
+    return tuple(out), True
 
 
 def _iso(value):
@@ -206,3 +390,31 @@ def _future(problems: list[Problem], path: str, kind: str, value: Any, as_of: da
     for i in late:
         problems.append((path if i is None else f"{path}[{i}]",
                          f"expected a date on or before the import's as-of date {as_of.isoformat()}"))
+
+
+def implausible(case: c.Case, as_of: date | None = None) -> list[Problem]:
+    """Orderings across subjects that the contract allows but that a case system should
+    not record, as ``(field path, expected)``: a follow-up or supervision visit before
+    its placement started, an investigation started before its referral was received,
+    a child born after a referral. A birth date after ``as_of`` is an expected one
+    (termindato: a referral about an unborn child), so it is not a birth after the
+    referral. The importer lists these as warnings, or refuses them (``--strict``)."""
+    problems: list[Problem] = []
+    for i, placement in enumerate(case.placements):
+        for name in ("followup_visits", "supervision_visits"):
+            visits = getattr(placement, name)  # sorted
+            if visits and visits[0] < placement.started_on:
+                problems.append((f"placements[{i}].{name}", "expected every visit on or after started_on"))
+    referral_at = {r.id: i for i, r in enumerate(case.referrals)}
+    for i, investigation in enumerate(case.investigations):
+        j = referral_at.get(investigation.referral_id)
+        if j is not None and investigation.started_on < case.referrals[j].received_on:
+            problems.append((f"investigations[{i}].started_on",
+                             f"expected a date on or after referrals[{j}].received_on (its referral)"))
+    birth = case.birth_date
+    if birth is not None and case.referrals and (as_of is None or birth <= as_of):
+        first = min(range(len(case.referrals)), key=lambda j: case.referrals[j].received_on)
+        if birth > case.referrals[first].received_on:
+            problems.append(("child.birth_date", f"expected a date on or before referrals[{first}].received_on "
+                             "(an expected birth date is one after the as-of date)"))
+    return problems

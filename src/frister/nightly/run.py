@@ -30,6 +30,7 @@ from typing import Callable
 
 from sqlalchemy import Engine, insert, update
 
+from frister.db.diagnostics import describe as describe_database_error
 from frister.db.dialect import after_bulk_write
 from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError
@@ -133,10 +134,12 @@ def check_counts(c: dict[str, int]) -> None:
 
 
 def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport: Transport, as_of: dt.date,
-                now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None) -> NightlyReport:
-    """Run one night as of ``as_of``. Raises RunInProgress when another run holds the lock."""
+                now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None,
+                lock_wait: float = 0) -> NightlyReport:
+    """Run one night as of ``as_of``. Raises RunInProgress when another run (or an
+    import) still holds the lock after ``lock_wait`` seconds."""
     hook = fail_at or (lambda step: None)
-    with run_lock(engine):
+    with run_lock(engine, lock_wait):
         with engine.begin() as conn:
             conn.execute(update(NightlyRun).where(NightlyRun.status == "running")
                          .values(status="interrupted", error="the process ended before the run finished"))
@@ -180,8 +183,9 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                 with engine.begin() as conn:
                     conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
                                  .values(status="failed", finished_at=now(), error=error[:2000]))
-            except Exception:  # the database may be what failed; the run stays 'running'
-                log.exception("run %d: could not record the failure", run_id)
+            except Exception as failed:  # the database may be what failed; the run stays 'running'
+                log.error("run %d: could not record the failure: %s", run_id,
+                          describe_database_error(failed) or type(failed).__name__)
             log.error("run %d failed: %s", run_id, error)
             raise
         log.info(report.line())

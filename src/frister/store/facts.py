@@ -77,12 +77,33 @@ def replace_cases(conn: Connection, batch: Sequence[tuple[Case, str]], source: s
 
 
 def remove_cases(conn: Connection, case_ids: Sequence[str]) -> int:
-    """Delete the facts of the given cases (the subject tables follow by cascade)."""
+    """Delete the facts of the given cases; returns how many were stored. The one way
+    a case leaves frister: a full import that no longer holds it, a purge after the
+    retention period, an importer of another format that is told of a deletion.
+
+    * **Now**, in the caller's transaction: the ``cases`` row and, by cascade, every
+      subject row (referrals, investigations, …). The triggers on ``cases`` log each
+      case in ``case_changes``.
+    * **By the next evaluation run** (a night, or ``frister evaluate``), told by that
+      log: the case's stored obligations and its ``case_evaluations`` record; pending
+      notices about it are cancelled. Until then they are the latest run's results, as
+      for any other change of facts (a run's totals are made of those records).
+    * **Kept**: the breach register (``breach_reasons``), the notices sent and their
+      attempts, and the runs: the history the audit needs. Reports are made from the
+      facts, so a removed case no longer appears in any report, of any period."""
     removed = 0
     ids = sorted(set(case_ids))
     for i in range(0, len(ids), KEYS_PER_STATEMENT):
         removed += conn.execute(delete(cases).where(cases.c.case_id.in_(ids[i:i + KEYS_PER_STATEMENT]))).rowcount
     return removed
+
+
+def stored_case_ids(conn: Connection) -> Iterator[str]:
+    """Every stored case id, in order, streamed."""
+    result = conn.execute(select(cases.c.case_id).order_by(cases.c.case_id),
+                          execution_options={"stream_results": True})
+    for (case_id,) in result:
+        yield case_id
 
 
 def _differences(conn: Connection, table, case_ids: list[str], rows: Sequence[dict]) -> tuple[list, list, list]:
