@@ -3,6 +3,7 @@ that name the file and the field."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ def test_it_loads_the_bundled_ladder_and_example_recipients(rules):
     assert ladder.stages_for("emergency_petition")[-1].last_repeat == 14
     assert ladder.stages_for("foster_home_supervision_visits")[-1].repeat_every is None
     assert ladder.catch_up_days == 31 and ladder.lookback_days == 1 + 84 + 31
+    assert ladder.delivery.retry_until == dt.time(7, 0)
     recipients = load_recipients(CONFIG / "recipients.example.yaml", ladder)
     assert set(recipients.unit_leaders) == {"mottak", "undersokelse", "tiltak", "omsorg"}
 
@@ -50,6 +52,15 @@ def test_stages_are_ordered_most_urgent_first_for_the_digest(rules):
     ladder = load_ladder(CONFIG / "escalation.yaml")
     assert sorted(["reminder", "breach", "warning", "custom"], key=ladder.urgency) == \
         ["breach", "warning", "reminder", "custom"]
+
+
+@pytest.mark.parametrize("value", ['"7:00"', "700", '"24:00"', '"07:60"', '"07:00 "', "[7]"])
+def test_a_retry_window_that_is_not_a_time_of_day_is_refused(tmp_path, value):
+    text = f"defaults:\n  stages:\n    - {{stage: a, days_after_due: 1, to: [stab]}}\ndelivery:\n  retry_until: {value}\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_ladder(path)
+    assert str(err.value) == f'{path}: delivery.retry_until: expected a time of day such as "07:00" (in quotes)'
 
 
 @pytest.mark.parametrize("text, where", [

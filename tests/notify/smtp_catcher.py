@@ -60,13 +60,13 @@ class _Handler:
 
 class SmtpCatcher:
     def __init__(self, tls: str = "none", cert: tuple[Path, Path] | None = None,
-                 credentials: tuple[str, str] | None = None):
+                 credentials: tuple[str, str] | None = None, port: int | None = None):
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reply: str | None = None
         self.swallow = 0
         self.logins: list[str] = []
-        self.port = free_port()
+        self.port = port or free_port()
         kwargs: dict = {}
         if cert is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

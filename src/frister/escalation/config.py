@@ -16,6 +16,7 @@ Ladder (``config/escalation.yaml``)::
       backoff_cap_minutes: 360 # never wait longer than this (keep below the run interval)
       max_attempts: 10         # then the notice is dead
       max_lines_per_email: 500 # a longer digest goes out in parts ("del 2 av 7")
+      retry_until: "07:00"     # retry within the night until then (Europe/Oslo, the as-of day)
     catch_up_days: 31          # how far back a run catches up with notices it missed
 
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
@@ -26,6 +27,12 @@ it, for as long as the obligation stays overdue). ``catch_up_days`` bounds how o
 a run still creates for an obligation that has not changed since the last night (see
 :mod:`frister.escalation.derive`); a bounded ladder lets a night read only the
 obligations that changed or can get a notice, not every breach ever recorded.
+
+``retry_until`` (optional, ``"HH:MM"``) opens the night's retry window: a notice that
+failed for now is tried again within the same run, each time its backoff ends, until
+that time of the run's as-of day in Europe/Oslo. Without it, or for a run started after
+that time (a rerun during the day), a failed notice waits for a later run. The window
+never reaches the next night: it ends on the day the night is for.
 
 Recipients (``config/recipients.yaml``)::
 
@@ -45,6 +52,7 @@ reported together.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +108,7 @@ class Delivery:
     backoff_cap_minutes: int = 360
     max_attempts: int = 10
     max_lines_per_email: int = 500
+    retry_until: dt.time | None = None  # the end of the night's retry window (Europe/Oslo)
 
     def backoff(self, attempts: int) -> int:
         """Minutes to wait after the ``attempts``-th failed attempt (1, 2, …): doubling, capped."""
@@ -267,6 +276,17 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
     return tuple(sorted(out, key=lambda st: st.offset))
 
 
+def _time_of_day(node: _Node) -> dt.time | None:
+    """``"HH:MM"`` (24-hour clock) or absent."""
+    if node.value is None:
+        return None
+    text = node.value if isinstance(node.value, str) else ""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+        node.error("expected a time of day such as \"07:00\" (in quotes)")
+        return None
+    return dt.time(int(text[:2]), int(text[3:]))
+
+
 def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladder:
     """Load the escalation ladder. ``rule_ids`` (the loaded rules) makes an override
     of an unknown rule an error."""
@@ -297,12 +317,13 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     delivery = Delivery()
     d = root.child("delivery")
     if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts",
-                                          "max_lines_per_email"}):
+                                          "max_lines_per_email", "retry_until"}):
         delivery = Delivery(
             d.child("backoff_minutes").integer(1, required=False) or delivery.backoff_minutes,
             d.child("backoff_cap_minutes").integer(1, required=False) or delivery.backoff_cap_minutes,
             d.child("max_attempts").integer(1, required=False) or delivery.max_attempts,
             d.child("max_lines_per_email").integer(1, required=False) or delivery.max_lines_per_email,
+            _time_of_day(d.child("retry_until")),
         )
     catch_up = root.child("catch_up_days").integer(0, required=False)
     _raise(errors)

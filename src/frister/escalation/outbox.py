@@ -27,6 +27,11 @@ Protocol, per recipient (one digest per recipient per run, in parts when it is l
    * refused for good (5xx), or the attempts used up: ``dead`` (an uncertain part's
      attempts are counted for the part, so its rows stay together).
 
+**Within the night**: with ``retry_until`` (the end of the night's retry window, from
+``delivery.retry_until``), the outbox does not stop after one pass. While notices wait
+whose backoff ends before that moment, it closes the connection, sleeps until the first
+of them is due and sends again (recovered claims, uncertain parts, then what is ready).
+
 A run killed after 1 leaves the parts not yet recorded in ``sending``. The next run
 (it holds the run lock, so no sender is alive) first **recovers** them: it resends each
 such part with its stored Message-ID and part number; parts already recorded are not
@@ -52,11 +57,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy import Engine, case, insert, select, update
+from sqlalchemy import Engine, case, func, insert, select, update
 
+from frister.clock import utc
 from frister.db.dialect import after_bulk_write
 from frister.escalation.config import Ladder, Recipients
 from frister.escalation.models import Delivery, Notice
@@ -67,6 +74,7 @@ log = logging.getLogger("frister.escalation")
 
 FailAt = Callable[[str], None]
 WAITING = ("pending", "sending", "uncertain")  # not delivered, not given up
+RETRYABLE = ("pending", "uncertain")
 MAINTAIN_FROM = 10_000  # notices sent in one run from which the outbox is maintained afterwards
 
 
@@ -109,7 +117,9 @@ class Outbox:
 
     def __init__(self, engine: Engine, run_id: int, as_of: dt.date, transport: Transport,
                  renderer: DigestRenderer, recipients: Recipients, ladder: Ladder, sender: str,
-                 now: Callable[[], dt.datetime], fail_at: FailAt | None = None):
+                 now: Callable[[], dt.datetime], fail_at: FailAt | None = None,
+                 retry_until: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep,
+                 progress: Callable[[SendCounts], None] | None = None):
         self.engine = engine
         self.run_id = run_id
         self.as_of = as_of
@@ -120,6 +130,9 @@ class Outbox:
         self.sender = sender
         self.now = now
         self.fail_at = fail_at or _no_fail
+        self.retry_until = retry_until
+        self.sleep = sleep
+        self.progress = progress or (lambda counts: None)
         self.counts = SendCounts()
         # The notices this run tried and has not delivered (yet): id -> 'retrying' | 'dead'.
         self._failed: dict[int, str] = {}
@@ -127,9 +140,17 @@ class Outbox:
     # --- the whole send phase ------------------------------------------------------
 
     def send_all(self) -> SendCounts:
-        """Send what is due now. Returns the counts."""
+        """Send what is due now; then, until ``retry_until``, what failed for now, as
+        soon as its backoff ends. Returns the counts."""
         self.check_recipients()
         self._send_pass()
+        while (wake := self._next_retry()) is not None:
+            self.transport.close()  # no connection left idle while waiting
+            self.progress(self.counts)
+            log.info("%d notice(s) waiting: next attempt at %s UTC (retrying until %s UTC)",
+                     self.counts.retrying, wake.strftime("%H:%M"), self.retry_until.strftime("%H:%M"))
+            self.sleep(max(1.0, (wake - self.now()).total_seconds()))
+            self._send_pass()
         if self.counts.attempted >= MAINTAIN_FROM:
             # Each notice sent left its 'pending' and 'sending' row versions behind.
             after_bulk_write(self.engine, [Notice.__tablename__])
@@ -151,6 +172,18 @@ class Outbox:
                 self.fail_at("claimed")
                 for key, message_id, part, parts in claimed:
                     self._send_claimed(key, recipient, message_id, part, parts)
+
+    def _next_retry(self) -> dt.datetime | None:
+        """When the first waiting notice's backoff ends, if that is before
+        ``retry_until``; None when there is nothing to wait for tonight."""
+        if self.retry_until is None:
+            return None
+        with self.engine.connect() as conn:
+            first = conn.execute(select(func.min(Notice.next_attempt_at))
+                                 .where(Notice.status.in_(RETRYABLE), Notice.next_attempt_at.is_not(None))).scalar()
+        if first is None or utc(first) > self.retry_until:
+            return None
+        return utc(first)
 
     def check_recipients(self) -> None:
         """Refuse (ConfigError) before anything is sent if any address waiting in the

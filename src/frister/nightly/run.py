@@ -11,10 +11,13 @@
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
    together or not at all;
-4. send the outbox (:class:`~frister.escalation.outbox.Outbox`);
+4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), and, with
+   ``delivery.retry_until``, retry what failed for now within the night
+   (:func:`retry_window_end`), recording the counts before each wait;
 5. check that the counts add up and record them (``succeeded``), or record ``failed``.
 
-The clock (``now``) and ``as_of`` are parameters: the core never reads the clock.
+The clock (``now``, and ``sleep`` for the retries' waits) and ``as_of`` are parameters:
+the core never reads the clock.
 ``fail_at(step)`` is called at ``evaluated`` (inside the transaction of step 3),
 ``committed`` (after it) and by the outbox at ``claimed``/``sent``/``recorded``; tests
 raise there to simulate a crash.
@@ -24,18 +27,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import Engine, insert, update
 
+from frister.clock import at_local
 from frister.db.dialect import after_bulk_write
 from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, derive_notices, last_derived_night
-from frister.escalation.outbox import FailAt, Outbox
+from frister.escalation.outbox import FailAt, Outbox, SendCounts
 from frister.evaluation.service import evaluate_and_store, utcnow
 from frister.evaluation.models import CaseEvaluation, Obligation
 from frister.db.locks import run_lock
@@ -132,8 +137,16 @@ def check_counts(c: dict[str, int]) -> None:
         raise CountMismatch("run counts do not add up: " + "; ".join(problems))
 
 
+def retry_window_end(as_of: dt.date, ladder: Ladder) -> dt.datetime | None:
+    """The end of the night's retry window: ``delivery.retry_until`` in Europe/Oslo on
+    the as-of day, in UTC; None without one. A run started after it retries nothing."""
+    until = ladder.delivery.retry_until
+    return None if until is None else at_local(as_of, until)
+
+
 def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport: Transport, as_of: dt.date,
-                now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None) -> NightlyReport:
+                now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> NightlyReport:
     """Run one night as of ``as_of``. Raises RunInProgress when another run holds the lock."""
     hook = fail_at or (lambda step: None)
     with run_lock(engine):
@@ -162,13 +175,22 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                 after_bulk_write(engine, [Obligation.__tablename__, CaseEvaluation.__tablename__])
             log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
                      summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
+
+            def record_sent(sent: SendCounts) -> None:
+                report.counts.update(attempted=sent.attempted, sent=sent.sent, retried=sent.retried,
+                                     retrying=sent.retrying, dead=sent.dead, emails_sent=sent.emails_sent,
+                                     emails_failed=sent.emails_failed)
+
+            def progress(sent: SendCounts) -> None:  # before each wait: `frister runs` shows where it stands
+                record_sent(sent)
+                with engine.begin() as conn:
+                    conn.execute(update(NightlyRun).where(NightlyRun.id == run_id).values(**report.counts))
+
             with transport:
                 outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
-                                config.ladder, config.sender, now, hook)
-                sent = outbox.send_all()
-            report.counts.update(attempted=sent.attempted, sent=sent.sent, retried=sent.retried,
-                                 retrying=sent.retrying, dead=sent.dead, emails_sent=sent.emails_sent,
-                                 emails_failed=sent.emails_failed)
+                                config.ladder, config.sender, now, hook, retry_until=retry_window_end(
+                                    as_of, config.ladder), sleep=sleep, progress=progress)
+                record_sent(outbox.send_all())
             check_counts(report.counts)
             with engine.begin() as conn:
                 conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
