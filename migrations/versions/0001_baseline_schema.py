@@ -229,6 +229,7 @@ def upgrade() -> None:
     sa.Column('retried', sa.Integer(), nullable=False),
     sa.Column('retrying', sa.Integer(), nullable=False),
     sa.Column('dead', sa.Integer(), nullable=False),
+    sa.Column('waiting', sa.Integer(), nullable=False),
     sa.Column('emails_sent', sa.Integer(), nullable=False),
     sa.Column('emails_failed', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
 
 NOTICE_STATUSES = ("pending", "sending", "uncertain", "sent", "dead", "cancelled")
+WAITING = ("pending", "sending", "uncertain")  # not delivered (yet), not given up
 
 
 class Notice(Base):

@@ -66,14 +66,13 @@ from sqlalchemy import Engine, case, func, insert, select, update
 from frister.clock import utc
 from frister.db.dialect import after_bulk_write
 from frister.escalation.config import Ladder, Recipients
-from frister.escalation.models import Delivery, Notice
+from frister.escalation.models import WAITING, Delivery, Notice
 from frister.notify.digest import DigestRenderer, NoticeLine
 from frister.notify.transport import SendError, Transport
 
 log = logging.getLogger("frister.escalation")
 
 FailAt = Callable[[str], None]
-WAITING = ("pending", "sending", "uncertain")  # not delivered, not given up
 RETRYABLE = ("pending", "uncertain")
 MAINTAIN_FROM = 10_000  # notices sent in one run from which the outbox is maintained afterwards
 

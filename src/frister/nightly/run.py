@@ -14,7 +14,9 @@
 4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), and, with
    ``delivery.retry_until``, retry what failed for now within the night
    (:func:`retry_window_end`), recording the counts before each wait;
-5. check that the counts add up and record them (``succeeded``), or record ``failed``.
+5. check that the counts add up and record them: ``succeeded`` when nothing is left
+   undelivered, ``degraded`` when notices failed this run or still wait
+   (:meth:`NightlyReport.degraded`), or record ``failed``.
 
 The clock (``now``, and ``sleep`` for the retries' waits) and ``as_of`` are parameters:
 the core never reads the clock.
@@ -38,6 +40,7 @@ from frister.clock import at_local
 from frister.db.dialect import after_bulk_write
 from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError
+from frister.escalation.backlog import waiting_count
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, derive_notices, last_derived_night
 from frister.escalation.outbox import FailAt, Outbox, SendCounts
@@ -114,12 +117,24 @@ class NightlyReport:
     run_id: int
     as_of: dt.date
     counts: dict[str, int] = field(default_factory=dict)
+    status: str = "running"
+
+    @property
+    def degraded(self) -> bool:
+        """Notices could not all be delivered: some failed this run, or wait still."""
+        c = self.counts
+        return bool(c["retrying"] or c["dead"] or c["waiting"])
 
     def line(self) -> str:
         c = self.counts
         return (f"run {self.run_id} as of {self.as_of.isoformat()}: {c['obligations']} obligations, "
                 f"{c['notices_created']} notices created, {c['sent']} sent, {c['retrying']} retrying, "
                 f"{c['dead']} dead")
+
+    def degraded_line(self) -> str:
+        c = self.counts
+        return (f"run {self.run_id} degraded: notices not all delivered ({c['waiting']} waiting, "
+                f"{c['dead']} dead this run); see 'frister notices --status waiting' and '--status dead'")
 
 
 def check_counts(c: dict[str, int]) -> None:
@@ -191,13 +206,17 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                                 config.ladder, config.sender, now, hook, retry_until=retry_window_end(
                                     as_of, config.ladder), sleep=sleep, progress=progress)
                 record_sent(outbox.send_all())
+            with engine.connect() as conn:
+                report.counts["waiting"] = waiting_count(conn)
             check_counts(report.counts)
+            report.status = "degraded" if report.degraded else "succeeded"
             with engine.begin() as conn:
                 conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
-                             .values(status="succeeded", finished_at=now(), **report.counts))
+                             .values(status=report.status, finished_at=now(), **report.counts))
         except BaseException as exc:
             detail = str(exc) if isinstance(exc, FristerError) else ""
             error = type(exc).__name__ + (f": {detail}" if detail else "")
+            report.status = "failed"
             try:
                 with engine.begin() as conn:
                     conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
@@ -207,4 +226,6 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
             log.error("run %d failed: %s", run_id, error)
             raise
         log.info(report.line())
+        if report.degraded:
+            log.warning(report.degraded_line())
         return report

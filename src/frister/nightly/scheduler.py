@@ -8,7 +8,7 @@ the machine was suspended or busy still runs.
 
 The job store is in memory, so APScheduler does not remember a fire time missed while
 the process was *down*. On start the scheduler therefore checks the database: when no
-run has succeeded since the most recent scheduled time, it runs once at once
+run has completed since the most recent scheduled time, it runs once at once
 (catch-up). Notices are derived from state, so that one run creates every notice that
 became due in the gap.
 
@@ -30,7 +30,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, func, select
 
 from frister.errors import ConfigError, FristerError, RunInProgress
-from frister.nightly.models import NightlyRun
+from frister.nightly.models import COMPLETED, NightlyRun
 
 log = logging.getLogger("frister.scheduler")
 
@@ -62,12 +62,13 @@ def previous_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | 
 
 
 def needs_catch_up(engine: Engine, trigger: CronTrigger, now: dt.datetime) -> bool:
-    """True when no nightly run has succeeded since the most recent scheduled time."""
+    """True when no nightly run has completed (succeeded or degraded) since the most
+    recent scheduled time."""
     scheduled = previous_fire_time(trigger, now)
     if scheduled is None:
         return False
     with engine.connect() as conn:
-        last = conn.execute(select(func.max(NightlyRun.as_of)).where(NightlyRun.status == "succeeded")).scalar()
+        last = conn.execute(select(func.max(NightlyRun.as_of)).where(NightlyRun.status.in_(COMPLETED))).scalar()
     return last is None or last < scheduled.astimezone(TIMEZONE).date()
 
 
