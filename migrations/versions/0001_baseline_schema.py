@@ -262,7 +262,7 @@ def upgrade() -> None:
     )
     op.create_table('deliveries',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=True),
     sa.Column('recipient', sa.String(length=254), nullable=False),
     sa.Column('digest_key', sa.String(length=64), nullable=False),
     sa.Column('message_id', sa.String(length=200), nullable=False),

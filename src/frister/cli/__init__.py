@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "frister.cli.rules_cmd",
     "frister.cli.demo_cmd",
     "frister.cli.run_cmd",
+    "frister.cli.notices_cmd",
     "frister.cli.scheduler_cmd",
     "frister.cli.breach_cmd",
     "frister.cli.report_cmd",

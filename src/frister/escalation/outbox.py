@@ -88,7 +88,8 @@ def _no_fail(step: str) -> None:
 @dataclass
 class SendCounts:
     """Notices tried in this run, by where each stands now (``attempted = sent +
-    retrying + dead``; ``retried``: of those, tried before this run), and e-mails."""
+    retrying + dead``; ``retried``: of those, tried in an earlier run and not requeued
+    since, which starts a notice afresh), and e-mails."""
 
     attempted: int = 0
     sent: int = 0
