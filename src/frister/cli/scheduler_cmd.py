@@ -10,6 +10,8 @@ import click
 
 from frister.cli.common import App, pass_app
 
+log = logging.getLogger("frister.scheduler")
+
 
 def register(group: click.Group) -> None:
     group.add_command(scheduler)
@@ -51,7 +53,9 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
         # Rules, configuration and transport are loaded afresh every night, so edits apply.
         night_rules = app.rules()
         config = load_config(app.settings, night_rules, transport or "smtp")
-        nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of)  # logs its line
+        report = nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of)
+        if report.degraded:  # the summary line is logged by the run
+            log.warning(report.degraded_line())
 
     catch_up = needs_catch_up(engine, trigger, dt.datetime.now(TIMEZONE))
     sched = build_scheduler(job, cron, misfire_grace_hours, run_now=run_now or catch_up)

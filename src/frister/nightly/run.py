@@ -226,6 +226,4 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
             log.error("run %d failed: %s", run_id, error)
             raise
         log.info(report.line())
-        if report.degraded:
-            log.warning(report.degraded_line())
         return report
