@@ -30,7 +30,8 @@ def run(app: App, as_of, transport, quiet) -> None:
     """One night: evaluate, store, create the escalation notices that are due, send them.
 
     With delivery.retry_until in the ladder, e-mails that fail for now are retried
-    within the night until then. Ends with one summary line.
+    within the night until then. With FRISTER_PING_URL, pings <url>/start, then <url>
+    or <url>/fail (degraded or failed). Ends with one summary line.
 
     \b
     Exit status:
@@ -41,6 +42,7 @@ def run(app: App, as_of, transport, quiet) -> None:
       2   an error (message on standard error)
     """
     from frister.nightly.run import load_config, nightly_run
+    from frister.notify.ping import Ping
     from frister.notify.transport import ConsoleTransport, make_transport
 
     as_of = as_of or today()
@@ -48,8 +50,9 @@ def run(app: App, as_of, transport, quiet) -> None:
     # Settings first: without SMTP settings (and without --transport console) refuse to start.
     channel = ConsoleTransport(quiet=quiet) if transport == "console" else make_transport(transport, app.settings)
     config = load_config(app.settings, rules, transport or "smtp")
+    ping = Ping.from_settings(app.settings)
     engine = app.ready_engine()
-    report = nightly_run(engine, rules, config, channel, as_of)
+    report = nightly_run(engine, rules, config, channel, as_of, ping=ping)
     click.echo(report.line())
     if report.degraded:
         click.echo(f"warning: {report.degraded_line()}", err=True)

@@ -33,6 +33,7 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
     from frister.nightly.scheduler import (
         DEFAULT_CRON, DEFAULT_MISFIRE_HOURS, TIMEZONE, build_scheduler, make_trigger, needs_catch_up,
     )
+    from frister.notify.ping import Ping
     from frister.notify.transport import make_transport
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -46,6 +47,7 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
     rules = app.rules()
     make_transport(transport, app.settings)
     load_config(app.settings, rules, transport or "smtp")
+    Ping.from_settings(app.settings)
     engine = app.ready_engine()
     trigger = make_trigger(cron)
 
@@ -53,7 +55,8 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
         # Rules, configuration and transport are loaded afresh every night, so edits apply.
         night_rules = app.rules()
         config = load_config(app.settings, night_rules, transport or "smtp")
-        report = nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of)
+        report = nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of,
+                             ping=Ping.from_settings(app.settings))
         if report.degraded:  # the summary line is logged by the run
             log.warning(report.degraded_line())
 

@@ -19,7 +19,9 @@
    (:meth:`NightlyReport.degraded`), or record ``failed``.
 
 The clock (``now``, and ``sleep`` for the retries' waits) and ``as_of`` are parameters:
-the core never reads the clock.
+the core never reads the clock. With a ``ping`` (:mod:`frister.notify.ping`), a run
+that started pings ``/start``, and its end pings success, or ``/fail`` when it ended
+degraded or failed.
 ``fail_at(step)`` is called at ``evaluated`` (inside the transaction of step 3),
 ``committed`` (after it) and by the outbox at ``claimed``/``sent``/``recorded``; tests
 raise there to simulate a crash.
@@ -50,6 +52,7 @@ from frister.db.locks import run_lock
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
 from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
+from frister.notify.ping import Ping
 from frister.notify.transport import Transport
 from frister.rules.model import RuleSet
 from frister.settings import Settings, _project_dir
@@ -161,7 +164,7 @@ def retry_window_end(as_of: dt.date, ladder: Ladder) -> dt.datetime | None:
 
 def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport: Transport, as_of: dt.date,
                 now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> NightlyReport:
+                sleep: Callable[[float], None] = time.sleep, ping: Ping | None = None) -> NightlyReport:
     """Run one night as of ``as_of``. Raises RunInProgress when another run holds the lock."""
     hook = fail_at or (lambda step: None)
     with run_lock(engine):
@@ -174,6 +177,8 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
             ).returning(NightlyRun.id)).scalar_one()
         report = NightlyReport(run_id, as_of, {name: 0 for name in COUNT_FIELDS})
         log.info("run %d as of %s started", run_id, as_of.isoformat())
+        ping = ping or Ping(None)
+        ping.start()
         try:
             with engine.begin() as conn:
                 summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
@@ -224,6 +229,11 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
             except Exception:  # the database may be what failed; the run stays 'running'
                 log.exception("run %d: could not record the failure", run_id)
             log.error("run %d failed: %s", run_id, error)
+            ping.fail(f"run {run_id} as of {as_of.isoformat()} failed: {type(exc).__name__}")
             raise
         log.info(report.line())
+        if report.degraded:
+            ping.fail(f"{report.line()}\n{report.degraded_line()}")
+        else:
+            ping.success(report.line())
         return report
