@@ -18,6 +18,7 @@ def register(group: click.Group) -> None:
     group.add_command(run)
     group.add_command(runs)
     group.add_command(health)
+    group.add_command(metrics)
 
 
 @click.command()
@@ -129,8 +130,7 @@ def health(app: App, max_age: str, delivery_grace: str | None) -> None:
     from frister.store.tables import case_changes
 
     limit = parse_age(max_age)
-    grace_text = delivery_grace or app.settings.get("FRISTER_DELIVERY_GRACE") or DEFAULT_GRACE
-    grace = parse_age(grace_text, "--delivery-grace" if delivery_grace else "FRISTER_DELIVERY_GRACE")
+    grace_text, grace = _grace(app, delivery_grace)
     engine = app.ready_engine()
     for path, mode in sqlite_files_open_to_others(engine):
         click.echo(f"warning: {path} is open to its group or others (mode {mode:04o}); "
@@ -168,3 +168,32 @@ def health(app: App, max_age: str, delivery_grace: str | None) -> None:
     click.echo(f"OK: {summary}{note}")
     # Informational: imports since the last run (the next run re-evaluates these cases).
     click.echo(f"{waiting} changed case(s) waiting for the next run")
+
+
+def _grace(app: App, option: str | None) -> tuple[str, dt.timedelta]:
+    """The delivery grace as given (``--delivery-grace``, else the setting, else the
+    default) and as a duration."""
+    text = option or app.settings.get("FRISTER_DELIVERY_GRACE") or DEFAULT_GRACE
+    return text, parse_age(text, "--delivery-grace" if option else "FRISTER_DELIVERY_GRACE")
+
+
+@click.command()
+@click.option("--textfile", type=click.Path(dir_okay=False), default=None,
+              help="Write them to this file (e.g. node_exporter's textfile directory, frister.prom), "
+                   "whole and readable by others (counts only); default: standard output.")
+@click.option("--delivery-grace", default=None,
+              help=f"As for health (default: FRISTER_DELIVERY_GRACE or {DEFAULT_GRACE}).")
+@pass_app
+def metrics(app: App, textfile: str | None, delivery_grace: str | None) -> None:
+    """Prometheus metrics of the night: last success, last run's status and duration,
+    notices by status and overdue for delivery, changed cases waiting."""
+    from frister.nightly.metrics import collect, exposition
+    from frister.reports.output import write_output
+
+    _, grace = _grace(app, delivery_grace)
+    with app.ready_engine().connect() as conn:
+        text = exposition(collect(conn, dt.datetime.now(dt.timezone.utc), grace))
+    if textfile:
+        write_output(textfile, text.encode("utf-8"), mode=0o644)
+    else:
+        click.echo(text, nl=False)
