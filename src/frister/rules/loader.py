@@ -20,6 +20,7 @@ import yaml
 
 from frister.calendar import Period
 from frister.errors import RuleError, RuleErrors
+from frister.text import NotUtf8, decode_utf8
 from frister.facts.vocabulary import SUBJECTS, SubjectType
 from frister.rules.model import ExtensionSpec, ReductionSpec, Rule, RuleSet, RuleVersion
 
@@ -48,9 +49,11 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 def read_yaml(path: Path, display: str) -> Any:
     """Read one YAML file strictly; errors name the file and the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_utf8(path.read_bytes())
     except OSError as exc:
         raise RuleError(display, "", f"cannot read: {exc.strerror}") from None
+    except NotUtf8 as exc:
+        raise RuleError(display, f"line {exc.line}", "not UTF-8 text (save the file as UTF-8)") from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict SafeLoader subclass
     except yaml.YAMLError as exc:
