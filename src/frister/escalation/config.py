@@ -66,6 +66,12 @@ ROLES = ("avdelingsleder", "barnevernsjef", "stab")
 CATCH_UP_DAYS = 31
 ROLE_LABELS = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Upper bounds, refused when the file is loaded: a number of days or minutes beyond them
+# means nothing for a deadline's notices, and added to a date it would overflow the night.
+MAX_DAYS = 3660  # ten years
+MAX_MINUTES = 10_080  # a week
+MAX_ATTEMPTS = 1_000
+MAX_LINES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +256,10 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
         if (before is None) == (after is None):
             s.error("give exactly one of days_before_due and days_after_due")
         elif before is not None:
-            b = s.child("days_before_due").integer(0)
+            b = s.child("days_before_due").integer(0, maximum=MAX_DAYS)
             offset = -b if b is not None else None
         else:
-            offset = s.child("days_after_due").integer(1)
+            offset = s.child("days_after_due").integer(1, maximum=MAX_DAYS)
         to_node = s.child("to")
         to: list[str] = []
         if not isinstance(to_node.value, list) or not to_node.value:
@@ -263,10 +269,10 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
                 r = _Node(s.file, f"{to_node.path}[{j}]", role, s.errors).choice(known_roles)
                 if r is not None and r not in to:
                     to.append(r)
-        repeat = s.child("repeat_every_days").integer(1, required=False)
+        repeat = s.child("repeat_every_days").integer(1, required=False, maximum=MAX_DAYS)
         if repeat is not None and offset is not None and offset <= 0:
             s.error("only a stage after the due date can repeat", "repeat_every_days")
-        repeat_for = s.child("repeat_for_days").integer(1, required=False)
+        repeat_for = s.child("repeat_for_days").integer(1, required=False, maximum=MAX_DAYS)
         if repeat_for is not None and repeat is None:
             s.error("repeat_for_days needs repeat_every_days", "repeat_for_days")
         elif repeat_for is not None and repeat is not None and repeat_for < repeat:
@@ -319,13 +325,13 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts",
                                           "max_lines_per_email", "retry_until"}):
         delivery = Delivery(
-            d.child("backoff_minutes").integer(1, required=False) or delivery.backoff_minutes,
-            d.child("backoff_cap_minutes").integer(1, required=False) or delivery.backoff_cap_minutes,
-            d.child("max_attempts").integer(1, required=False) or delivery.max_attempts,
-            d.child("max_lines_per_email").integer(1, required=False) or delivery.max_lines_per_email,
+            d.child("backoff_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_minutes,
+            d.child("backoff_cap_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_cap_minutes,
+            d.child("max_attempts").integer(1, False, MAX_ATTEMPTS) or delivery.max_attempts,
+            d.child("max_lines_per_email").integer(1, False, MAX_LINES) or delivery.max_lines_per_email,
             _time_of_day(d.child("retry_until")),
         )
-    catch_up = root.child("catch_up_days").integer(0, required=False)
+    catch_up = root.child("catch_up_days").integer(0, required=False, maximum=MAX_DAYS)
     _raise(errors)
     return Ladder(default, overrides, delivery, display, CATCH_UP_DAYS if catch_up is None else catch_up)
 

@@ -121,11 +121,13 @@ class _Node:
             return default
         return self.value
 
-    def integer(self, minimum: int = 0, required: bool = True) -> int | None:
+    def integer(self, minimum: int = 0, required: bool = True, maximum: int | None = None) -> int | None:
         if self.value is None and not required:
             return None
-        if not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < minimum:
-            self.error(f"expected a whole number ≥ {minimum}")
+        if not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < minimum \
+                or (maximum is not None and self.value > maximum):
+            self.error(f"expected a whole number ≥ {minimum}" if maximum is None
+                       else f"expected a whole number from {minimum} to {maximum}")
             return None
         return self.value
 
