@@ -5,7 +5,10 @@ each is a clear error naming what is wrong and where, a non-zero exit other than
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,66 @@ def test_a_breach_reason_csv_with_a_huge_field_is_refused_naming_the_line(munici
     not_internal(result)
     assert result.output.startswith("error: reasons.csv:2: case ?: row: expected CSV cells of at most ")
     assert "aaaa" not in result.output
+
+
+# --- the command line ------------------------------------------------------------------
+
+def test_json_output_into_a_reader_that_stops_early_exits_quietly(municipality_cli, db_url):
+    env = dict(os.environ, FRISTER_DATABASE_URL=db_url, FRISTER_RULES_DIR=str(RULES))
+    process = subprocess.Popen([str(Path(sys.executable).parent / "frister"), "evaluate", "--as-of",
+                                AS_OF.isoformat(), "--format", "json"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before anything is written (`| head -0`)
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1
+    assert stderr == ""
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1899-12-31", "2200-01-01"])
+@pytest.mark.parametrize("command", [
+    ("run", "--transport", "console", "--quiet"),
+    ("report", "monthly"),
+    ("report", "audit", "--from", "2025-01-01", "--to", "2025-12-31"),
+    ("evaluate", "--format", "summary"),
+])
+def test_an_as_of_date_outside_the_supported_years_is_refused(municipality_cli, command, as_of):
+    result = invoke(*command, "--as-of", as_of)
+    not_internal(result)
+    assert "expected a date YYYY-MM-DD from 1900-01-01 to 2199-12-31" in result.output
+
+
+def test_the_last_supported_as_of_dates_work(municipality_cli):
+    for as_of in ("2199-12-31", "1900-01-01"):
+        assert invoke("run", "--transport", "console", "--quiet", "--as-of", as_of).exit_code == 0
+        assert invoke("report", "monthly", "--as-of", as_of).exit_code == 0
+
+
+def test_a_health_age_too_large_is_refused(cli_env):
+    result = invoke("health", "--max-age", "99999999999d")
+    not_internal(result)
+    assert "expected an age such as 26h, 90m, 2d or 1d6h, of at most 3650d" in result.output
+
+
+def test_a_runs_limit_too_large_is_refused(cli_env):
+    result = invoke("runs", "--limit", "99999999999999999999")
+    not_internal(result)
+    assert "is not in the range 1<=x<=10000" in result.output
+
+
+def test_an_empty_month_is_refused(municipality_cli):
+    result = invoke("report", "monthly", "--month", "")
+    not_internal(result)
+    assert "expected a month YYYY-MM" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ("evaluate", "--case", "BV-\udced\udca0\udc80"),
+    ("evaluate", "--rule", "\udcff"),
+    ("breach", "list", "--unit", "mottak\udce6"),
+    ("breach", "explain", "BV-\udce6", "investigation_deadline", "U1", "--reason", "other", "--action", "x"),
+    ("breach", "explain", "BV-2", "investigation_deadline", "U1", "--reason", "other", "--action", "\udce6"),
+])
+def test_an_argument_with_bytes_that_are_not_utf8_is_refused(municipality_cli, args):
+    result = invoke(*args)
+    not_internal(result)
+    assert "expected UTF-8 text" in result.output and "\udce6" not in result.output

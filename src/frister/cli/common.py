@@ -34,6 +34,10 @@ class FristerGroup(click.Group):
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): click's main exits quietly, status 1,
+            # with standard output made harmless for the interpreter's last flush.
+            raise
         except Exception as exc:  # a bug: say what kind, not what values
             from frister.settings import Settings
 
@@ -75,6 +79,11 @@ pass_app = click.make_pass_decorator(App, ensure=True)
 
 
 class DateType(click.ParamType):
+    """A date ``YYYY-MM-DD`` from :data:`FIRST_DAY` to :data:`LAST_DAY`: the years a
+    deadline, a report or a night can be about, with room for every rule's periods and
+    the ladder's offsets on either side (a date near year 1 or 9999 would overflow
+    them)."""
+
     name = "YYYY-MM-DD"
 
     def convert(self, value, param, ctx):
@@ -83,12 +92,35 @@ class DateType(click.ParamType):
         try:
             if len(value) != 10:
                 raise ValueError
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except (TypeError, ValueError):
-            self.fail("expected a date YYYY-MM-DD", param, ctx)
+            day = None
+        if day is None or not FIRST_DAY <= day <= LAST_DAY:
+            self.fail(f"expected a date YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", param, ctx)
+        return day
 
 
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 DATE = DateType()
+
+
+class TextType(click.ParamType):
+    """Text typed on the command line, refused unless it is UTF-8: bytes that are not
+    (a Latin-1 terminal, a stray byte) reach Python as lone surrogates, which no
+    database driver can encode. The value is not echoed."""
+
+    name = "TEXT"
+
+    def convert(self, value, param, ctx):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("expected UTF-8 text (it holds bytes that are not)", param, ctx)
+        return value
+
+
+TEXT = TextType()
 
 
 def today() -> dt.date:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from frister.cli.common import DATE, App, pass_app, print_table, today
+from frister.cli.common import DATE, TEXT, App, pass_app, print_table, today
 from frister.engine.results import STATUSES
 
 
@@ -17,8 +17,8 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.option("--as-of", type=DATE, default=None, help="Evaluate as of this date (default: today).")
-@click.option("--case", "cases", multiple=True, help="Only this case (repeatable). Not stored.")
-@click.option("--rule", "rules", multiple=True, help="Only show this rule (repeatable).")
+@click.option("--case", "cases", multiple=True, type=TEXT, help="Only this case (repeatable). Not stored.")
+@click.option("--rule", "rules", multiple=True, type=TEXT, help="Only show this rule (repeatable).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only show this status (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "summary"]), default="table", show_default=True,
               help="summary: obligations per rule and status, without listing them (fast at any size).")

@@ -61,7 +61,8 @@ def run(app: App, as_of, transport, quiet) -> None:
 
 
 @click.command()
-@click.option("--limit", default=10, show_default=True, help="How many runs to show.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=10, show_default=True,
+              help="How many runs to show.")
 @pass_app
 def runs(app: App, limit: int) -> None:
     """List the most recent nightly runs: start (Europe/Oslo), duration, status, and the
@@ -98,13 +99,20 @@ def duration(span: dt.timedelta) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+MAX_AGE_DAYS = 3650
+
+
 def parse_age(text: str, option: str = "--max-age") -> dt.timedelta:
-    """``26h``, ``90m``, ``2d`` or a combination such as ``1d6h``."""
-    m = re.fullmatch(r"\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*", text or "")
-    if not m or not any(m.groups()):
-        raise click.BadParameter("expected an age such as 26h, 90m, 2d or 1d6h", param_hint=option)
-    d, h, mi = (int(x) if x else 0 for x in m.groups())
-    return dt.timedelta(days=d, hours=h, minutes=mi)
+    """``26h``, ``90m``, ``2d`` or a combination such as ``1d6h``; at most ten years."""
+    m = re.fullmatch(r"\s*(?:(\d{1,9})d)?\s*(?:(\d{1,9})h)?\s*(?:(\d{1,9})m)?\s*", text or "")
+    age = None
+    if m and any(m.groups()):
+        d, h, mi = (int(x) if x else 0 for x in m.groups())
+        age = dt.timedelta(days=d, hours=h, minutes=mi)
+    if age is None or age > dt.timedelta(days=MAX_AGE_DAYS):
+        raise click.BadParameter(f"expected an age such as 26h, 90m, 2d or 1d6h, of at most {MAX_AGE_DAYS}d",
+                                 param_hint=option)
+    return age
 
 
 @click.command()
