@@ -161,3 +161,10 @@ def test_health_fails_while_a_notice_is_dead(cli_env, engine, tmp_path, monkeypa
     assert result.exit_code == 1
     assert result.output == ("UNHEALTHY: 4 dead notice(s), never delivered: see 'frister notices --status dead', "
                              "then 'frister notices resend'\n")
+
+
+def test_frister_run_on_an_empty_database_warns_and_is_not_a_green_night(cli_env):
+    result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat(), "--transport", "console"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("warning: the database holds no cases yet: import the case system's export")
+    assert invoke("runs").output == "no nightly runs yet\n"

@@ -209,3 +209,16 @@ def test_waiting_notices_go_to_the_current_address_and_a_foreign_one_is_refused_
     assert {m["To"] for m in server.messages} == {CHIEF.replace("barnevern", "ny"), MOTTAK.replace("barnevern", "ny"),
                                                  OMSORG.replace("barnevern", "ny")}
     assert report.counts["sent"] >= 5
+
+
+def test_a_night_before_the_first_import_refuses_and_records_nothing(engine, rules, config):
+    import pytest
+
+    from frister.errors import NoCases
+
+    with pytest.raises(NoCases) as err:
+        run(engine, rules, config, smtp(free_port()))
+    assert str(err.value) == ("the database holds no cases yet: import the case system's export first "
+                              "(frister import); no night was run")
+    with engine.connect() as conn:
+        assert conn.execute(select(NightlyRun.id)).all() == []

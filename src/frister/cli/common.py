@@ -21,7 +21,7 @@ class FristerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FristerError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"{exc.label}: {exc}", err=True)
             sys.exit(exc.exit_code)
         except DBAPIError as exc:
             # Driver messages may carry a failing row on later lines (DETAIL: …): show the

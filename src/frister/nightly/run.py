@@ -2,7 +2,9 @@
 
 :func:`nightly_run` is what ``frister run`` and the scheduler call. Steps:
 
-1. take the run lock (:mod:`frister.db.locks`), or raise ``RunInProgress``;
+1. take the run lock (:mod:`frister.db.locks`), or raise ``RunInProgress``; with no
+   case in the database (nothing imported yet) raise ``NoCases`` and record nothing:
+   an empty night would look green;
 2. record the run (``nightly_runs``, status ``running``); runs left ``running`` by a
    killed process become ``interrupted``;
 3. **one transaction**: evaluate the cases and store the obligations
@@ -36,12 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from frister.clock import at_local
 from frister.db.dialect import after_bulk_write
 from frister.disclosure import birth_linked
-from frister.errors import ConfigError, FristerError
+from frister.errors import ConfigError, FristerError, NoCases
 from frister.escalation.backlog import waiting_count
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, derive_notices, last_derived_night
@@ -56,10 +58,13 @@ from frister.notify.ping import Ping
 from frister.notify.transport import Transport
 from frister.rules.model import RuleSet
 from frister.settings import Settings, _project_dir
+from frister.store.tables import cases as cases_table
 
 log = logging.getLogger("frister.nightly")
 
 CONSOLE_SENDER = "frister@localhost"
+NO_CASES = ("the database holds no cases yet: import the case system's export first (frister import); "
+            "no night was run")
 
 
 class CountMismatch(FristerError):
@@ -155,6 +160,11 @@ def check_counts(c: dict[str, int]) -> None:
         raise CountMismatch("run counts do not add up: " + "; ".join(problems))
 
 
+def has_cases(conn: Connection) -> bool:
+    """Whether any case has been imported."""
+    return conn.execute(select(cases_table.c.case_id).limit(1)).first() is not None
+
+
 def retry_window_end(as_of: dt.date, ladder: Ladder) -> dt.datetime | None:
     """The end of the night's retry window: ``delivery.retry_until`` in Europe/Oslo on
     the as-of day, in UTC; None without one. A run started after it retries nothing."""
@@ -168,6 +178,9 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
     """Run one night as of ``as_of``. Raises RunInProgress when another run holds the lock."""
     hook = fail_at or (lambda step: None)
     with run_lock(engine):
+        with engine.connect() as conn:
+            if not has_cases(conn):
+                raise NoCases(NO_CASES)
         with engine.begin() as conn:
             conn.execute(update(NightlyRun).where(NightlyRun.status == "running")
                          .values(status="interrupted", error="the process ended before the run finished"))
