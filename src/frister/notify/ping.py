@@ -36,18 +36,19 @@ class Ping:
         url = settings.get(name)
         return cls(check_url(url.rstrip("/"), name) if url else None)
 
-    def start(self) -> None:
-        self._send("/start", "")
+    def start(self) -> bool:
+        return self._send("/start", "")
 
-    def success(self, body: str) -> None:
-        self._send("", body)
+    def success(self, body: str) -> bool:
+        return self._send("", body)
 
-    def fail(self, body: str) -> None:
-        self._send("/fail", body)
+    def fail(self, body: str) -> bool:
+        return self._send("/fail", body)
 
-    def _send(self, suffix: str, body: str) -> None:
+    def _send(self, suffix: str, body: str) -> bool:
+        """Whether the monitor answered (False without a URL too)."""
         if self.url is None:
-            return
+            return False
         request = urllib.request.Request(self.url + suffix, data=body.encode("utf-8"), method="POST",
                                          headers={"Content-Type": "text/plain; charset=utf-8"})
         try:
@@ -55,6 +56,8 @@ class Ping:
                 response.read()
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             log.warning("ping %s not sent (%s)", suffix or "success", type(exc).__name__)
+            return False
+        return True
 
 
 def check_url(url: str, name: str) -> str:
