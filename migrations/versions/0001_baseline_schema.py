@@ -251,6 +251,7 @@ def upgrade() -> None:
     sa.Column('retried', sa.Integer(), nullable=False),
     sa.Column('retrying', sa.Integer(), nullable=False),
     sa.Column('dead', sa.Integer(), nullable=False),
+    sa.Column('waiting', sa.Integer(), nullable=False),
     sa.Column('emails_sent', sa.Integer(), nullable=False),
     sa.Column('emails_failed', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
@@ -292,7 +293,7 @@ def upgrade() -> None:
     )
     op.create_table('deliveries',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=True),
     sa.Column('recipient', sa.String(length=254), nullable=False),
     sa.Column('digest_key', sa.String(length=64), nullable=False),
     sa.Column('message_id', sa.String(length=200), nullable=False),

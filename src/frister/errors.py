@@ -9,9 +9,10 @@ from __future__ import annotations
 
 
 class FristerError(Exception):
-    """Base class: an error the user can act on."""
+    """Base class: an error the user can act on. The CLI prints ``label: message``."""
 
     exit_code = 2
+    label = "error"
 
 
 class ConfigError(FristerError):
@@ -85,6 +86,12 @@ class OutputError(FristerError):
 
 class DatabaseNotReady(FristerError):
     """The database has not been migrated to the schema this version needs."""
+
+
+class NoCases(FristerError):
+    """The database holds no cases yet: a night would evaluate nothing and look green."""
+
+    label = "warning"
 
 
 class RunInProgress(FristerError):

@@ -40,9 +40,11 @@ def read_env(environ: Mapping[str, str], name: str, default: str | None = None) 
     if file_var in environ and environ[file_var] != "":
         path = Path(environ[file_var])
         try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
+            return path.read_bytes().decode("utf-8").rstrip("\r\n")
         except OSError as exc:
             raise ConfigError(f"{file_var}: cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{file_var}: {path} is not UTF-8 text") from None
     return default
 
 

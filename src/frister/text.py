@@ -54,3 +54,22 @@ def printable(value: Any) -> Any:
 def has_control(value: str) -> bool:
     """Whether ``value`` holds a character :func:`printable` would escape."""
     return bool(_CONTROL.search(value))
+
+
+class NotUtf8(ValueError):
+    """Bytes that are not UTF-8 text; ``line`` is the line (from 1) of the first bad byte."""
+
+    def __init__(self, line: int):
+        super().__init__(f"line {line}: not UTF-8 text")
+        self.line = line
+
+
+def decode_utf8(data: bytes, bom: bool = False) -> str:
+    """``data`` as UTF-8 text (a leading byte-order mark dropped when ``bom``), or
+    :class:`NotUtf8` saying on which line the first byte that is not (a file saved as
+    Latin-1, a stray byte) is, so an error can name the file and the line and show no
+    content."""
+    try:
+        return data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8(data[:exc.start].count(b"\n") + 1) from None

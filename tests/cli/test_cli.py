@@ -113,6 +113,6 @@ def test_a_case_reference_that_is_not_utf8_is_refused_on_both_databases(cli_env,
                      [b"breach", b"explain", raw, b"referral_review", b"M1", b"--reason", b"other", b"--action", b"x"]):
             result = subprocess.run([frister.encode(), *args], env=dict(os.environ), capture_output=True, timeout=60)
             assert result.returncode == 2, result.stderr
-            assert b"expected a case reference: UTF-8 text of 1 to 64 characters without control characters" \
+            assert b"expected UTF-8 text: a case reference of 1 to 64 characters without control characters" \
                 in result.stderr
             assert raw not in result.stderr and b"internal error" not in result.stderr

@@ -94,3 +94,32 @@ def test_a_command_refuses_a_database_behind_the_migrations_and_names_both_revis
     finally:
         migrate(engine, MIGRATIONS)  # the PostgreSQL test database is shared by the tests
         engine.dispose()
+
+
+def test_db_upgrade_waits_for_a_server_that_is_not_up_and_then_says_so(monkeypatch):
+    import socket
+    import time
+
+    from click.testing import CliRunner
+
+    from frister.cli import build
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("FRISTER_DATABASE_URL", f"postgresql+psycopg://frister@127.0.0.1:{port}/frister")
+    started = time.monotonic()
+    result = CliRunner().invoke(build(), ["db", "upgrade", "--wait", "3"])
+    waited = time.monotonic() - started
+    assert result.exit_code == 2 and 3 <= waited < 10
+    assert result.output.startswith("error: the database did not accept a connection within 3 s: ")
+
+
+def test_db_upgrade_with_a_wait_goes_ahead_as_soon_as_the_database_answers(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from frister.cli import build
+
+    monkeypatch.setenv("FRISTER_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    result = CliRunner().invoke(build(), ["db", "upgrade", "--wait", "60"])
+    assert (result.exit_code, result.output) == (0, "database at revision 0001\n")

@@ -3,6 +3,7 @@ that name the file and the field."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ def test_it_loads_the_bundled_ladder_and_example_recipients(rules):
     assert ladder.stages_for("emergency_petition")[-1].last_repeat == 14
     assert ladder.stages_for("foster_home_supervision_visits")[-1].repeat_every is None
     assert ladder.catch_up_days == 31 and ladder.lookback_days == 1 + 84 + 31
+    assert ladder.delivery.retry_until == dt.time(7, 0)
     recipients = load_recipients(CONFIG / "recipients.example.yaml", ladder)
     assert set(recipients.unit_leaders) == {"mottak", "undersokelse", "tiltak", "omsorg"}
 
@@ -52,6 +54,44 @@ def test_stages_are_ordered_most_urgent_first_for_the_digest(rules):
         ["breach", "warning", "reminder", "custom"]
 
 
+@pytest.mark.parametrize("stage, where, bounds", [
+    ("{stage: a, days_before_due: 99999999999, to: [stab]}", "defaults.stages[0].days_before_due", "0 to 3660"),
+    ("{stage: a, days_after_due: 99999999999, to: [stab]}", "defaults.stages[0].days_after_due", "1 to 3660"),
+    ("{stage: a, days_after_due: 1, to: [stab], repeat_every_days: 99999999999}",
+     "defaults.stages[0].repeat_every_days", "1 to 3660"),
+    ("{stage: a, days_after_due: 1, to: [stab], repeat_every_days: 7, repeat_for_days: 99999999999}",
+     "defaults.stages[0].repeat_for_days", "1 to 3660"),
+])
+def test_huge_numbers_of_days_in_a_stage_are_refused_when_the_ladder_is_loaded(tmp_path, stage, where, bounds):
+    path = write(tmp_path, f"defaults:\n  stages:\n    - {stage}\n")
+    with pytest.raises(ConfigError) as err:
+        load_ladder(path)
+    assert str(err.value) == f"{path}: {where}: expected a whole number from {bounds}"
+
+
+@pytest.mark.parametrize("key, bounds", [
+    ("catch_up_days", "0 to 3660"), ("delivery.backoff_minutes", "1 to 10080"),
+    ("delivery.backoff_cap_minutes", "1 to 10080"), ("delivery.max_attempts", "1 to 1000"),
+    ("delivery.max_lines_per_email", "1 to 100000"),
+])
+def test_huge_numbers_elsewhere_in_the_ladder_are_refused_when_it_is_loaded(tmp_path, key, bounds):
+    section, _, name = key.rpartition(".")
+    value = f"{section}:\n  {name}: 99999999999999999999\n" if section else f"{name}: 99999999999999999999\n"
+    path = write(tmp_path, "defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\n" + value)
+    with pytest.raises(ConfigError) as err:
+        load_ladder(path)
+    assert str(err.value) == f"{path}: {key}: expected a whole number from {bounds}"
+
+
+@pytest.mark.parametrize("value", ['"7:00"', "700", '"24:00"', '"07:60"', '"07:00 "', "[7]"])
+def test_a_retry_window_that_is_not_a_time_of_day_is_refused(tmp_path, value):
+    text = f"defaults:\n  stages:\n    - {{stage: a, days_after_due: 1, to: [stab]}}\ndelivery:\n  retry_until: {value}\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_ladder(path)
+    assert str(err.value) == f'{path}: delivery.retry_until: expected a time of day such as "07:00" (in quotes)'
+
+
 @pytest.mark.parametrize("text, where", [
     ("defaults:\n  stages:\n    - {stage: reminder, days_before_due: 14, to: [leder]}\n",
      "defaults.stages[0].to[0]: expected one of: avdelingsleder, barnevernsjef, stab"),
@@ -60,7 +100,7 @@ def test_stages_are_ordered_most_urgent_first_for_the_digest(rules):
     ("defaults:\n  stages:\n    - {stage: reminder, days_before_due: 3, to: [stab], repeat_every_days: 7}\n",
      "defaults.stages[0].repeat_every_days: only a stage after the due date can repeat"),
     ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 0, to: [stab]}\n",
-     "defaults.stages[0].days_after_due: expected a whole number ≥ 1"),
+     "defaults.stages[0].days_after_due: expected a whole number from 1 to 3660"),
     ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 1, to: [stab], colour: red}\n",
      "defaults.stages[0].colour: unknown key"),
     ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 1, to: [stab], repeat_for_days: 28}\n",
@@ -68,7 +108,7 @@ def test_stages_are_ordered_most_urgent_first_for_the_digest(rules):
     ("defaults:\n  stages:\n    - {stage: breach, days_after_due: 1, to: [stab], repeat_every_days: 7, "
      "repeat_for_days: 6}\n", "defaults.stages[0].repeat_for_days: expected at least repeat_every_days (7)"),
     ("defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\ncatch_up_days: -1\n",
-     "catch_up_days: expected a whole number ≥ 0"),
+     "catch_up_days: expected a whole number from 0 to 3660"),
     ("defaults:\n  stages: []\n", "defaults.stages: expected a list of stages"),
     ("defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\nrules:\n  no_such_rule:\n    stages: []\n",
      "rules.no_such_rule: unknown rule id"),

@@ -14,7 +14,7 @@ from frister.db.engine import create_db_engine
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
 
 from tests.nightly.conftest import AS_OF, ROOT, case_records, load_cases
-from tests.notify.smtp_catcher import SmtpCatcher
+from tests.notify.smtp_catcher import SmtpCatcher, free_port
 
 SUMMARY = re.compile(r"^run \d+ as of 2025-11-25: \d+ obligations, \d+ notices created, \d+ sent, \d+ retrying, \d+ dead$")
 
@@ -85,11 +85,16 @@ def test_frister_runs_lists_the_recent_runs(cli_env, engine, tmp_path):
     invoke("run", "--as-of", AS_OF.isoformat(), "--transport", "console", "--quiet")
     result = invoke("runs")
     assert result.exit_code == 0
-    assert re.search(r"^\s+1  2025-11-25  .*  succeeded\s+console\s+6\s+\d+\s+0\s+\d+\s+0\s+0$", result.output, re.M)
+    header, line = result.output.splitlines()
+    assert header.split() == ["id", "as", "of", "started", "(Oslo)", "duration", "status", "transport", "oblig.",
+                              "created", "delivered", "waiting", "dead"]
+    assert re.fullmatch(r"\s+1  2025-11-25  \d{4}-\d\d-\d\d \d\d:\d\d\s+\d+s  succeeded\s+console\s+6\s+4\s+4\s+0\s+0",
+                        line), line
 
 
 def test_frister_health_fails_when_the_last_successful_run_is_too_old(cli_env):
-    assert invoke("health").exit_code == 1  # nothing has run yet
+    nothing = invoke("health")  # nothing has run yet
+    assert (nothing.exit_code, nothing.output) == (1, "UNHEALTHY: no completed nightly run recorded\n")
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=30)
     engine = create_db_engine(cli_env)
     with engine.begin() as conn:
@@ -97,9 +102,10 @@ def test_frister_health_fails_when_the_last_successful_run_is_too_old(cli_env):
                                                transport="smtp", **{f: 0 for f in COUNT_FIELDS}))
     engine.dispose()
     stale = invoke("health")
-    assert stale.exit_code == 1 and stale.output.startswith("UNHEALTHY: last successful run 1")
+    assert stale.exit_code == 1 and stale.output.startswith("UNHEALTHY: last completed run 1 ")
+    assert stale.output.strip().endswith("succeeded) finished 30.0 h ago, more than 26h")
     fresh_enough = invoke("health", "--max-age", "2d")
-    assert fresh_enough.exit_code == 0 and fresh_enough.output.startswith("OK: last successful run 1")
+    assert fresh_enough.exit_code == 0 and fresh_enough.output.startswith("OK: last completed run 1 ")
     assert fresh_enough.output.splitlines()[1] == "0 changed case(s) waiting for the next run"
     assert invoke("health", "--max-age", "soon").exit_code == 2
 
@@ -114,3 +120,51 @@ def test_frister_health_tells_how_many_imported_cases_wait_for_the_next_run(cli_
     assert invoke("health").output.splitlines()[1] == "2 changed case(s) waiting for the next run"
     invoke("run", "--as-of", AS_OF.isoformat(), "--transport", "console", "--quiet")
     assert invoke("health").output.splitlines()[1] == "0 changed case(s) waiting for the next run"
+
+
+def smtp_settings(monkeypatch, port: int) -> None:
+    for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(port),
+                        "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
+                        "FRISTER_SMTP_TIMEOUT": "5",
+                        "FRISTER_RECIPIENTS_CONFIG": str(ROOT / "config" / "recipients.example.yaml")}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_night_with_the_mail_server_down_ends_degraded_and_health_fails_past_the_grace(
+        cli_env, engine, tmp_path, monkeypatch):
+    load_cases(engine, tmp_path, case_records())
+    smtp_settings(monkeypatch, free_port())  # nothing listens there
+    result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 3, result.output
+    assert result.stdout.strip().endswith("4 notices created, 0 sent, 4 retrying, 0 dead")
+    assert result.stderr == ("warning: run 1 degraded: notices not all delivered (4 waiting, 0 dead this run); "
+                             "see 'frister notices --status waiting' and '--status dead'\n")
+    line = invoke("runs").output.splitlines()[1]
+    assert re.search(r"  degraded\s+smtp\s+6\s+4\s+0\s+4\s+0$", line), line
+    # Within the grace (2 hours by default) the night is still healthy; past it, not.
+    assert invoke("health").exit_code == 0
+    late = invoke("health", "--delivery-grace", "0m")
+    assert late.exit_code == 1
+    assert re.fullmatch(r"UNHEALTHY: 4 notice\(s\) waiting for delivery for more than 0m \(the oldest since "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Oslo\): see 'frister notices --status waiting'\n", late.output)
+    monkeypatch.setenv("FRISTER_DELIVERY_GRACE", "0m")
+    assert invoke("health").exit_code == 1
+
+
+def test_health_fails_while_a_notice_is_dead(cli_env, engine, tmp_path, monkeypatch):
+    load_cases(engine, tmp_path, case_records())
+    with SmtpCatcher() as server:
+        server.reply = "550 5.1.1 mailbox unavailable"
+        smtp_settings(monkeypatch, server.port)
+        assert invoke("run", "--as-of", AS_OF.isoformat()).exit_code == 3
+    result = invoke("health")
+    assert result.exit_code == 1
+    assert result.output == ("UNHEALTHY: 4 dead notice(s), never delivered: see 'frister notices --status dead', "
+                             "then 'frister notices resend'\n")
+
+
+def test_frister_run_on_an_empty_database_warns_and_is_not_a_green_night(cli_env):
+    result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat(), "--transport", "console"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("warning: the database holds no cases yet: import the case system's export")
+    assert invoke("runs").output == "no nightly runs yet\n"

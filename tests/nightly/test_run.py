@@ -81,15 +81,20 @@ def test_a_second_run_the_same_day_sends_nothing_new(municipality, rules, config
 def test_when_smtp_is_down_the_notices_wait_and_go_out_on_the_next_run(municipality, rules, config):
     down = run(municipality, rules, config, smtp(free_port()))
     assert (down.counts["sent"], down.counts["retrying"], down.counts["dead"]) == (0, 5, 0)
+    assert (down.status, down.counts["waiting"]) == ("degraded", 5)
+    assert (run_row(municipality, down.run_id).status, run_row(municipality, down.run_id).waiting) == ("degraded", 5)
     assert {n.status for n in notices(municipality)} == {"pending"}
     assert all(n.next_attempt_at is not None and n.attempts == 1 for n in notices(municipality))
     with SmtpCatcher() as server:
-        # Five minutes later the backoff (10 minutes) still holds them back…
+        # Five minutes later the backoff (10 minutes) still holds them back: nothing is
+        # tried, and the run still says that five notices wait.
         early = nightly_run_at(municipality, rules, config, smtp(server.port), at(AS_OF, 2) + dt.timedelta(minutes=5))
         assert early.counts["attempted"] == 0 and server.messages == []
+        assert (early.status, early.counts["retrying"], early.counts["waiting"]) == ("degraded", 0, 5)
         # …the next night they go out, once, and count as retried.
         nxt = run(municipality, rules, config, smtp(server.port), as_of=AS_OF + dt.timedelta(days=1))
     assert (nxt.counts["sent"], nxt.counts["retried"], nxt.counts["notices_created"]) == (5, 5, 0)
+    assert (nxt.status, nxt.counts["waiting"]) == ("succeeded", 0)
     assert len(all_lines(server.messages)) == 5
     assert {n.status for n in notices(municipality)} == {"sent"}
 
@@ -107,6 +112,7 @@ def test_a_permanent_refusal_makes_the_notices_dead_and_the_run_reports_it(munic
         server.reply = None
         again = run(municipality, rules, config, smtp(server.port), as_of=AS_OF + dt.timedelta(days=1))
     assert (report.counts["dead"], report.counts["sent"], report.counts["emails_failed"]) == (5, 0, 3)
+    assert (report.status, report.counts["waiting"]) == ("degraded", 0)
     assert report.line().endswith("5 notices created, 0 sent, 0 retrying, 5 dead")
     assert {n.status for n in notices(municipality)} == {"dead"}
     assert all(n.last_error == "SMTP server refused (550)" for n in notices(municipality))
@@ -203,3 +209,16 @@ def test_waiting_notices_go_to_the_current_address_and_a_foreign_one_is_refused_
     assert {m["To"] for m in server.messages} == {CHIEF.replace("barnevern", "ny"), MOTTAK.replace("barnevern", "ny"),
                                                  OMSORG.replace("barnevern", "ny")}
     assert report.counts["sent"] >= 5
+
+
+def test_a_night_before_the_first_import_refuses_and_records_nothing(engine, rules, config):
+    import pytest
+
+    from frister.errors import NoCases
+
+    with pytest.raises(NoCases) as err:
+        run(engine, rules, config, smtp(free_port()))
+    assert str(err.value) == ("the database holds no cases yet: import the case system's export first "
+                              "(frister import); no night was run")
+    with engine.connect() as conn:
+        assert conn.execute(select(NightlyRun.id)).all() == []

@@ -1,12 +1,15 @@
 """A real SMTP server on loopback for tests (aiosmtpd in the test process).
 
 ``SmtpCatcher`` records every accepted message and can be told to answer DATA with a
-given reply (``451 …`` transient, ``550 …`` permanent). Optional STARTTLS, implicit
+given reply (``451 …`` transient, ``550 …`` permanent), or to accept the next
+``swallow`` messages and never send the final reply to them (the message is kept, as
+by a server that delivered it, and the client times out waiting). Optional STARTTLS, implicit
 TLS and AUTH with a self-signed certificate made by the ``openssl`` command.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import shutil
@@ -49,17 +52,21 @@ class _Handler:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.catcher.messages.append(msg)
         self.catcher.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if self.catcher.swallow > 0:
+            self.catcher.swallow -= 1
+            await asyncio.sleep(3600)  # cancelled when the catcher stops
         return "250 2.0.0 OK"
 
 
 class SmtpCatcher:
     def __init__(self, tls: str = "none", cert: tuple[Path, Path] | None = None,
-                 credentials: tuple[str, str] | None = None):
+                 credentials: tuple[str, str] | None = None, port: int | None = None):
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reply: str | None = None
+        self.swallow = 0
         self.logins: list[str] = []
-        self.port = free_port()
+        self.port = port or free_port()
         kwargs: dict = {}
         if cert is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -15,6 +15,7 @@ from frister.notify.transport import (
     SmtpConfig,
     SmtpTransport,
     TransientSendError,
+    UncertainSendError,
     make_transport,
 )
 from frister.settings import Settings
@@ -132,8 +133,34 @@ def test_a_4xx_reply_is_transient_and_a_5xx_reply_is_permanent(reply, error, cod
 
 def test_a_refused_connection_is_transient():
     config = SmtpConfig("127.0.0.1", free_port(), "none", None, None, "frister@barnevern.kommune.example", timeout=5)
-    with SmtpTransport(config) as transport, pytest.raises(TransientSendError):
+    with SmtpTransport(config) as transport, pytest.raises(TransientSendError) as err:
         transport.send(message())
+    assert err.value.uncertain is False
+
+
+def test_no_reply_after_the_whole_message_was_sent_is_an_uncertain_send():
+    with SmtpCatcher() as server:
+        server.swallow = 1
+        config = SmtpConfig("127.0.0.1", server.port, "none", None, None, "frister@barnevern.kommune.example",
+                            timeout=1)
+        with SmtpTransport(config) as transport:
+            with pytest.raises(UncertainSendError) as err:
+                transport.send(message())
+            assert err.value.uncertain is True and err.value.permanent is False
+            assert str(err.value) == "no reply after the message was sent (SMTPServerDisconnected)"
+            transport.send(message("sjef@barnevern.kommune.example"))  # reconnects; a plain send again
+    # The server kept the message it did not answer: it may well be delivered.
+    assert [m["To"] for m in server.messages] == ["leder@barnevern.kommune.example",
+                                                  "sjef@barnevern.kommune.example"]
+
+
+def test_a_4xx_reply_to_the_message_is_certain_not_uncertain():
+    with SmtpCatcher() as server:
+        server.reply = "451 4.3.0 try again later"
+        config = SmtpConfig("127.0.0.1", server.port, "none", None, None, "frister@barnevern.kommune.example")
+        with SmtpTransport(config) as transport, pytest.raises(TransientSendError) as err:
+            transport.send(message())
+    assert err.value.uncertain is False
 
 
 def test_without_smtp_settings_there_is_no_silent_fallback_to_the_console():

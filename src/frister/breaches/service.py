@@ -37,6 +37,7 @@ from frister.errors import FristerError, ImportRejected, ValidationIssue
 from frister.evaluation.models import BreachReason, Obligation
 from frister.evaluation.service import latest_run, shown_days_late
 from frister.facts.contract import REASON_CODES
+from frister.text import NotUtf8, decode_utf8
 
 MAX_ACTION = 2000
 IMPORT_FIELDS = ("case_id", "rule", "subject", "period", "seq", "reason", "action", "explained_by")
@@ -199,9 +200,23 @@ def _key_dict(key: BreachKey) -> dict:
 # --- import ---------------------------------------------------------------------------
 
 
+def _rows(reader) -> Iterable[list[str] | csv.Error]:
+    """The reader's rows, ending with the ``csv.Error`` if one stops it (a cell longer
+    than the csv module takes, for one); its message holds no cell's content."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        yield exc
+
+
 def _read_records(path: Path) -> Iterable[tuple[int, dict | None, str | None]]:
     """(line number, record or None, problem) for every data line of a CSV or JSONL file."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = decode_utf8(path.read_bytes(), bom=True)
+    except OSError as exc:
+        raise FristerError(f"{path}: cannot read: {exc.strerror}") from None
+    except NotUtf8 as exc:
+        raise FristerError(f"{path}: line {exc.line}: not UTF-8 text (save the file as UTF-8)") from None
     if path.suffix.lower() == ".csv":
         first = text.split("\n", 1)[0]
         delimiter = ";" if first.count(";") > first.count(",") else ","
@@ -215,7 +230,12 @@ def _read_records(path: Path) -> Iterable[tuple[int, dict | None, str | None]]:
         if unknown or missing or len(set(header)) != len(header):
             yield 1, None, f"header: expected the columns {', '.join(IMPORT_FIELDS)} (required: {', '.join(REQUIRED_IMPORT_FIELDS)}), each once"
             return
-        for row in reader:
+        for row in _rows(reader):
+            if isinstance(row, csv.Error):  # the reader cannot go on after it
+                too_long = "field larger than field limit" in str(row)
+                yield reader.line_num, None, (f"row: expected CSV cells of at most {csv.field_size_limit()} "
+                                              "characters" if too_long else "row: expected a CSV row")
+                return
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "frister.cli.rules_cmd",
     "frister.cli.demo_cmd",
     "frister.cli.run_cmd",
+    "frister.cli.notices_cmd",
+    "frister.cli.alert_cmd",
     "frister.cli.scheduler_cmd",
     "frister.cli.breach_cmd",
     "frister.cli.report_cmd",

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from frister.cli.common import CASE_REF, App, pass_app, print_table
+from frister.cli.common import CASE_REF, TEXT, App, pass_app, print_table
 from frister.facts.contract import REASON_CODES, REASON_LABELS
 
 
@@ -20,8 +20,8 @@ def breach() -> None:
 
 
 @breach.command("list")
-@click.option("--unit", default=None, help="Only this unit.")
-@click.option("--rule", default=None, help="Only this rule id.")
+@click.option("--unit", default=None, type=TEXT, help="Only this unit.")
+@click.option("--rule", default=None, type=TEXT, help="Only this rule id.")
 @click.option("--unexplained", is_flag=True, help="Only breaches without a reason.")
 @pass_app
 def list_cmd(app: App, unit, rule, unexplained) -> None:
@@ -41,14 +41,14 @@ def list_cmd(app: App, unit, rule, unexplained) -> None:
 
 @breach.command("explain")
 @click.argument("case_id", type=CASE_REF)
-@click.argument("rule")
-@click.argument("subject")
-@click.option("--period", default=None, help="The visit period (2025-H1, 2025-Q3) for visit rules.")
+@click.argument("rule", type=TEXT)
+@click.argument("subject", type=TEXT)
+@click.option("--period", default=None, type=TEXT, help="The visit period (2025-H1, 2025-Q3) for visit rules.")
 @click.option("--seq", type=click.IntRange(min=1), default=None, help="Which evaluation of a rolling rule (1, 2, …).")
 @click.option("--reason", required=True, type=click.Choice(REASON_CODES),
               help="; ".join(f"{c}: {REASON_LABELS[c]}" for c in REASON_CODES))
-@click.option("--action", required=True, help="The corrective action (free text; shown in reports, never e-mailed).")
-@click.option("--by", "by", default=None, help="Who explains (a user code).")
+@click.option("--action", required=True, type=TEXT, help="The corrective action (free text; shown in reports, never e-mailed).")
+@click.option("--by", "by", default=None, type=TEXT, help="Who explains (a user code).")
 @pass_app
 def explain_cmd(app: App, case_id, rule, subject, period, seq, reason, action, by) -> None:
     """Record the reason and corrective action for one breach."""

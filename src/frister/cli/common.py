@@ -20,9 +20,13 @@ class FristerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FristerError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"{exc.label}: {exc}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            # The reader stopped early (`| head`): click's main exits quietly, status 1,
+            # with standard output made harmless for the interpreter's last flush.
             raise
         except Exception as exc:
             # A database error, through SQLAlchemy or from the driver itself: one line
@@ -72,6 +76,11 @@ pass_app = click.make_pass_decorator(App, ensure=True)
 
 
 class DateType(click.ParamType):
+    """A date ``YYYY-MM-DD`` from :data:`FIRST_DAY` to :data:`LAST_DAY`: the years a
+    deadline, a report or a night can be about, with room for every rule's periods and
+    the ladder's offsets on either side (a date near year 1 or 9999 would overflow
+    them)."""
+
     name = "YYYY-MM-DD"
 
     def convert(self, value, param, ctx):
@@ -80,11 +89,16 @@ class DateType(click.ParamType):
         try:
             if len(value) != 10:
                 raise ValueError
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except (TypeError, ValueError):
-            self.fail("expected a date YYYY-MM-DD", param, ctx)
+            day = None
+        if day is None or not FIRST_DAY <= day <= LAST_DAY:
+            self.fail(f"expected a date YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}", param, ctx)
+        return day
 
 
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 DATE = DateType()
 
 
@@ -103,11 +117,29 @@ class CaseRefType(click.ParamType):
         try:
             return TypeAdapter(Ref).validate_python(value, strict=True)
         except ValidationError:
-            self.fail("expected a case reference: UTF-8 text of 1 to 64 characters without control characters",
+            self.fail("expected UTF-8 text: a case reference of 1 to 64 characters without control characters",
                       param, ctx)
 
 
 CASE_REF = CaseRefType()
+
+
+class TextType(click.ParamType):
+    """Text typed on the command line, refused unless it is UTF-8: bytes that are not
+    (a Latin-1 terminal, a stray byte) reach Python as lone surrogates, which no
+    database driver can encode. The value is not echoed."""
+
+    name = "TEXT"
+
+    def convert(self, value, param, ctx):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("expected UTF-8 text (it holds bytes that are not)", param, ctx)
+        return value
+
+
+TEXT = TextType()
 
 
 def today() -> dt.date:

@@ -17,11 +17,16 @@ def db() -> None:
 
 
 @db.command()
+@click.option("--wait", "wait", type=click.IntRange(0, 3600), default=0, show_default=True, metavar="SECONDS",
+              help="Wait up to this long for the database server to accept connections (one starting beside "
+                   "frister).")
 @pass_app
-def upgrade(app: App) -> None:
+def upgrade(app: App, wait: int) -> None:
     """Create or migrate the database to the latest schema."""
-    from frister.db.engine import current_revision, migrate
+    from frister.db.engine import current_revision, migrate, wait_for_database
 
+    if wait:
+        wait_for_database(app.engine, wait)
     migrate(app.engine, app.settings.migrations_dir)
     click.echo(f"database at revision {current_revision(app.engine)}")
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from frister.cli.common import CASE_REF, DATE, App, pass_app, print_table, today
+from frister.cli.common import CASE_REF, DATE, TEXT, App, pass_app, print_table, today
 from frister.engine.results import STATUSES
 
 
@@ -18,11 +18,11 @@ def register(group: click.Group) -> None:
 @click.command()
 @click.option("--as-of", type=DATE, default=None, help="Evaluate as of this date (default: today).")
 @click.option("--case", "cases", type=CASE_REF, multiple=True, help="Only this case (repeatable). Not stored.")
-@click.option("--rule", "rules", multiple=True, help="Only show this rule (repeatable).")
+@click.option("--rule", "rules", multiple=True, type=TEXT, help="Only show this rule (repeatable).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only show this status (repeatable).")
-@click.option("--unit", "units", multiple=True, help="Only what this unit held (repeatable).")
-@click.option("--caseworker", "caseworkers", multiple=True, help="Only what this caseworker held (repeatable).")
-@click.option("--municipality", "municipalities", multiple=True, help="Only cases of this municipality (repeatable).")
+@click.option("--unit", "units", multiple=True, type=TEXT, help="Only what this unit held (repeatable).")
+@click.option("--caseworker", "caseworkers", multiple=True, type=TEXT, help="Only what this caseworker held (repeatable).")
+@click.option("--municipality", "municipalities", multiple=True, type=TEXT, help="Only cases of this municipality (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "summary"]), default="table", show_default=True,
               help="summary: obligations per rule and status, without listing them (fast at any size).")
 @click.option("--no-store", is_flag=True, help="Do not store the results as a run.")

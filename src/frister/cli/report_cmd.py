@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from frister.cli.common import DATE, App, pass_app, today
+from frister.cli.common import DATE, TEXT, App, pass_app, today
 
 
 def register(group: click.Group) -> None:
@@ -39,6 +39,8 @@ def _emit(data: bytes, output: str | None, binary: bool = False) -> None:
     try:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader stopped early (`| head`): a quiet exit (frister.cli.common)
     except OSError as exc:
         # What is still buffered would fail again when the interpreter exits: send it nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -60,8 +62,8 @@ output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), 
 @report.command()
 @click.option("--from", "start", type=DATE, required=True, help="First due date (inclusive).")
 @click.option("--to", "end", type=DATE, required=True, help="Last due date (inclusive).")
-@click.option("--rule", "rule_ids", multiple=True, help="Only this rule id (repeatable).")
-@click.option("--unit", "units", multiple=True, help="Only this unit (repeatable).")
+@click.option("--rule", "rule_ids", multiple=True, type=TEXT, help="Only this rule id (repeatable).")
+@click.option("--unit", "units", multiple=True, type=TEXT, help="Only this unit (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "html"]), default="csv", show_default=True)
 @as_of_option
 @output_option
@@ -97,7 +99,7 @@ def monthly(app: App, month_text, fmt, as_of, output) -> None:
     rules = app.rules()
     with app.ready_engine().connect() as conn:
         as_of = _as_of(conn, as_of)
-        month = _month(month_text) if month_text else as_of.replace(day=1)
+        month = _month(month_text) if month_text is not None else as_of.replace(day=1)
         html = monthly_html(conn, rules, month, as_of, app.settings.templates_dir)
     _emit(html.encode("utf-8"), output)
 

@@ -10,11 +10,15 @@ import click
 
 from frister.cli.common import DATE, App, pass_app, today
 
+DEGRADED = 3  # the exit status of a night whose notices were not all delivered
+DEFAULT_GRACE = "2h"
+
 
 def register(group: click.Group) -> None:
     group.add_command(run)
     group.add_command(runs)
     group.add_command(health)
+    group.add_command(metrics)
 
 
 @click.command()
@@ -27,10 +31,21 @@ def run(app: App, as_of, transport, quiet) -> None:
     """One night: evaluate, store, create the escalation notices that are due, send them.
 
     Only one run or import works at a time; a run waits for another one up to
-    FRISTER_LOCK_WAIT_SECONDS (default 600), then exits with status 75 and a message.
+    FRISTER_LOCK_WAIT_SECONDS (default 600). With delivery.retry_until in the ladder,
+    e-mails that fail for now are retried within the night until then. With
+    FRISTER_PING_URL, pings <url>/start, then <url> or <url>/fail (degraded or failed).
     Ends with one summary line.
+
+    \b
+    Exit status:
+      0   succeeded: every notice due was delivered
+      3   degraded: the night ran, but notices could not all be delivered
+          (they wait or are dead: frister notices --status waiting|dead)
+      75  another run or import still held the lock (this one did not start)
+      2   an error (message on standard error)
     """
     from frister.nightly.run import load_config, nightly_run
+    from frister.notify.ping import Ping
     from frister.notify.transport import ConsoleTransport, make_transport
 
     as_of = as_of or today()
@@ -38,19 +53,25 @@ def run(app: App, as_of, transport, quiet) -> None:
     # Settings first: without SMTP settings (and without --transport console) refuse to start.
     channel = ConsoleTransport(quiet=quiet) if transport == "console" else make_transport(transport, app.settings)
     config = load_config(app.settings, rules, transport or "smtp")
-    lock_wait = app.settings.lock_wait
+    ping = Ping.from_settings(app.settings)
     engine = app.ready_engine()
-    report = nightly_run(engine, rules, config, channel, as_of, lock_wait=lock_wait)
+    report = nightly_run(engine, rules, config, channel, as_of, ping=ping, lock_wait=app.settings.lock_wait)
     click.echo(report.line())
+    if report.degraded:
+        click.echo(f"warning: {report.degraded_line()}", err=True)
+        sys.exit(DEGRADED)
 
 
 @click.command()
-@click.option("--limit", default=10, show_default=True, help="How many runs to show.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=10, show_default=True,
+              help="How many runs to show.")
 @pass_app
 def runs(app: App, limit: int) -> None:
-    """List the most recent nightly runs with their counts."""
+    """List the most recent nightly runs: start (Europe/Oslo), duration, status, and the
+    notices created, delivered, left waiting in the outbox and dead."""
     from sqlalchemy import select
 
+    from frister.clock import local_text, utc
     from frister.nightly.models import NightlyRun
 
     engine = app.ready_engine()
@@ -59,69 +80,130 @@ def runs(app: App, limit: int) -> None:
     if not rows:
         click.echo("no nightly runs yet")
         return
-    click.echo(f"{'id':>5}  {'as of':10}  {'started (UTC)':19}  {'status':11}  {'transport':9}  "
-               f"{'oblig.':>7}  {'created':>7}  {'existing':>8}  {'sent':>6}  {'retrying':>8}  {'dead':>5}")
+    click.echo(f"{'id':>5}  {'as of':10}  {'started (Oslo)':16}  {'duration':>8}  {'status':11}  {'transport':9}  "
+               f"{'oblig.':>7}  {'created':>7}  {'delivered':>9}  {'waiting':>7}  {'dead':>5}")
     for r in rows:
-        started = _utc(r.started_at).strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"{r.id:>5}  {r.as_of.isoformat():10}  {started:19}  {r.status:11}  {r.transport:9}  "
-                   f"{r.obligations:>7}  {r.notices_created:>7}  {r.notices_existing:>8}  {r.sent:>6}  "
-                   f"{r.retrying:>8}  {r.dead:>5}")
-        if r.error and r.status != "succeeded":
+        took = duration(utc(r.finished_at) - utc(r.started_at)) if r.finished_at else "-"
+        click.echo(f"{r.id:>5}  {r.as_of.isoformat():10}  {local_text(r.started_at):16}  {took:>8}  {r.status:11}  "
+                   f"{r.transport:9}  {r.obligations:>7}  {r.notices_created:>7}  {r.sent:>9}  {r.waiting:>7}  "
+                   f"{r.dead:>5}")
+        if r.error and r.status not in ("succeeded", "degraded"):
             click.echo(f"       error: {r.error.splitlines()[0]}")
 
 
-def parse_age(text: str) -> dt.timedelta:
-    """``26h``, ``90m``, ``2d`` or a combination such as ``1d6h``."""
-    m = re.fullmatch(r"\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*", text or "")
-    if not m or not any(m.groups()):
-        raise click.BadParameter("expected an age such as 26h, 90m, 2d or 1d6h", param_hint="--max-age")
-    d, h, mi = (int(x) if x else 0 for x in m.groups())
-    return dt.timedelta(days=d, hours=h, minutes=mi)
+def duration(span: dt.timedelta) -> str:
+    """``42s``, ``4m05s``, ``2h03m``."""
+    seconds = max(int(span.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+MAX_AGE_DAYS = 3650
+
+
+def parse_age(text: str, option: str = "--max-age") -> dt.timedelta:
+    """``26h``, ``90m``, ``2d`` or a combination such as ``1d6h``; at most ten years."""
+    m = re.fullmatch(r"\s*(?:(\d{1,9})d)?\s*(?:(\d{1,9})h)?\s*(?:(\d{1,9})m)?\s*", text or "")
+    age = None
+    if m and any(m.groups()):
+        d, h, mi = (int(x) if x else 0 for x in m.groups())
+        age = dt.timedelta(days=d, hours=h, minutes=mi)
+    if age is None or age > dt.timedelta(days=MAX_AGE_DAYS):
+        raise click.BadParameter(f"expected an age such as 26h, 90m, 2d or 1d6h, of at most {MAX_AGE_DAYS}d",
+                                 param_hint=option)
+    return age
 
 
 @click.command()
 @click.option("--max-age", default="26h", show_default=True,
-              help="Unhealthy when the last successful run finished longer ago than this (e.g. 26h, 2d).")
+              help="Unhealthy when the last completed run finished longer ago than this (e.g. 26h, 2d).")
+@click.option("--delivery-grace", default=None,
+              help=f"Unhealthy when a notice has waited for delivery longer than this "
+                   f"(default: FRISTER_DELIVERY_GRACE or {DEFAULT_GRACE}), or is dead.")
 @pass_app
-def health(app: App, max_age: str) -> None:
-    """Exit 0 when the last successful nightly run is recent enough, 1 otherwise (for monitoring).
+def health(app: App, max_age: str, delivery_grace: str | None) -> None:
+    """Exit 0 when the night is healthy, 1 otherwise (for monitoring).
 
-    Also warns (on standard error, whatever the exit status) when a SQLite database file
-    can be read or written by its group or others."""
+    Healthy: the last completed nightly run (succeeded or degraded) is recent enough,
+    and no notice is overdue for delivery: none has waited longer than the grace, and
+    none is dead. Also warns (on standard error, whatever the exit status) when a
+    SQLite database file can be read or written by its group or others."""
     from sqlalchemy import distinct, func, select
 
+    from frister.clock import local_text, utc
     from frister.db.engine import sqlite_files_open_to_others
-    from frister.nightly.models import NightlyRun
+    from frister.escalation.backlog import overdue
+    from frister.nightly.models import COMPLETED, NightlyRun
     from frister.store.tables import case_changes
 
     limit = parse_age(max_age)
+    grace_text, grace = _grace(app, delivery_grace)
     engine = app.ready_engine()
     for path, mode in sqlite_files_open_to_others(engine):
         click.echo(f"warning: {path} is open to its group or others (mode {mode:04o}); "
                    f"run 'chmod 600 {path}' and set UMask=0077 (deploy/README.md)", err=True)
+    now = dt.datetime.now(dt.timezone.utc)
     with engine.connect() as conn:
         last = conn.execute(
-            select(NightlyRun.id, NightlyRun.as_of, NightlyRun.finished_at)
-            .where(NightlyRun.status == "succeeded").order_by(NightlyRun.finished_at.desc()).limit(1)
+            select(NightlyRun.id, NightlyRun.as_of, NightlyRun.finished_at, NightlyRun.status)
+            .where(NightlyRun.status.in_(COMPLETED)).order_by(NightlyRun.finished_at.desc()).limit(1)
         ).first()
         latest = conn.execute(select(NightlyRun.id, NightlyRun.status).order_by(NightlyRun.id.desc()).limit(1)).first()
         waiting = conn.execute(select(func.count(distinct(case_changes.c.case_id)))).scalar_one()
-    now = dt.datetime.now(dt.timezone.utc)
+        late = overdue(conn, now, grace)
+    problems = []
     if last is None:
-        click.echo("UNHEALTHY: no successful nightly run recorded")
+        problems.append("no completed nightly run recorded")
+    else:
+        hours = (now - utc(last.finished_at)).total_seconds() / 3600
+        note = f" (latest run {latest.id}: {latest.status})" if latest is not None and latest.id != last.id else ""
+        summary = (f"last completed run {last.id} (as of {last.as_of.isoformat()}, {last.status}) "
+                   f"finished {hours:.1f} h ago")
+        if now - utc(last.finished_at) > limit:
+            problems.append(f"{summary}, more than {max_age}{note}")
+    if late.waiting:
+        problems.append(f"{late.waiting} notice(s) waiting for delivery for more than {grace_text} (the oldest "
+                        f"since {local_text(late.oldest)} Europe/Oslo): see 'frister notices --status waiting'")
+    if late.dead:
+        problems.append(f"{late.dead} dead notice(s), never delivered: see 'frister notices --status dead', "
+                        "then 'frister notices resend'")
+    if problems:
+        click.echo(f"UNHEALTHY: {problems[0]}")
+        for problem in problems[1:]:
+            click.echo(f"UNHEALTHY: {problem}")
         sys.exit(1)
-    age = now - _utc(last.finished_at)
-    hours = age.total_seconds() / 3600
-    note = f" (latest run {latest.id}: {latest.status})" if latest is not None and latest.id != last.id else ""
-    if age > limit:
-        click.echo(f"UNHEALTHY: last successful run {last.id} (as of {last.as_of.isoformat()}) "
-                   f"finished {hours:.1f} h ago, more than {max_age}{note}")
-        sys.exit(1)
-    click.echo(f"OK: last successful run {last.id} (as of {last.as_of.isoformat()}) finished {hours:.1f} h ago{note}")
+    click.echo(f"OK: {summary}{note}")
     # Informational: imports since the last run (the next run re-evaluates these cases).
     click.echo(f"{waiting} changed case(s) waiting for the next run")
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes; frister stores UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+def _grace(app: App, option: str | None) -> tuple[str, dt.timedelta]:
+    """The delivery grace as given (``--delivery-grace``, else the setting, else the
+    default) and as a duration."""
+    text = option or app.settings.get("FRISTER_DELIVERY_GRACE") or DEFAULT_GRACE
+    return text, parse_age(text, "--delivery-grace" if option else "FRISTER_DELIVERY_GRACE")
+
+
+@click.command()
+@click.option("--textfile", type=click.Path(dir_okay=False), default=None,
+              help="Write them to this file (e.g. node_exporter's textfile directory, frister.prom), "
+                   "whole and readable by others (counts only); default: standard output.")
+@click.option("--delivery-grace", default=None,
+              help=f"As for health (default: FRISTER_DELIVERY_GRACE or {DEFAULT_GRACE}).")
+@pass_app
+def metrics(app: App, textfile: str | None, delivery_grace: str | None) -> None:
+    """Prometheus metrics of the night: last success, last run's status and duration,
+    notices by status and overdue for delivery, changed cases waiting."""
+    from frister.nightly.metrics import collect, exposition
+    from frister.reports.output import write_output
+
+    _, grace = _grace(app, delivery_grace)
+    with app.ready_engine().connect() as conn:
+        text = exposition(collect(conn, dt.datetime.now(dt.timezone.utc), grace))
+    if textfile:
+        write_output(textfile, text.encode("utf-8"), mode=0o644)
+    else:
+        click.echo(text, nl=False)

@@ -10,6 +10,8 @@ import click
 
 from frister.cli.common import App, pass_app
 
+log = logging.getLogger("frister.scheduler")
+
 
 def register(group: click.Group) -> None:
     group.add_command(scheduler)
@@ -27,10 +29,13 @@ def register(group: click.Group) -> None:
 def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
     """Run the nightly job on a schedule, in this process, until stopped (SIGTERM/Ctrl-C)."""
     from frister.errors import ConfigError
-    from frister.nightly.run import load_config, nightly_run
+    from frister.db.engine import require_schema
+    from frister.nightly.run import has_cases, load_config, nightly_run
     from frister.nightly.scheduler import (
         DEFAULT_CRON, DEFAULT_MISFIRE_HOURS, TIMEZONE, build_scheduler, make_trigger, needs_catch_up,
+        next_run_line,
     )
+    from frister.notify.ping import Ping
     from frister.notify.transport import make_transport
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -44,23 +49,37 @@ def scheduler(app: App, cron, misfire_grace_hours, transport, run_now) -> None:
     rules = app.rules()
     make_transport(transport, app.settings)
     load_config(app.settings, rules, transport or "smtp")
-    lock_wait = app.settings.lock_wait
+    Ping.from_settings(app.settings)
     engine = app.ready_engine()
     trigger = make_trigger(cron)
 
     def job(as_of: dt.date) -> None:
-        # Rules, configuration and transport are loaded afresh every night, so edits apply.
-        night_rules = app.rules()
-        config = load_config(app.settings, night_rules, transport or "smtp")
-        nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of,
-                    lock_wait=lock_wait)  # logs its line; waits for an import that is running
+        try:
+            # The schema, rules, configuration and transport are checked and loaded afresh
+            # every night: a new frister installed meanwhile refuses until 'db upgrade'.
+            require_schema(engine, app.settings.migrations_dir)
+            night_rules = app.rules()
+            config = load_config(app.settings, night_rules, transport or "smtp")
+            report = nightly_run(engine, night_rules, config, make_transport(transport, app.settings), as_of,
+                                 ping=Ping.from_settings(app.settings),
+                                 lock_wait=app.settings.lock_wait)  # waits for a running import
+            if report.degraded:  # the summary line is logged by the run
+                log.warning(report.degraded_line())
+        finally:
+            log.info(next_run_line(trigger, dt.datetime.now(TIMEZONE)))
 
-    catch_up = needs_catch_up(engine, trigger, dt.datetime.now(TIMEZONE))
+    now = dt.datetime.now(TIMEZONE)
+    with engine.connect() as conn:
+        empty = not has_cases(conn)
+    catch_up = needs_catch_up(engine, trigger, now)
     sched = build_scheduler(job, cron, misfire_grace_hours, run_now=run_now or catch_up)
+    log.info("frister scheduler: '%s' Europe/Oslo, misfire grace %g h", cron, misfire_grace_hours)
+    if empty:
+        log.warning("the database holds no cases yet: every night is skipped until the first import "
+                    "(frister import)")
     if catch_up and not run_now:
-        click.echo("no run has succeeded since the last scheduled time: running once now (catch-up)", err=True)
-    click.echo(f"frister scheduler: '{cron}' Europe/Oslo, misfire grace {misfire_grace_hours:g} h; Ctrl-C to stop",
-               err=True)
+        log.info("no run has completed since the last scheduled time: running once now (catch-up)")
+    log.info(next_run_line(trigger, now) + (" (and once now)" if run_now or catch_up else ""))
     try:
         sched.start()
     except (KeyboardInterrupt, SystemExit):

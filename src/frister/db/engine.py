@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -118,6 +119,24 @@ def transactional_ddl(conn: Connection) -> Iterator[None]:
             finally:
                 dbapi.isolation_level = level  # the driver sees the open transaction and adds none
     yield
+
+
+def wait_for_database(engine: Engine, seconds: float, sleep=time.sleep, clock=time.monotonic) -> None:
+    """Return once the database accepts a connection, trying every two seconds for up to
+    ``seconds`` (a server still starting beside frister, as in a compose file whose
+    ``depends_on`` condition the tool ignores); then :class:`DatabaseNotReady` with the
+    driver's first line."""
+    deadline = clock() + seconds
+    while True:
+        try:
+            with engine.connect():
+                return
+        except OperationalError as exc:
+            if clock() >= deadline:
+                first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+                raise DatabaseNotReady(f"the database did not accept a connection within {seconds:g} s: {first}") \
+                    from None
+        sleep(min(2.0, max(deadline - clock(), 0.0)) or 0.1)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

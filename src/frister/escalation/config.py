@@ -16,6 +16,7 @@ Ladder (``config/escalation.yaml``)::
       backoff_cap_minutes: 360 # never wait longer than this (keep below the run interval)
       max_attempts: 10         # then the notice is dead
       max_lines_per_email: 500 # a longer digest goes out in parts ("del 2 av 7")
+      retry_until: "07:00"     # retry within the night until then (Europe/Oslo, the as-of day)
     catch_up_days: 31          # how far back a run catches up with notices it missed
 
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
@@ -26,6 +27,12 @@ it, for as long as the obligation stays overdue). ``catch_up_days`` bounds how o
 a run still creates for an obligation that has not changed since the last night (see
 :mod:`frister.escalation.derive`); a bounded ladder lets a night read only the
 obligations that changed or can get a notice, not every breach ever recorded.
+
+``retry_until`` (optional, ``"HH:MM"``) opens the night's retry window: a notice that
+failed for now is tried again within the same run, each time its backoff ends, until
+that time of the run's as-of day in Europe/Oslo. Without it, or for a run started after
+that time (a rerun during the day), a failed notice waits for a later run. The window
+never reaches the next night: it ends on the day the night is for.
 
 Recipients (``config/recipients.yaml``)::
 
@@ -45,6 +52,7 @@ reported together.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -59,6 +67,12 @@ ROLES = ("avdelingsleder", "barnevernsjef", "stab")
 CATCH_UP_DAYS = 31
 ROLE_LABELS = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Upper bounds, refused when the file is loaded: a number of days or minutes beyond them
+# means nothing for a deadline's notices, and added to a date it would overflow the night.
+MAX_DAYS = 3660  # ten years
+MAX_MINUTES = 10_080  # a week
+MAX_ATTEMPTS = 1_000
+MAX_LINES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,7 @@ class Delivery:
     backoff_cap_minutes: int = 360
     max_attempts: int = 10
     max_lines_per_email: int = 500
+    retry_until: dt.time | None = None  # the end of the night's retry window (Europe/Oslo)
 
     def backoff(self, attempts: int) -> int:
         """Minutes to wait after the ``attempts``-th failed attempt (1, 2, …): doubling, capped."""
@@ -249,10 +264,10 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
         if (before is None) == (after is None):
             s.error("give exactly one of days_before_due and days_after_due")
         elif before is not None:
-            b = s.child("days_before_due").integer(0)
+            b = s.child("days_before_due").integer(0, maximum=MAX_DAYS)
             offset = -b if b is not None else None
         else:
-            offset = s.child("days_after_due").integer(1)
+            offset = s.child("days_after_due").integer(1, maximum=MAX_DAYS)
         to_node = s.child("to")
         to: list[str] = []
         if not isinstance(to_node.value, list) or not to_node.value:
@@ -262,10 +277,10 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
                 r = _Node(s.file, f"{to_node.path}[{j}]", role, s.errors).choice(known_roles)
                 if r is not None and r not in to:
                     to.append(r)
-        repeat = s.child("repeat_every_days").integer(1, required=False)
+        repeat = s.child("repeat_every_days").integer(1, required=False, maximum=MAX_DAYS)
         if repeat is not None and offset is not None and offset <= 0:
             s.error("only a stage after the due date can repeat", "repeat_every_days")
-        repeat_for = s.child("repeat_for_days").integer(1, required=False)
+        repeat_for = s.child("repeat_for_days").integer(1, required=False, maximum=MAX_DAYS)
         if repeat_for is not None and repeat is None:
             s.error("repeat_for_days needs repeat_every_days", "repeat_for_days")
         elif repeat_for is not None and repeat is not None and repeat_for < repeat:
@@ -273,6 +288,17 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
         if name and offset is not None and to:
             out.append(Stage(name, offset, tuple(to), repeat, repeat_for))
     return tuple(sorted(out, key=lambda st: st.offset))
+
+
+def _time_of_day(node: _Node) -> dt.time | None:
+    """``"HH:MM"`` (24-hour clock) or absent."""
+    if node.value is None:
+        return None
+    text = node.value if isinstance(node.value, str) else ""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+        node.error("expected a time of day such as \"07:00\" (in quotes)")
+        return None
+    return dt.time(int(text[:2]), int(text[3:]))
 
 
 def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladder:
@@ -305,14 +331,15 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     delivery = Delivery()
     d = root.child("delivery")
     if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts",
-                                          "max_lines_per_email"}):
+                                          "max_lines_per_email", "retry_until"}):
         delivery = Delivery(
-            d.child("backoff_minutes").integer(1, required=False) or delivery.backoff_minutes,
-            d.child("backoff_cap_minutes").integer(1, required=False) or delivery.backoff_cap_minutes,
-            d.child("max_attempts").integer(1, required=False) or delivery.max_attempts,
-            d.child("max_lines_per_email").integer(1, required=False) or delivery.max_lines_per_email,
+            d.child("backoff_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_minutes,
+            d.child("backoff_cap_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_cap_minutes,
+            d.child("max_attempts").integer(1, False, MAX_ATTEMPTS) or delivery.max_attempts,
+            d.child("max_lines_per_email").integer(1, False, MAX_LINES) or delivery.max_lines_per_email,
+            _time_of_day(d.child("retry_until")),
         )
-    catch_up = root.child("catch_up_days").integer(0, required=False)
+    catch_up = root.child("catch_up_days").integer(0, required=False, maximum=MAX_DAYS)
     _raise(errors)
     return Ladder(default, overrides, delivery, display, CATCH_UP_DAYS if catch_up is None else catch_up)
 

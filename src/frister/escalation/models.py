@@ -9,14 +9,21 @@ obligation, stage and role (1 for the first), and is what an e-mail shows.
 Life of a notice (``status``)::
 
     pending --claim--> sending --server accepted--> sent
-       ^                  |---transient failure---> pending (attempts+1, next_attempt_at)
-       |                  |---permanent failure / too many attempts--> dead
+       |                  |--not delivered (4xx, unreachable)--> pending (attempts+1, next_attempt_at)
+       |                  |--sent whole, no reply--> uncertain --backoff, resent as it was--> sending
+       |                  +--refused for good / attempts used up--> dead
+       |                                          |--frister notices resend--> pending (ready now)
+       |                                          +--(a part once uncertain)--> uncertain (ready now)
        +-- obligation met or no longer in the stage's state --> cancelled
+
+Only ``pending`` notices are cancelled or re-addressed: an ``uncertain`` one may be in
+the recipient's inbox, and is only ever resent as the same e-mail (same Message-ID).
 
 A claim stores the run, the digest key, the Message-ID and the part of the digest
 ("del 2 av 7") on the row before anything is sent, so a run killed after the claim resends the very same e-mail (same
 Message-ID) on the next run. The rows are the audit trail; ``deliveries`` records
-every e-mail attempt (recipient, Message-ID, outcome, SMTP code) without content.
+every e-mail attempt (recipient, Message-ID, outcome, SMTP code) without content, and
+every requeue by an operator (outcome ``requeued``, no run).
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
 
-NOTICE_STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
+NOTICE_STATUSES = ("pending", "sending", "uncertain", "sent", "dead", "cancelled")
+WAITING = ("pending", "sending", "uncertain")  # not delivered (yet), not given up
 
 
 class Notice(Base):
@@ -72,17 +80,18 @@ class Notice(Base):
 
 
 class Delivery(Base):
-    """One e-mail attempt (a digest to one recipient)."""
+    """One e-mail attempt (a digest to one recipient), or one requeue of a part's
+    notices by an operator (``run_id`` NULL, outcome ``requeued``)."""
 
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("nightly_runs.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("nightly_runs.id"))  # NULL: a requeue
     recipient: Mapped[str] = mapped_column(String(254))
     digest_key: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(200))
     notices: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[Code]  # sent | transient | permanent
+    outcome: Mapped[Code]  # sent | transient | uncertain | permanent | requeued
     code: Mapped[int | None] = mapped_column(Integer)  # SMTP reply code when there was one
     error: Mapped[str | None] = mapped_column(String(200))
     attempted_at: Mapped[Instant]

@@ -2,7 +2,9 @@
 
 :func:`nightly_run` is what ``frister run`` and the scheduler call. Steps:
 
-1. take the run lock (:mod:`frister.db.locks`), or raise ``RunInProgress``;
+1. take the run lock (:mod:`frister.db.locks`), or raise ``RunInProgress``; with no
+   case in the database (nothing imported yet) raise ``NoCases`` and record nothing:
+   an empty night would look green;
 2. record the run (``nightly_runs``, status ``running``); runs left ``running`` by a
    killed process become ``interrupted``;
 3. **one transaction**: evaluate the cases and store the obligations
@@ -11,10 +13,17 @@
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
    together or not at all;
-4. send the outbox (:class:`~frister.escalation.outbox.Outbox`);
-5. check that the counts add up and record them (``succeeded``), or record ``failed``.
+4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), and, with
+   ``delivery.retry_until``, retry what failed for now within the night
+   (:func:`retry_window_end`), recording the counts before each wait;
+5. check that the counts add up and record them: ``succeeded`` when nothing is left
+   undelivered, ``degraded`` when notices failed this run or still wait
+   (:meth:`NightlyReport.degraded`), or record ``failed``.
 
-The clock (``now``) and ``as_of`` are parameters: the core never reads the clock.
+The clock (``now``, and ``sleep`` for the retries' waits) and ``as_of`` are parameters:
+the core never reads the clock. With a ``ping`` (:mod:`frister.notify.ping`), a run
+that started pings ``/start``, and its end pings success, or ``/fail`` when it ended
+degraded or failed.
 ``fail_at(step)`` is called at ``evaluated`` (inside the transaction of step 3),
 ``committed`` (after it) and by the outbox at ``claimed``/``sent``/``recorded``; tests
 raise there to simulate a crash.
@@ -24,32 +33,39 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from frister.clock import at_local
 from frister.db.diagnostics import describe as describe_database_error
 from frister.db.dialect import after_bulk_write
 from frister.disclosure import birth_linked
-from frister.errors import ConfigError, FristerError
+from frister.errors import ConfigError, FristerError, NoCases
+from frister.escalation.backlog import waiting_count
 from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
 from frister.escalation.derive import bases_of, derive_notices, last_derived_night
-from frister.escalation.outbox import FailAt, Outbox
+from frister.escalation.outbox import FailAt, Outbox, SendCounts
 from frister.evaluation.service import evaluate_and_store, utcnow
 from frister.evaluation.models import CaseEvaluation, Obligation
 from frister.db.locks import run_lock
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
 from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
+from frister.notify.ping import Ping
 from frister.notify.transport import Transport
 from frister.rules.model import RuleSet
-from frister.settings import Settings
+from frister.settings import Settings, _project_dir
+from frister.store.tables import cases as cases_table
 
 log = logging.getLogger("frister.nightly")
 
 CONSOLE_SENDER = "frister@localhost"
+NO_CASES = ("the database holds no cases yet: import the case system's export first (frister import); "
+            "no night was run")
 
 
 class CountMismatch(FristerError):
@@ -110,12 +126,24 @@ class NightlyReport:
     run_id: int
     as_of: dt.date
     counts: dict[str, int] = field(default_factory=dict)
+    status: str = "running"
+
+    @property
+    def degraded(self) -> bool:
+        """Notices could not all be delivered: some failed this run, or wait still."""
+        c = self.counts
+        return bool(c["retrying"] or c["dead"] or c["waiting"])
 
     def line(self) -> str:
         c = self.counts
         return (f"run {self.run_id} as of {self.as_of.isoformat()}: {c['obligations']} obligations, "
                 f"{c['notices_created']} notices created, {c['sent']} sent, {c['retrying']} retrying, "
                 f"{c['dead']} dead")
+
+    def degraded_line(self) -> str:
+        c = self.counts
+        return (f"run {self.run_id} degraded: notices not all delivered ({c['waiting']} waiting, "
+                f"{c['dead']} dead this run); see 'frister notices --status waiting' and '--status dead'")
 
 
 def check_counts(c: dict[str, int]) -> None:
@@ -133,13 +161,29 @@ def check_counts(c: dict[str, int]) -> None:
         raise CountMismatch("run counts do not add up: " + "; ".join(problems))
 
 
+def has_cases(conn: Connection) -> bool:
+    """Whether any case has been imported."""
+    return conn.execute(select(cases_table.c.case_id).limit(1)).first() is not None
+
+
+def retry_window_end(as_of: dt.date, ladder: Ladder) -> dt.datetime | None:
+    """The end of the night's retry window: ``delivery.retry_until`` in Europe/Oslo on
+    the as-of day, in UTC; None without one. A run started after it retries nothing."""
+    until = ladder.delivery.retry_until
+    return None if until is None else at_local(as_of, until)
+
+
 def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport: Transport, as_of: dt.date,
                 now: Callable[[], dt.datetime] = utcnow, fail_at: FailAt | None = None,
+                sleep: Callable[[float], None] = time.sleep, ping: Ping | None = None,
                 lock_wait: float = 0) -> NightlyReport:
     """Run one night as of ``as_of``. Raises RunInProgress when another run (or an
     import) still holds the lock after ``lock_wait`` seconds."""
     hook = fail_at or (lambda step: None)
     with run_lock(engine, lock_wait):
+        with engine.connect() as conn:
+            if not has_cases(conn):
+                raise NoCases(NO_CASES)
         with engine.begin() as conn:
             conn.execute(update(NightlyRun).where(NightlyRun.status == "running")
                          .values(status="interrupted", error="the process ended before the run finished"))
@@ -149,6 +193,8 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
             ).returning(NightlyRun.id)).scalar_one()
         report = NightlyReport(run_id, as_of, {name: 0 for name in COUNT_FIELDS})
         log.info("run %d as of %s started", run_id, as_of.isoformat())
+        ping = ping or Ping(None)
+        ping.start()
         try:
             with engine.begin() as conn:
                 summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
@@ -165,20 +211,33 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                 after_bulk_write(engine, [Obligation.__tablename__, CaseEvaluation.__tablename__])
             log.info("run %d: %d obligations, %d notices due (%d new, %d existing, %d cancelled)", run_id,
                      summary.obligations, derived.due, derived.created, derived.existing, derived.cancelled)
+
+            def record_sent(sent: SendCounts) -> None:
+                report.counts.update(attempted=sent.attempted, sent=sent.sent, retried=sent.retried,
+                                     retrying=sent.retrying, dead=sent.dead, emails_sent=sent.emails_sent,
+                                     emails_failed=sent.emails_failed)
+
+            def progress(sent: SendCounts) -> None:  # before each wait: `frister runs` shows where it stands
+                record_sent(sent)
+                with engine.begin() as conn:
+                    conn.execute(update(NightlyRun).where(NightlyRun.id == run_id).values(**report.counts))
+
             with transport:
                 outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
-                                config.ladder, config.sender, now, hook)
-                sent = outbox.send_all()
-            report.counts.update(attempted=sent.attempted, sent=sent.sent, retried=sent.retried,
-                                 retrying=sent.retrying, dead=sent.dead, emails_sent=sent.emails_sent,
-                                 emails_failed=sent.emails_failed)
+                                config.ladder, config.sender, now, hook, retry_until=retry_window_end(
+                                    as_of, config.ladder), sleep=sleep, progress=progress)
+                record_sent(outbox.send_all())
+            with engine.connect() as conn:
+                report.counts["waiting"] = waiting_count(conn)
             check_counts(report.counts)
+            report.status = "degraded" if report.degraded else "succeeded"
             with engine.begin() as conn:
                 conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
-                             .values(status="succeeded", finished_at=now(), **report.counts))
+                             .values(status=report.status, finished_at=now(), **report.counts))
         except BaseException as exc:
             detail = str(exc) if isinstance(exc, FristerError) else ""
             error = type(exc).__name__ + (f": {detail}" if detail else "")
+            report.status = "failed"
             try:
                 with engine.begin() as conn:
                     conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
@@ -187,6 +246,11 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                 log.error("run %d: could not record the failure: %s", run_id,
                           describe_database_error(failed) or type(failed).__name__)
             log.error("run %d failed: %s", run_id, error)
+            ping.fail(f"run {run_id} as of {as_of.isoformat()} failed: {type(exc).__name__}")
             raise
         log.info(report.line())
+        if report.degraded:
+            ping.fail(f"{report.line()}\n{report.degraded_line()}")
+        else:
+            ping.success(report.line())
         return report

@@ -8,7 +8,7 @@ the machine was suspended or busy still runs.
 
 The job store is in memory, so APScheduler does not remember a fire time missed while
 the process was *down*. On start the scheduler therefore checks the database: when no
-run has succeeded since the most recent scheduled time, it runs once at once
+run has completed since the most recent scheduled time, it runs once at once
 (catch-up). Notices are derived from state, so that one run creates every notice that
 became due in the gap.
 
@@ -23,21 +23,31 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Callable
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, func, select
 
-from frister.errors import ConfigError, FristerError, RunInProgress
-from frister.nightly.models import NightlyRun
+from frister.clock import OSLO
+from frister.errors import ConfigError, FristerError, NoCases, RunInProgress
+from frister.nightly.models import COMPLETED, NightlyRun
+from frister.nightly.run import has_cases
 
 log = logging.getLogger("frister.scheduler")
 
-TIMEZONE = ZoneInfo("Europe/Oslo")
+TIMEZONE = OSLO
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_MISFIRE_HOURS = 12
 JOB_ID = "frister-nightly"
+
+
+def next_run_line(trigger: CronTrigger, now: dt.datetime) -> str:
+    """``next run: 2025-11-26 02:00 CET (Europe/Oslo)``: the log line of the scheduler's
+    start and of every night's end."""
+    moment = trigger.get_next_fire_time(None, now)
+    if moment is None:
+        return "next run: never (the schedule has no further time)"
+    return f"next run: {moment.astimezone(TIMEZONE):%Y-%m-%d %H:%M %Z} (Europe/Oslo)"
 
 
 def make_trigger(cron: str) -> CronTrigger:
@@ -62,12 +72,16 @@ def previous_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | 
 
 
 def needs_catch_up(engine: Engine, trigger: CronTrigger, now: dt.datetime) -> bool:
-    """True when no nightly run has succeeded since the most recent scheduled time."""
+    """True when no nightly run has completed (succeeded or degraded) since the most
+    recent scheduled time, and there are cases to run it for (before the first import
+    a night would evaluate nothing)."""
     scheduled = previous_fire_time(trigger, now)
     if scheduled is None:
         return False
     with engine.connect() as conn:
-        last = conn.execute(select(func.max(NightlyRun.as_of)).where(NightlyRun.status == "succeeded")).scalar()
+        if not has_cases(conn):
+            return False
+        last = conn.execute(select(func.max(NightlyRun.as_of)).where(NightlyRun.status.in_(COMPLETED))).scalar()
     return last is None or last < scheduled.astimezone(TIMEZONE).date()
 
 
@@ -78,7 +92,7 @@ def guarded(job: Callable[[dt.date], None]) -> Callable[[], None]:
         as_of = dt.datetime.now(TIMEZONE).date()
         try:
             job(as_of)
-        except RunInProgress as exc:
+        except (RunInProgress, NoCases) as exc:
             log.warning("skipped: %s", exc)
         except FristerError as exc:
             log.error("nightly run as of %s failed: %s", as_of.isoformat(), exc)

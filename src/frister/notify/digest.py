@@ -112,11 +112,15 @@ class DigestRenderer:
         self.rule_titles = rule_titles
         self.urgency = urgency
         self.birth_linked = birth_linked
-        try:
-            self.parts = {p: self.env.get_template(f"email/{self.template}/{p}")
-                          for p in ("subject.txt", "body.txt", "body.html")}
-        except TemplateNotFound as exc:
-            raise ConfigError(f"{templates_dir}: e-mail template not found: {exc.name}") from None
+        self.parts = {}
+        for part in ("subject.txt", "body.txt", "body.html"):
+            name = f"email/{self.template}/{part}"
+            try:
+                self.parts[part] = self.env.get_template(name)
+            except TemplateNotFound as exc:
+                raise ConfigError(f"{templates_dir}: e-mail template not found: {exc.name}") from None
+            except UnicodeDecodeError:
+                raise ConfigError(f"{Path(templates_dir) / name}: not UTF-8 text (save the file as UTF-8)") from None
 
     def _when(self, line: NoticeLine, as_of: dt.date) -> dict:
         if line.rule in self.birth_linked:

@@ -6,6 +6,12 @@ connection refused or dropped, timeouts, authentication trouble that an operator
 fix) and :class:`PermanentSendError` when it will not (5xx replies: the address or the
 message is refused). Error messages carry the reply code and the exception class, never
 message content.
+
+One transient failure is different: the whole message went to the server after its
+``354`` to ``DATA``, and then its final reply did not come (a timeout, a dropped
+connection). The server may have accepted and delivered it. That is an
+:class:`UncertainSendError` (``uncertain = True``): the outbox must resend that very
+message, under the same Message-ID, never a new one (:mod:`frister.escalation.outbox`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ class SendError(FristerError):
     """An e-mail could not be handed over. ``code`` is the SMTP reply code, if any."""
 
     permanent = False
+    uncertain = False
 
     def __init__(self, message: str, code: int | None = None):
         super().__init__(message)
@@ -35,6 +42,13 @@ class SendError(FristerError):
 
 class TransientSendError(SendError):
     """Try again later."""
+
+
+class UncertainSendError(TransientSendError):
+    """The message was sent whole, but the server's reply to it never came: it may
+    have been delivered. Resend it as it is (same Message-ID), never as a new one."""
+
+    uncertain = True
 
 
 class PermanentSendError(SendError):
@@ -130,6 +144,35 @@ class SmtpConfig:
         return cls(host, port, security, username or None, password or None, sender, timeout, ca_file)
 
 
+class _TracksPayload:
+    """Knows whether the message itself went out in the current ``DATA`` exchange:
+    ``payload_sent`` is set once the data and its terminating ``.`` line have been
+    written, before the server's reply is read."""
+
+    payload_sent = False
+    _in_data = False
+
+    def data(self, msg):
+        self.payload_sent, self._in_data = False, True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def send(self, s):
+        super().send(s)
+        if self._in_data and isinstance(s, (bytes, bytearray)) and s.endswith(b"\r\n.\r\n"):
+            self.payload_sent = True
+
+
+class _Smtp(_TracksPayload, smtplib.SMTP):
+    pass
+
+
+class _SmtpSsl(_TracksPayload, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpTransport(Transport):
     """SMTP with STARTTLS (default), implicit TLS or, for a local relay, none.
 
@@ -157,9 +200,9 @@ class SmtpTransport(Transport):
     def _connect(self) -> smtplib.SMTP:
         c = self.config
         if c.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=self.ssl_context)
+            smtp: smtplib.SMTP = _SmtpSsl(c.host, c.port, timeout=c.timeout, context=self.ssl_context)
         else:
-            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+            smtp = _Smtp(c.host, c.port, timeout=c.timeout)
         try:
             smtp.ehlo()
             if c.security == "starttls":
@@ -176,6 +219,7 @@ class SmtpTransport(Transport):
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
+            self._smtp.payload_sent = False
             refused = self._smtp.send_message(message, from_addr=self.envelope_sender)
         except smtplib.SMTPRecipientsRefused as exc:
             self._drop()
@@ -188,7 +232,10 @@ class SmtpTransport(Transport):
             self._drop()
             raise _by_code("SMTP server refused", exc.smtp_code) from None
         except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as exc:
+            uncertain = getattr(self._smtp, "payload_sent", False)
             self._drop()
+            if uncertain:
+                raise UncertainSendError(f"no reply after the message was sent ({type(exc).__name__})") from None
             raise TransientSendError(f"SMTP connection failed ({type(exc).__name__})") from None
         if refused:  # some recipients refused; we send to one recipient per message
             codes = [code for code, _ in refused.values()]

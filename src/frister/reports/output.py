@@ -24,8 +24,10 @@ from pathlib import Path
 from frister.errors import OutputError
 
 
-def write_output(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` (see the module docstring); return the path as given."""
+def write_output(path: str | os.PathLike, data: bytes, mode: int = 0o600) -> Path:
+    """Write ``data`` to ``path`` (see the module docstring); return the path as given.
+    ``mode`` is for a file meant for another user (the metrics textfile, which holds
+    counts only, for the Prometheus collector); every report is ``0600``."""
     shown = Path(path)
     target = Path(os.path.realpath(shown))
     try:
@@ -45,6 +47,8 @@ def write_output(path: str | os.PathLike, data: bytes) -> Path:
     except OSError as exc:
         raise OutputError(f"{shown}: cannot create a file there: {exc.strerror}") from None
     try:
+        if mode != 0o600:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

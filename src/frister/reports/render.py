@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from frister.disclosure import reveals_birth_date
 from frister.nb import dato, month_text, num, pct
 from frister.engine.results import STATUS_LABELS
+from frister.errors import ConfigError
 from frister.facts.contract import REASON_LABELS
 from frister.reports.output import write_output
 from frister.rules.model import CONFIDENCE_LABELS, DUTY_LABELS, Rule
@@ -59,7 +60,11 @@ def environment(templates_dir: str) -> Environment:
 
 def render(templates_dir: str | Path, name: str, **context) -> str:
     """Render ``templates/reports/<name>`` with ``context``."""
-    return environment(str(templates_dir)).get_template(name).render(**context)
+    try:
+        template = environment(str(templates_dir)).get_template(name)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{Path(templates_dir) / 'reports' / name}: not UTF-8 text (save the file as UTF-8)") from None
+    return template.render(**context)
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -21,6 +21,7 @@ import yaml
 
 from frister.calendar import Period
 from frister.errors import RuleError, RuleErrors
+from frister.text import NotUtf8, decode_utf8
 from frister.facts.vocabulary import SUBJECTS, SubjectType
 from frister.rules.model import ExtensionSpec, LocalParameter, ReductionSpec, Rule, RuleSet, RuleVersion
 
@@ -49,9 +50,11 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 def read_yaml(path: Path, display: str) -> Any:
     """Read one YAML file strictly; errors name the file and the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_utf8(path.read_bytes())
     except OSError as exc:
         raise RuleError(display, "", f"cannot read: {exc.strerror}") from None
+    except NotUtf8 as exc:
+        raise RuleError(display, f"line {exc.line}", "not UTF-8 text (save the file as UTF-8)") from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - strict SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -119,11 +122,13 @@ class _Node:
             return default
         return self.value
 
-    def integer(self, minimum: int = 0, required: bool = True) -> int | None:
+    def integer(self, minimum: int = 0, required: bool = True, maximum: int | None = None) -> int | None:
         if self.value is None and not required:
             return None
-        if not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < minimum:
-            self.error(f"expected a whole number ≥ {minimum}")
+        if not isinstance(self.value, int) or isinstance(self.value, bool) or self.value < minimum \
+                or (maximum is not None and self.value > maximum):
+            self.error(f"expected a whole number ≥ {minimum}" if maximum is None
+                       else f"expected a whole number from {minimum} to {maximum}")
             return None
         return self.value
 
