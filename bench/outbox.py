@@ -81,14 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         rules = load_rules(ROOT / "rules")
         settings = Settings.from_env({
             "FRISTER_CONFIG_DIR": str(ROOT / "config"),
-            "FRISTER_RECIPIENTS_CONFIG": str(ROOT / "config" / "recipients.example.yaml"),
+            "FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml"),
             "FRISTER_TEMPLATES_DIR": str(ROOT / "templates"),
         })
         config = load_config(settings, rules, "console")
         run_id = fill(engine, rules, args.notices)
         print(f"database: {db.shown()}; {args.notices} pending notices")
         outbox = outbox_module.Outbox(engine, run_id, AS_OF, ConsoleTransport(quiet=True), config.renderer,
-                                      config.recipients, config.ladder, config.sender, lambda: NOW)
+                                      config.organisation, config.ladder, config.sender, lambda: NOW)
         claim = outbox._claim
 
         def timed_claim(recipient: str):

@@ -82,6 +82,17 @@ class Settings:
         return Path(self.get("FRISTER_LOCAL_CONFIG") or self.config_dir / "local.yaml")
 
     @property
+    def organisation_file(self) -> Path | None:
+        """The organisation file (municipalities, unit tree, leaders):
+        ``FRISTER_ORGANISATION_CONFIG``, else ``organisation.yaml`` in the config directory
+        when it exists; None without one (reports then list the data's units flat)."""
+        named = self.get("FRISTER_ORGANISATION_CONFIG")
+        if named:
+            return Path(named)
+        found = self.config_dir / "organisation.yaml"
+        return found if found.is_file() else None
+
+    @property
     def debug(self) -> bool:
         """``FRISTER_DEBUG=1``: show tracebacks of internal errors (never on by default)."""
         return (self.get("FRISTER_DEBUG") or "") not in ("", "0")

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from frister.cli import build
 from frister.errors import ConfigError
-from frister.escalation.config import load_ladder, load_recipients
+from frister.escalation.config import load_ladder
+from frister.organisation import load_organisation
 from frister.settings import Settings
 
 from tests.conftest import RULES
@@ -54,15 +55,15 @@ def test_a_rule_file_that_is_not_utf8_is_an_error_naming_the_file_and_line(tmp_p
     assert result.output == "error: rules/deadlines/bad.yaml: line 2: not UTF-8 text (save the file as UTF-8)\n"
 
 
-def test_a_ladder_or_recipients_file_that_is_not_utf8_is_a_config_error_naming_the_file(tmp_path):
+def test_a_ladder_or_organisation_file_that_is_not_utf8_is_a_config_error_naming_the_file(tmp_path):
     path = tmp_path / "escalation.yaml"
     path.write_bytes(b"# " + LATIN1 + b"\ndefaults: {}\n")
     with pytest.raises(ConfigError, match=f"^{path}: line 1: not UTF-8 text"):
         load_ladder(path)
-    path = tmp_path / "recipients.yaml"
-    path.write_bytes(b"allowed_domains: [a.example]\nbarnevernsjef: s\xe6@a.example\n")
+    path = tmp_path / "organisation.yaml"
+    path.write_bytes(b"allowed_domains: [a.example]\nleaders: [{role: barnevernsjef, email: s\xe6@a.example}]\n")
     with pytest.raises(ConfigError, match=f"^{path}: line 2: not UTF-8 text"):
-        load_recipients(path)
+        load_organisation(path)
 
 
 def test_a_secret_file_that_is_not_utf8_is_a_config_error_naming_the_setting(tmp_path):

@@ -41,13 +41,14 @@ delivery:
   max_attempts: 3
 """
 
-RECIPIENTS = f"""\
+ORGANISATION = f"""\
 allowed_domains: [barnevern.kommune.example]
-barnevernsjef: {CHIEF}
-avdelingsleder:
-  mottak: {MOTTAK}
-  undersokelse: undersokelse@barnevern.kommune.example
-  omsorg: {OMSORG}
+units: {{mottak: {{}}, undersokelse: {{}}, omsorg: {{}}}}
+leaders:
+  - {{role: barnevernsjef, email: {CHIEF}}}
+  - {{role: avdelingsleder, email: {MOTTAK}, units: [mottak]}}
+  - {{role: avdelingsleder, email: undersokelse@barnevern.kommune.example, units: [undersokelse]}}
+  - {{role: avdelingsleder, email: {OMSORG}, units: [omsorg]}}
 """
 
 
@@ -81,7 +82,7 @@ def at(day: dt.date, hour: int = 2) -> dt.datetime:
 @pytest.fixture
 def config(tmp_path, rules) -> NightlyConfig:
     (tmp_path / "escalation.yaml").write_text(LADDER, encoding="utf-8")
-    (tmp_path / "recipients.yaml").write_text(RECIPIENTS, encoding="utf-8")
+    (tmp_path / "organisation.yaml").write_text(ORGANISATION, encoding="utf-8")
     settings = Settings.from_env({
         "FRISTER_CONFIG_DIR": str(tmp_path), "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
         "FRISTER_TEMPLATES_DIR": str(ROOT / "templates"),

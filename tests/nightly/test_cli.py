@@ -46,7 +46,7 @@ def test_frister_run_sends_by_smtp_with_the_settings_from_the_environment(cli_en
     with SmtpCatcher() as server:
         for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(server.port),
                             "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
-                            "FRISTER_RECIPIENTS_CONFIG": str(ROOT / "config" / "recipients.example.yaml")}.items():
+                            "FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml")}.items():
             monkeypatch.setenv(name, value)
         result = invoke("run", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
@@ -63,7 +63,7 @@ def test_a_hostile_sender_setting_stops_the_run_before_the_night_starts(cli_env,
     with SmtpCatcher() as server:
         for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(server.port),
                             "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": sender,
-                            "FRISTER_RECIPIENTS_CONFIG": str(ROOT / "config" / "recipients.example.yaml")}.items():
+                            "FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml")}.items():
             monkeypatch.setenv(name, value)
         result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 2, result.output
@@ -73,11 +73,11 @@ def test_a_hostile_sender_setting_stops_the_run_before_the_night_starts(cli_env,
         assert conn.execute(select(func.count()).select_from(NightlyRun)).scalar_one() == 0
 
 
-def test_smtp_without_a_recipients_file_of_its_own_refuses_the_example(cli_env, monkeypatch):
+def test_smtp_without_an_organisation_file_of_its_own_refuses_the_example(cli_env, monkeypatch):
     monkeypatch.setenv("FRISTER_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("FRISTER_SMTP_FROM", "frister@barnevern.kommune.example")
     result = invoke("run", "--as-of", AS_OF.isoformat())
-    assert result.exit_code == 2 and "recipients directory not found" in result.output
+    assert result.exit_code == 2 and "organisation file not found" in result.output
 
 
 def test_frister_runs_lists_the_recent_runs(cli_env, engine, tmp_path):
@@ -126,7 +126,7 @@ def smtp_settings(monkeypatch, port: int) -> None:
     for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(port),
                         "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
                         "FRISTER_SMTP_TIMEOUT": "5",
-                        "FRISTER_RECIPIENTS_CONFIG": str(ROOT / "config" / "recipients.example.yaml")}.items():
+                        "FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml")}.items():
         monkeypatch.setenv(name, value)
 
 

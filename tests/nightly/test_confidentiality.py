@@ -71,7 +71,7 @@ def night(tmp_path_factory, rules):
     tmp = tmp_path_factory.mktemp("municipality")
     engine = create_db_engine(f"sqlite:///{tmp / 'frister.db'}")
     migrate(engine, ROOT / "migrations")
-    records = list(generate_cases(AS_OF, seed=2025, cases=2000))
+    records = list(generate_cases(AS_OF, seed=2025, cases=2000, organised=False))  # the case's caseworker on every line
     write_jsonl(tmp / "cases.jsonl", records)
     import_file(engine, tmp / "cases.jsonl", as_of=AS_OF)
     births = {r["case_id"]: dt.date.fromisoformat(r["child"]["birth_date"]) for r in records}

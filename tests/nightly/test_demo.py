@@ -17,7 +17,7 @@ def test_the_demo_step_shows_which_leaders_get_which_notices_tonight(municipalit
     settings = Settings.from_env({"FRISTER_TEMPLATES_DIR": str(ROOT / "templates")})
     report = demo_step(municipality, rules, AS_OF, Console(file=out, width=160), settings, now=at(AS_OF))
     text = out.getvalue()
-    assert "barnevernsjef@barnevern.kommune.example" in text and "avdelingsleder mottak" in text
+    assert "barnevernsjef@barnevern.kommune.example" in text and "avdelingsleder Mottak" in text
     assert "Sak BV-" not in text  # counts, not e-mails
     assert text.strip().splitlines()[-1] == report.line()
     again = io.StringIO()

@@ -14,7 +14,7 @@ from frister.nightly.run import load_config, nightly_run, retry_window_end
 from frister.notify.transport import SmtpConfig, SmtpTransport
 from frister.settings import Settings
 
-from tests.nightly.conftest import AS_OF, LADDER, RECIPIENTS, ROOT, all_lines, at
+from tests.nightly.conftest import AS_OF, LADDER, ORGANISATION, ROOT, all_lines, at
 from tests.notify.smtp_catcher import SmtpCatcher, free_port
 
 SENDER = "frister@barnevern.kommune.example"
@@ -44,7 +44,7 @@ def smtp(port: int, timeout: float = 5) -> SmtpTransport:
 
 def config_with(tmp_path, rules, ladder: str):
     (tmp_path / "escalation.yaml").write_text(ladder, encoding="utf-8")
-    (tmp_path / "recipients.yaml").write_text(RECIPIENTS, encoding="utf-8")
+    (tmp_path / "organisation.yaml").write_text(ORGANISATION, encoding="utf-8")
     return load_config(Settings.from_env({
         "FRISTER_CONFIG_DIR": str(tmp_path), "FRISTER_SMTP_FROM": SENDER,
         "FRISTER_TEMPLATES_DIR": str(ROOT / "templates"),

@@ -183,13 +183,13 @@ def test_waiting_notices_go_to_the_current_address_and_a_foreign_one_is_refused_
     from frister.nightly.run import load_config
     from frister.settings import Settings
 
-    from tests.nightly.conftest import RECIPIENTS, ROOT
+    from tests.nightly.conftest import ORGANISATION, ROOT
 
     run(municipality, rules, config, smtp(free_port()))  # SMTP down: five notices wait
     moved = tmp_path / "moved"
     moved.mkdir()
     (moved / "escalation.yaml").write_text((tmp_path / "escalation.yaml").read_text(), encoding="utf-8")
-    (moved / "recipients.yaml").write_text(RECIPIENTS.replace("barnevern.kommune.example", "ny.kommune.example"),
+    (moved / "organisation.yaml").write_text(ORGANISATION.replace("barnevern.kommune.example", "ny.kommune.example"),
                                            encoding="utf-8")
     settings = Settings.from_env({"FRISTER_CONFIG_DIR": str(moved), "FRISTER_SMTP_FROM": SENDER,
                                   "FRISTER_TEMPLATES_DIR": str(ROOT / "templates")})

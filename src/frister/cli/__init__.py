@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "frister.cli.breach_cmd",
     "frister.cli.report_cmd",
     "frister.cli.purge_cmd",
+    "frister.cli.org_cmd",
 )
 
 

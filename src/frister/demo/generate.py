@@ -1,4 +1,4 @@
-"""A synthetic municipality in contract v1, for the demo, tests and benchmarks.
+"""A synthetic municipality (contract v2, or v1), for the demo, tests and benchmarks.
 
 Deterministic for a given ``(as_of, seed, cases, years)``. The default size is a
 mid-sized Norwegian service: about 2,000 cases, ~1,600 referrals a year, ~200 open
@@ -20,12 +20,21 @@ from typing import Iterator
 
 from frister.calendar import add_months, half_years_from, quarters_from
 
-UNITS = {
+UNITS = {  # the case's unit in the flat (v1) shape: one unit per case
     "mottak": [f"ks{i:02d}" for i in range(1, 7)],
     "undersokelse": [f"ks{i:02d}" for i in range(7, 17)],
     "tiltak": [f"ks{i:02d}" for i in range(17, 27)],
     "omsorg": [f"ks{i:02d}" for i in range(27, 35)],
 }
+TEAMS = {  # the units of config/organisation.example.yaml that hold steps, and their caseworkers
+    "mottak": UNITS["mottak"],
+    "us-1": [f"ks{i:02d}" for i in range(7, 12)],
+    "us-2": [f"ks{i:02d}" for i in range(12, 17)],
+    "tiltak-barn": [f"ks{i:02d}" for i in range(17, 22)],
+    "tiltak-ungdom": [f"ks{i:02d}" for i in range(22, 27)],
+    "omsorg": UNITS["omsorg"],
+}
+SERVED = (("9901", 0.7), ("9902", 0.3))  # the example organisation's municipalities and their shares
 REPORTERS = ("public", "private", "anonymous", "child", "other")
 REASONS = ("holiday_absence", "hard_to_reach", "complex_case", "avoids_contact", "lack_of_capacity", "other")
 MUNICIPALITIES = ("0301", "3201", "3203", "3205", "4601", "5001")
@@ -225,8 +234,13 @@ NATIONAL = Shape(foster_share=0.165, referrals_per_case_year=0.1)  # every case 
 
 
 def generate_cases(as_of: date, seed: int = 2025, cases: int = 2000, years: int = 4,
-                   shape: Shape = MUNICIPALITY) -> Iterator[dict]:
-    """Yield ``cases`` contract-v1 records describing ``years`` years up to ``as_of``."""
+                   shape: Shape = MUNICIPALITY, organised: bool = True) -> Iterator[dict]:
+    """Yield ``cases`` records describing ``years`` years up to ``as_of``.
+
+    ``organised`` (contract v2): each case has a municipality, and each step the unit and
+    caseworker that held it, as in ``config/organisation.example.yaml`` (intake, two
+    investigation teams, support measures for children and for youths, care); without it,
+    contract v1: one unit per case (its current one). Both give the same dates."""
     rng = random.Random(f"{seed}:{as_of.isoformat()}:{cases}:{years}")
     start = add_months(as_of, -12 * years)
     window = (as_of - start).days
@@ -270,6 +284,8 @@ def generate_cases(as_of: date, seed: int = 2025, cases: int = 2000, years: int 
         c.doc["unit"] = unit
         c.doc["caseworker"] = rng.choice(UNITS[unit])
         c.doc["child"] = {"birth_date": birth.isoformat()}
+        if organised:
+            _organise(c, birth, random.Random(f"org:{seed}:{c.doc['case_id']}"))
         eighteen = add_months(birth, 18 * 12)
         if (c.measures or c.placements) and eighteen - timedelta(days=180) <= as_of and rng.random() < 0.7:
             c.doc["aftercare"] = {"assessed_on": c.d(eighteen - _days(rng, 120, 300))}
@@ -279,6 +295,36 @@ def generate_cases(as_of: date, seed: int = 2025, cases: int = 2000, years: int 
             if items:
                 c.doc[key] = items
         yield c.doc
+
+
+def _organise(c: _Case, birth: date, rng: random.Random) -> None:
+    """Give the case its municipality and each step the unit and caseworker that held it;
+    the case's unit becomes the unit of its latest step (its own random stream, so the
+    dates are those of the flat shape)."""
+    c.doc["municipality"] = rng.choices([m for m, _ in SERVED], [w for _, w in SERVED])[0]
+
+    def hold(step: dict, unit: str) -> str:
+        step["unit"], step["caseworker"] = unit, rng.choice(TEAMS[unit])
+        return unit
+
+    team = rng.choice(("us-1", "us-2"))  # a case stays with one investigation team
+    held = {"mottak": "mottak", "omsorg": "omsorg", "undersokelse": team}
+    for ref in c.referrals:
+        hold(ref, "mottak")
+    for inv in c.investigations:
+        hold(inv, team)
+    for measure in c.measures:
+        decided = date.fromisoformat(measure["decided_on"]) if measure.get("decided_on") else c.as_of
+        if measure["kind"] == "care":
+            hold(measure, "omsorg")
+        else:
+            held["tiltak"] = hold(measure, "tiltak-barn" if decided < add_months(birth, 13 * 12) else "tiltak-ungdom")
+    for step in (*c.care_orders, *c.placements):
+        hold(step, "omsorg")
+    for step in c.emergencies:
+        hold(step, "mottak")  # the duty of the intake unit
+    unit = held.get(c.doc["unit"], "mottak")
+    c.doc["unit"], c.doc["caseworker"] = unit, rng.choice(TEAMS[unit])
 
 
 def header(as_of: date, years: int = 4, source: str = "demo-fagsystem") -> dict:

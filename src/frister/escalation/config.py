@@ -34,18 +34,8 @@ that time of the run's as-of day in Europe/Oslo. Without it, or for a run starte
 that time (a rerun during the day), a failed notice waits for a later run. The window
 never reaches the next night: it ends on the day the night is for.
 
-Recipients (``config/recipients.yaml``)::
-
-    allowed_domains: [barnevern.kommune.example]
-    barnevernsjef: sjef@barnevern.kommune.example
-    stab: controller@barnevern.kommune.example      # optional
-    avdelingsleder:
-      mottak: leder.mottak@barnevern.kommune.example
-      ...
-
-Every address is one plain address (:func:`frister.notify.address.parse_mailbox`: no
-display name, no list, no control character) in an allowed domain; a unit without its
-own leader falls back to the barnevernsjef. Every problem is a :class:`~frister.errors.ConfigError` naming the
+The ladder sends to roles (:data:`frister.organisation.ROLES`); who holds them for a
+unit is in the organisation file (:mod:`frister.organisation`). Every problem is a :class:`~frister.errors.ConfigError` naming the
 file and the field (``defaults.stages[1].days_before_due``); all problems of a file are
 reported together.
 """
@@ -60,12 +50,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from frister.errors import ConfigError, RuleError
-from frister.notify.address import AddressError, parse_mailbox
+from frister.organisation import ROLES
 from frister.rules.loader import _Node, read_yaml
 
-ROLES = ("avdelingsleder", "barnevernsjef", "stab")
 CATCH_UP_DAYS = 31
-ROLE_LABELS = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Upper bounds, refused when the file is loaded: a number of days or minutes beyond them
 # means nothing for a deadline's notices, and added to a date it would overflow the night.
@@ -173,60 +161,6 @@ class Ladder:
     @property
     def roles(self) -> set[str]:
         return {r for s in self.all_stages for r in s.to}
-
-
-@dataclass(frozen=True)
-class Recipients:
-    allowed_domains: tuple[str, ...]
-    barnevernsjef: str
-    unit_leaders: Mapping[str, str]
-    stab: str | None = None
-    source: str = ""
-
-    def address(self, role: str, unit: str) -> str | None:
-        """The address for ``role`` on a case of ``unit``. A unit without a leader of its
-        own goes to the barnevernsjef (so nothing is silently dropped)."""
-        if role == "barnevernsjef":
-            return self.barnevernsjef
-        if role == "avdelingsleder":
-            return self.unit_leaders.get(unit, self.barnevernsjef)
-        if role == "stab":
-            return self.stab
-        return None
-
-    def role_of(self, address: str) -> str:
-        """The role label used in the e-mail greeting."""
-        if address == self.barnevernsjef:
-            return "barnevernsjef"
-        if address in self.unit_leaders.values():
-            return "avdelingsleder"
-        return "stab"
-
-    def all_addresses(self) -> list[str]:
-        out = [self.barnevernsjef, *self.unit_leaders.values()]
-        if self.stab:
-            out.append(self.stab)
-        return out
-
-    def check(self, address: str) -> None:
-        """Refuse an address outside the allowed domains (the last check before sending)."""
-        if not _domain_allowed(address, self.allowed_domains):
-            raise ConfigError(f"{self.source}: recipient address outside the allowed domains")
-
-
-def _domain_allowed(address: str, domains: Iterable[str]) -> bool:
-    domain = _domain_of(address)
-    return domain is not None and domain in {d.lower() for d in domains}
-
-
-@lru_cache(maxsize=4096)
-def _domain_of(address: str) -> str | None:
-    """The domain of a plain recipient address, or None if it is not one (remembered:
-    a night checks the same few addresses for every notice)."""
-    try:
-        return parse_mailbox(address).domain
-    except AddressError:
-        return None
 
 
 def _raise(errors: list[RuleError]) -> None:
@@ -342,57 +276,3 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     catch_up = root.child("catch_up_days").integer(0, required=False, maximum=MAX_DAYS)
     _raise(errors)
     return Ladder(default, overrides, delivery, display, CATCH_UP_DAYS if catch_up is None else catch_up)
-
-
-def load_recipients(path: Path | str, ladder: Ladder | None = None) -> Recipients:
-    """Load the recipients directory. Every address must be in an allowed domain; with a
-    ``ladder``, every role it sends to must have an address."""
-    path = Path(path)
-    display = str(path)
-    doc = _read(path)
-    errors: list[RuleError] = []
-    root = _Node(display, "", doc, errors)
-    if not root.mapping({"allowed_domains", "barnevernsjef", "avdelingsleder", "stab"},
-                        {"allowed_domains", "barnevernsjef"}):
-        _raise(errors)
-    dom = root.child("allowed_domains")
-    domains: list[str] = []
-    if not isinstance(dom.value, list) or not dom.value:
-        dom.error("expected a list of e-mail domains")
-    else:
-        for i, d in enumerate(dom.value):
-            if not isinstance(d, str) or not re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", d):
-                dom.error("expected a domain such as barnevern.kommune.no", f"[{i}]")
-            else:
-                domains.append(d.lower())
-
-    def address(node: _Node, required: bool = True) -> str | None:
-        value = node.text(required)
-        if value is None:
-            return None
-        try:
-            value = parse_mailbox(value).address
-        except AddressError as exc:
-            node.error(f"{exc}, such as leder@barnevern.kommune.no")
-            return None
-        if domains and not _domain_allowed(value, domains):
-            node.error(f"address outside the allowed domains ({', '.join(domains)})")
-            return None
-        return value
-
-    chief = address(root.child("barnevernsjef"))
-    leaders: dict[str, str] = {}
-    lead = root.child("avdelingsleder")
-    if lead.value is not None and isinstance(lead.value, dict):
-        for unit in lead.value:
-            a = address(lead.child(str(unit)))
-            if a:
-                leaders[str(unit)] = a
-    elif lead.value is not None:
-        lead.error("expected a mapping of unit to address")
-    stab = address(root.child("stab"), required=False)
-    if ladder is not None and "stab" in ladder.roles and stab is None and "stab" not in (root.value or {}):
-        root.error(f"the ladder ({ladder.source}) sends to stab, but no stab address is given", "stab")
-    _raise(errors)
-    assert chief is not None
-    return Recipients(tuple(domains), chief, leaders, stab, display)

@@ -33,7 +33,7 @@ Policy, stated once:
 * A ``pending`` notice whose obligation no longer is in the stage's state (met, late,
   gone, or back to open after a corrected import), or whose role has no address any
   more, is ``cancelled``; the other pending notices go to the role's *current* address
-  (the recipients file is re-read every run).
+  (the organisation file is re-read every run).
 * The e-mail shows a notice's ``ordinal``, not its ``repeat``: the first notice
   created for an obligation and stage to a role is number 1 (a first notice, even for
   a breach overdue for months), the next one 2 ("Gjentatt varsel nr. 1"), and so on;
@@ -65,7 +65,8 @@ from typing import Callable, Iterator, Mapping, Sequence
 from sqlalchemy import Connection, Row, Select, and_, case, exists, func, or_, select, update
 
 from frister.db.dialect import bulk_insert
-from frister.escalation.config import Ladder, Recipients, Stage
+from frister.escalation.config import Ladder, Stage
+from frister.organisation import Organisation
 from frister.escalation.models import Notice
 from frister.evaluation.models import Obligation
 from frister.nightly.models import NightlyRun
@@ -236,7 +237,7 @@ def last_derived_night(conn: Connection) -> LastNight | None:
 def derive_notices(
     conn: Connection,
     ladder: Ladder,
-    recipients: Recipients,
+    organisation: Organisation,
     as_of: dt.date,
     run_id: int,
     now: Callable[[], dt.datetime],
@@ -266,7 +267,7 @@ def derive_notices(
                 in points:
             addresses: set[str] = set()
             for role in stage.to:
-                address = recipients.address(role, unit)
+                address = organisation.address(role, unit)
                 if address is None or address in addresses:
                     continue
                 addresses.add(address)
@@ -275,7 +276,7 @@ def derive_notices(
                 if repeat <= latest:
                     counts.existing += 1
                     continue
-                recipients.check(address)
+                organisation.check(address)
                 counts.created += 1
                 batch.append((case_id, rule, subject, period, seq, stage.name, repeat, earlier + 1, role, address,
                               unit, caseworker, due_on, fire_on, *bases.get((rule, version), ("", "law")), run_id, created,
@@ -285,7 +286,7 @@ def derive_notices(
                     batch = []
     if batch:
         bulk_insert(conn, Notice.__table__, NOTICE_COLUMNS, batch)
-    counts.cancelled = _refresh_pending(conn, ladder, recipients, horizon)
+    counts.cancelled = _refresh_pending(conn, ladder, organisation, horizon)
     return counts
 
 
@@ -296,7 +297,7 @@ def _bound(conn: Connection, column, value):
     return process(value) if process else value
 
 
-def _refresh_pending(conn: Connection, ladder: Ladder, recipients: Recipients, horizon: dt.date) -> int:
+def _refresh_pending(conn: Connection, ladder: Ladder, organisation: Organisation, horizon: dt.date) -> int:
     """Cancel the pending notices no longer due, and send the others to the role's
     current address (a new leader gets what is still waiting). Returns the cancelled.
 
@@ -327,7 +328,7 @@ def _refresh_pending(conn: Connection, ladder: Ladder, recipients: Recipients, h
     # The role's address today: none any more (cancel), or another one (move).
     groups = conn.execute(select(n.role, n.unit, n.recipient).where(pending).distinct()).all()
     for role, unit, recipient in groups:
-        address = recipients.address(role, unit)
+        address = organisation.address(role, unit)
         same = (pending, n.role == role, n.unit == unit, n.recipient == recipient)
         if address is None:
             cancelled += conn.execute(cancel.where(*same)).rowcount

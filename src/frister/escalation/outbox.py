@@ -65,7 +65,8 @@ from sqlalchemy import Engine, case, func, insert, select, update
 
 from frister.clock import utc
 from frister.db.dialect import after_bulk_write
-from frister.escalation.config import Ladder, Recipients
+from frister.escalation.config import Ladder
+from frister.organisation import Organisation
 from frister.escalation.models import WAITING, Delivery, Notice
 from frister.notify.digest import DigestRenderer, NoticeLine
 from frister.notify.transport import SendError, Transport
@@ -116,7 +117,7 @@ class Outbox:
     """Sends what is pending, for one run. See the module docstring for the protocol."""
 
     def __init__(self, engine: Engine, run_id: int, as_of: dt.date, transport: Transport,
-                 renderer: DigestRenderer, recipients: Recipients, ladder: Ladder, sender: str,
+                 renderer: DigestRenderer, organisation: Organisation, ladder: Ladder, sender: str,
                  now: Callable[[], dt.datetime], fail_at: FailAt | None = None,
                  retry_until: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep,
                  progress: Callable[[SendCounts], None] | None = None):
@@ -125,7 +126,7 @@ class Outbox:
         self.as_of = as_of
         self.transport = transport
         self.renderer = renderer
-        self.recipients = recipients
+        self.organisation = organisation
         self.ladder = ladder
         self.sender = sender
         self.now = now
@@ -187,13 +188,13 @@ class Outbox:
 
     def check_recipients(self) -> None:
         """Refuse (ConfigError) before anything is sent if any address waiting in the
-        outbox is outside the allowed domains (the recipients file may have changed)."""
+        outbox is outside the allowed domains (the organisation file may have changed)."""
         with self.engine.connect() as conn:
             waiting = conn.execute(
                 select(Notice.recipient).where(Notice.status.in_(WAITING)).distinct()
             ).scalars().all()
         for address in waiting:
-            self.recipients.check(address)
+            self.organisation.check(address)
 
     # --- steps ---------------------------------------------------------------------
 
@@ -299,8 +300,8 @@ class Outbox:
                       and (r.attempts > 0 or r.claimed_run_id != self.run_id))
         lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.ordinal - 1, r.due_on, r.unit, r.caseworker,
                             r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.repeat), r.duty) for r in rows]
-        role = self.recipients.role_of(recipient)
-        self.recipients.check(recipient)
+        role = self.organisation.role_of(recipient)
+        self.organisation.check(recipient)
         message = self.renderer.render(lines, self.as_of, role, self.sender, recipient, message_id, self.now(),
                                        part, parts)
         error: SendError | None = None

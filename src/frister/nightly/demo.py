@@ -23,8 +23,8 @@ def demo_step(engine: Engine, rules: RuleSet, as_of: dt.date, console: Console |
     """Run the night as of ``as_of`` with the console transport (e-mails are built and
     rendered, not printed or sent) and print which leaders would get which notices.
 
-    Uses the bundled ``config/escalation.yaml`` and ``config/recipients.yaml`` (or the
-    example recipients). The database must be migrated. Returns the run's report.
+    Uses the bundled ``config/escalation.yaml`` and ``config/organisation.yaml`` (or the
+    example organisation). The database must be migrated. Returns the run's report.
     """
     console = console or Console(width=160)
     settings = settings or Settings.from_env()
@@ -48,11 +48,12 @@ def demo_step(engine: Engine, rules: RuleSet, as_of: dt.date, console: Console |
     for stage in stages:
         table.add_column(STAGE_LABELS.get(stage, stage), justify="right")
     table.add_column("Totalt", justify="right")
-    units = {v: k for k, v in config.recipients.unit_leaders.items()}
-    for recipient in sorted(per, key=lambda r: (r != config.recipients.barnevernsjef, r)):
-        role = config.recipients.role_of(recipient)
-        if role == "avdelingsleder":
-            role = f"avdelingsleder {units.get(recipient, '')}".strip()
+    org = config.organisation
+    held = {leader.email: ", ".join(org.name(u) for u in leader.units) for leader in org.leaders}
+    for recipient in sorted(per, key=lambda r: (r != org.barnevernsjef, r)):
+        role = org.role_of(recipient)
+        if held.get(recipient):
+            role = f"{role} {held[recipient]}"
         counts = per[recipient]
         table.add_row(recipient, role, *(str(counts.get(s, 0)) for s in stages), str(sum(counts.values())))
     if per:

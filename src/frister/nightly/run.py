@@ -46,7 +46,7 @@ from frister.db.dialect import after_bulk_write
 from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError, NoCases
 from frister.escalation.backlog import waiting_count
-from frister.escalation.config import Ladder, Recipients, load_ladder, load_recipients
+from frister.escalation.config import Ladder, load_ladder
 from frister.escalation.derive import bases_of, derive_notices, last_derived_night
 from frister.escalation.outbox import FailAt, Outbox, SendCounts
 from frister.evaluation.service import evaluate_and_store, utcnow
@@ -57,6 +57,7 @@ from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
 from frister.notify.ping import Ping
 from frister.notify.transport import Transport
+from frister.organisation import Organisation, organisation_of
 from frister.rules.model import RuleSet
 from frister.settings import Settings, _project_dir
 from frister.store.tables import cases as cases_table
@@ -77,37 +78,28 @@ class NightlyConfig:
     """Everything a run needs besides the database, the rules and the transport."""
 
     ladder: Ladder
-    recipients: Recipients
+    organisation: Organisation
     renderer: DigestRenderer
     sender: str  # the From header, parsed and checked (frister.notify.address)
 
 
 def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> NightlyConfig:
-    """Load the ladder, the recipients and the templates named by the settings.
+    """Load the ladder, the organisation and the templates named by the settings.
 
     ``FRISTER_CONFIG_DIR`` (default: the bundled ``config/``) holds ``escalation.yaml``
-    and ``recipients.yaml``; ``FRISTER_ESCALATION_CONFIG`` / ``FRISTER_RECIPIENTS_CONFIG``
+    and ``organisation.yaml``; ``FRISTER_ESCALATION_CONFIG`` / ``FRISTER_ORGANISATION_CONFIG``
     name other files. Only the console transport may fall back to the bundled
-    ``recipients.example.yaml``: real e-mail needs a real directory.
+    ``organisation.example.yaml``: real e-mail needs the service's own leaders.
     """
     config_dir = settings.config_dir
     ladder_path = Path(settings.get("FRISTER_ESCALATION_CONFIG") or config_dir / "escalation.yaml")
     if not ladder_path.is_file():
         raise ConfigError(f"{ladder_path}: escalation ladder not found (set FRISTER_ESCALATION_CONFIG)")
     ladder = load_ladder(ladder_path, [r.id for r in rules])
-    named = settings.get("FRISTER_RECIPIENTS_CONFIG")
-    if named:
-        recipients_path = Path(named)
-    elif (config_dir / "recipients.yaml").is_file():
-        recipients_path = config_dir / "recipients.yaml"
-    elif transport == "console":
-        recipients_path = config_dir / "recipients.example.yaml"
-    else:
-        raise ConfigError(f"{config_dir / 'recipients.yaml'}: recipients directory not found "
-                          "(copy recipients.example.yaml, or set FRISTER_RECIPIENTS_CONFIG)")
-    if not recipients_path.is_file():
-        raise ConfigError(f"{recipients_path}: recipients directory not found")
-    recipients = load_recipients(recipients_path, ladder)
+    organisation = organisation_of(settings, ladder.roles, example=transport == "console")
+    if organisation is None:
+        raise ConfigError(f"{config_dir / 'organisation.yaml'}: organisation file not found: e-mail needs the "
+                          "service's leaders (copy organisation.example.yaml, or set FRISTER_ORGANISATION_CONFIG)")
     # Rules whose due date gives the birth date away: e-mails show only the month.
     renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency,
                               birth_linked(rules))
@@ -118,7 +110,7 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
         sender = CONSOLE_SENDER
     else:
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
-    return NightlyConfig(ladder, recipients, renderer, sender)
+    return NightlyConfig(ladder, organisation, renderer, sender)
 
 
 @dataclass
@@ -198,7 +190,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         try:
             with engine.begin() as conn:
                 summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
-                derived = derive_notices(conn, config.ladder, config.recipients, as_of, run_id, now,
+                derived = derive_notices(conn, config.ladder, config.organisation, as_of, run_id, now,
                                          bases_of(rules), since=last_derived_night(conn))
                 report.counts.update(cases=summary.cases, obligations=summary.obligations,
                                      notices_due=derived.due, notices_created=derived.created,
@@ -223,7 +215,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                     conn.execute(update(NightlyRun).where(NightlyRun.id == run_id).values(**report.counts))
 
             with transport:
-                outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.recipients,
+                outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.organisation,
                                 config.ladder, config.sender, now, hook, retry_until=retry_window_end(
                                     as_of, config.ladder), sleep=sleep, progress=progress)
                 record_sent(outbox.send_all())

@@ -14,10 +14,12 @@ computed by the database and lists of dates parsed in bulk.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, tuple_, update
 
 from frister.calendar import NONE, first_of_month, to_day
 from frister.db.dialect import Reader, bulk_insert, gc_paused
@@ -205,11 +207,31 @@ def read_batches(conn: Connection, case_ids: Sequence[str] | None = None, chunk:
 
 def holders(conn: Connection) -> tuple[set[str], set[str]]:
     """Every unit and caseworker code that holds a case or a step in the stored facts."""
-    units, caseworkers = set(), set()
+    held = holdings(conn)
+    return set(held.units), {k for caseworkers in held.units.values() for k in caseworkers}
+
+
+@dataclass
+class Holdings:
+    """Who holds what in the stored facts: per unit, the cases and steps it holds by
+    caseworker code ('' when none is given); per municipality number, its cases."""
+
+    units: dict[str, Counter] = field(default_factory=dict)
+    municipalities: Counter = field(default_factory=Counter)
+
+
+def holdings(conn: Connection) -> Holdings:
+    """Count the cases and steps each unit and caseworker holds (a step without a unit of
+    its own is held by its case's unit, and is counted there through the case)."""
+    held = Holdings()
     for table in FACT_TABLES:
-        units.update(conn.execute(select(table.c.unit).distinct()).scalars())
-        caseworkers.update(conn.execute(select(table.c.caseworker).distinct()).scalars())
-    return units - {None}, caseworkers - {None}
+        rows = conn.execute(select(table.c.unit, table.c.caseworker, func.count())
+                            .where(table.c.unit.is_not(None)).group_by(table.c.unit, table.c.caseworker))
+        for unit, caseworker, n in rows:
+            held.units.setdefault(unit, Counter())[caseworker or ""] += n
+    held.municipalities.update(dict(conn.execute(
+        select(cases.c.municipality, func.count()).group_by(cases.c.municipality)).all()))
+    return held
 
 
 def read_sources(conn: Connection) -> dict[str, tuple[int, frozenset[str]]]:
