@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "frister.cli.report_cmd",
     "frister.cli.purge_cmd",
     "frister.cli.org_cmd",
+    "frister.cli.worklist_cmd",
 )
 
 
