@@ -24,7 +24,8 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     """Migrate, generate a synthetic municipality, import it, evaluate and summarise."""
     from frister.db.engine import migrate
     from frister.demo.generate import generate_cases, header, write_jsonl
-    from frister.demo.summary import print_summary
+    from frister.demo.summary import print_summary, print_units
+    from frister.organisation import organisation_of
     from frister.evaluation.service import run_evaluation
     from frister.importer import import_file
     from frister.nightly import demo_step
@@ -40,9 +41,14 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     click.echo(stats.summary())
     summary = run_evaluation(app.engine, rules, as_of)
     click.echo(f"run {summary.run_id}: {summary.line()}\n")
+    organisation = organisation_of(app.settings, example=True)
     with app.engine.connect() as conn:
         print_summary(conn, rules, as_of)
-    click.echo("\nTonight's escalation (console transport, example recipients):")
+        click.echo("")
+        print_units(conn, rules, as_of, organisation)
+    click.echo(f"\nA unit's worklist: frister worklist --unit {next(iter(organisation.units))} "
+               "(organisation: config/organisation.example.yaml)")
+    click.echo("\nTonight's escalation (console transport, example organisation):")
     demo_step(app.engine, rules, as_of, settings=app.settings)
     report = write_monthly(app.engine, rules, as_of.replace(day=1),
                            Path(out_dir) / f"maanedsrapport-{as_of:%Y-%m}.html",

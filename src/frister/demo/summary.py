@@ -70,3 +70,29 @@ def print_summary(conn: Connection, rules: RuleSet, as_of: dt.date, console: Con
         t2.add_row(case_id, unit, titles.get(rule, rule), subject, period or "", due_on.isoformat(),
                    str((as_of - due_on).days))
     console.print(t2)
+
+
+def print_units(conn: Connection, rules: RuleSet, as_of: dt.date, organisation, console: Console | None = None) -> None:
+    """Per unit of the organisation's tree: active cases, caseworkers, open and overdue
+    deadlines held (each step credited to the unit that held it)."""
+    from frister.caseload import caseload
+    from frister.organisation import units_in_tree_order
+
+    console = console or Console(width=160)
+    made = caseload(conn, rules, as_of, organisation)
+    seen = {u for u, _ in made.active} | {u for u, _ in made.open_deadlines}
+    table = Table(title=f"Saksmengde og frister per enhet {as_of.isoformat()} (hvert steg hos enheten som hadde det)",
+                  title_justify="left")
+    for label in ("Enhet", "Aktive saker", "Saksbehandlere", "Saker per saksbehandler", "Åpne frister",
+                  "Forfalt"):
+        table.add_column(label, justify="left" if label == "Enhet" else "right")
+    for unit in units_in_tree_order(organisation, seen):
+        below = organisation.below(unit.code) if organisation else [unit.code]
+        active = made.unit_active.get(unit.code, [0])[-1]
+        workers = len([k for k in made.caseworkers(below) if k[1]])
+        table.add_row("  " * unit.depth + unit.name, str(active), str(workers),
+                      f"{active / workers:.1f}".replace(".", ",") if workers else "–",
+                      str(made.unit_deadlines(below)), str(made.unit_deadlines(below, "overdue")))
+    table.add_row("Hele tjenesten", str(made.total[-1]), "", "", str(sum(made.open_deadlines.values())),
+                  str(sum(made.overdue.values())))
+    console.print(table)
