@@ -17,7 +17,7 @@ def register(group: click.Group) -> None:
     group.add_command(caseload)
 
 
-def _unit_known(app: App, conn, organisation, unit: str | None, caseworker: str | None) -> None:
+def _unit_known(conn, organisation, unit: str | None, caseworker: str | None) -> None:
     """An unknown unit or caseworker is an error, not an empty list."""
     from frister.store.facts import holders
 
@@ -48,7 +48,7 @@ def worklist(app: App, unit, caseworker, weeks, fmt, output) -> None:
 
     organisation = organisation_of(app.settings)
     with app.ready_engine().connect() as conn:
-        _unit_known(app, conn, organisation, unit, caseworker)
+        _unit_known(conn, organisation, unit, caseworker)
         made = make(conn, app.rules(), unit, caseworker, weeks, organisation)
     if fmt == "json":
         data = {"as_of": made.as_of.isoformat(), "run_id": made.run_id, "units": list(made.units), "weeks": weeks,
@@ -121,7 +121,7 @@ def caseload(app: App, as_of, unit, fmt, output) -> None:
 
     organisation = organisation_of(app.settings)
     with app.ready_engine().connect() as conn:
-        _unit_known(app, conn, organisation, unit, None)
+        _unit_known(conn, organisation, unit, None)
         as_of = as_of or default_as_of(conn, today())
         made = count(conn, app.rules(), as_of, organisation)
     seen = {u for u, _ in made.active} | {u for u, _ in made.open_deadlines}

@@ -59,7 +59,7 @@ from frister.notify.ping import Ping
 from frister.notify.transport import Transport
 from frister.organisation import Organisation, organisation_of
 from frister.rules.model import RuleSet
-from frister.settings import Settings, _project_dir
+from frister.settings import Settings
 from frister.store.tables import cases as cases_table
 
 log = logging.getLogger("frister.nightly")
