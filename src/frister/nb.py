@@ -45,3 +45,18 @@ def _month_text(year: int, month: int) -> str:
 def month_short(day: dt.date) -> str:
     """``nov 25``: a month on a chart's axis."""
     return f"{format_date(day, 'LLL', locale=LOCALE).rstrip('.')} {day.strftime('%y')}"
+
+
+def period_text(label: str) -> str:
+    """A calendar period as leaders write it: ``2026-H1`` → ``1. halvår 2026``,
+    ``2026-Q3`` → ``3. kvartal 2026``; any other label unchanged."""
+    if len(label) == 7 and label[4] == "-" and label[5] in "HQ" and label[6].isdigit():
+        return f"{label[6]}. {'halvår' if label[5] == 'H' else 'kvartal'} {label[:4]}"
+    return label
+
+
+def span_text(start: dt.date, end: dt.date) -> str:
+    """An arbitrary period: ``01.01–30.05 2023`` within a year, else ``01.12.2022–30.05.2023``."""
+    if start.year == end.year:
+        return f"{start:%d.%m}–{end:%d.%m} {end.year}"
+    return f"{dato(start)}–{dato(end)}"

@@ -93,6 +93,16 @@ class Settings:
         return found if found.is_file() else None
 
     @property
+    def report_config(self) -> Path | None:
+        """Targets and comparison values of the reports: ``FRISTER_REPORTS_CONFIG``, else
+        ``reports.yaml`` in the config directory when it exists; None without one."""
+        named = self.get("FRISTER_REPORTS_CONFIG")
+        if named:
+            return Path(named)
+        found = self.config_dir / "reports.yaml"
+        return found if found.is_file() else None
+
+    @property
     def debug(self) -> bool:
         """``FRISTER_DEBUG=1``: show tracebacks of internal errors (never on by default)."""
         return (self.get("FRISTER_DEBUG") or "") not in ("", "0")

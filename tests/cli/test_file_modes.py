@@ -52,7 +52,7 @@ def test_every_file_the_cli_creates_is_0600_under_umask_022(tmp_path):
         os.close(reader)
     assert set(files) == {
         "frister.db", "frister.db-wal", "frister.db-shm", "frister.db-run-lock",
-        "demo/municipality.jsonl", "demo/maanedsrapport-2025-11.html",
+        "demo/municipality.jsonl", "demo/maanedsrapport-2025-11.html", "demo/tilstandsrapport-2025.html",
         "rapporter/tilsyn.csv", "rapporter/tilsyn.xlsx", "rapporter/tilsyn.html",
         "rapporter/maaned.html", "rapporter/halvaar.html", "rapporter/aar.html",
     }

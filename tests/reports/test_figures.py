@@ -83,9 +83,10 @@ def test_monthly_figures_unexplained_breaches_and_load_ahead(municipality, rules
     month = figures(ctx["month_figures"]["total"])
     assert month["referrals_reviewed"] == (0, 1)  # A-1 M2, reviewed 04-11, due 04-08
     assert month["investigations_late"] == (1, 1)  # B-1 concluded 04-20
+    # Rules in the case's path order: melding → undersøkelse → tiltak.
     assert [(t.rule.id, t.due, t.met, t.late) for t in ctx["month_totals"] if t.due] == [
-        ("investigation_deadline", 1, 0, 1), ("measure_plan_evaluation", 1, 1, 0),
-        ("referral_review", 1, 0, 1), ("reporter_feedback", 1, 1, 0)]
+        ("referral_review", 1, 0, 1), ("reporter_feedback", 1, 1, 0),
+        ("investigation_deadline", 1, 0, 1), ("measure_plan_evaluation", 1, 1, 0)]
     # Trailing 12 months (May 2024 – April 2025): three breaches, one explained.
     assert [(r.result.case_id, r.result.rule) for r in ctx["unexplained"]] == [
         ("D-1", "measure_plan_evaluation"), ("A-1", "referral_review")]

@@ -179,3 +179,31 @@ def test_every_html_report_renders_in_chromium_without_console_errors(municipali
         assert errors == [], f"{name}: {errors}"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
         assert shot.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_demos_annual_report_shows_its_tables_and_charts_in_chromium(engine, rules, tmp_path):
+    """The annual report of `frister demo` (two municipalities, the example organisation)."""
+    from frister.demo.generate import generate_cases, header, write_jsonl
+    from frister.importer import import_file
+    from frister.organisation import load_organisation
+    from frister.reports.periodic import write_annual
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("rendering does not depend on the database; the figures are tested on both elsewhere")
+    as_of = date(2026, 8, 1)
+    cases = tmp_path / "demo.jsonl"
+    write_jsonl(cases, generate_cases(as_of, seed=7, cases=400), header=header(as_of))
+    import_file(engine, cases, as_of=as_of)
+    organisation = load_organisation(TEMPLATES.parent / "config" / "organisation.example.yaml")
+    page = write_annual(engine, rules, as_of, tmp_path / "annual.html", TEMPLATES, organisation)
+    html = page.read_text(encoding="utf-8")
+    for heading in ("Aktivitet per år", "Per kommune og år", "Undersøkelser 2026: to måter å telle på",
+                    "Nøkkeltall per år", "Årsaker til fristbrudd per frist 2026", "Ordforklaringer"):
+        assert f"<h2>{heading}</h2>" in html
+    assert "Nordvik" in html and "Sørdal" in html and "Undersøkelse team 1" in html
+    assert "Antall barn i tiltak totalt" in html and html.count("<svg") >= 4
+    shot = tmp_path / "annual.png"
+    errors = open_and_screenshot(page, shot, tmp_path / "profile")
+    assert errors == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+    assert shot.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"

@@ -29,7 +29,9 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     from frister.evaluation.service import run_evaluation
     from frister.importer import import_file
     from frister.nightly import demo_step
+    from frister.organisation import organisation_of
     from frister.reports import write_monthly
+    from frister.reports.periodic import write_annual
 
     as_of = as_of or today()
     rules = app.rules()
@@ -52,5 +54,9 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     demo_step(app.engine, rules, as_of, settings=app.settings)
     report = write_monthly(app.engine, rules, as_of.replace(day=1),
                            Path(out_dir) / f"maanedsrapport-{as_of:%Y-%m}.html",
-                           as_of=as_of, templates_dir=app.settings.templates_dir)
+                           as_of=as_of, templates_dir=app.settings.templates_dir,
+                           organisation=organisation_of(app.settings, example=True))
     click.echo(f"\nmonthly report (månedsrapport): {report}")
+    annual = write_annual(app.engine, rules, as_of, Path(out_dir) / f"tilstandsrapport-{as_of.year}.html",
+                          app.settings.templates_dir, organisation_of(app.settings, example=True))
+    click.echo(f"annual report (tilstandsrapport): {annual}")

@@ -53,6 +53,25 @@ def _as_of(conn, as_of):
     return as_of or default_as_of(conn, today())
 
 
+def _organisation(app: App):
+    """The organisation file's organisation (unit tree, municipality names), or None without one."""
+    from frister.organisation import organisation_of
+
+    return organisation_of(app.settings)
+
+
+def _check_number(ctx, param, value):
+    if value is not None and not re.fullmatch(r"[0-9]{4}", value):
+        raise click.BadParameter("expected a municipality number of four digits, e.g. 3316")
+    return value
+
+
+municipality_option = click.option("--municipality", type=TEXT, default=None, callback=_check_number,
+                                   help="Only the cases of this municipality (kommunenummer), e.g. 3316.")
+assessment_option = click.option("--assessment", type=click.Path(dir_okay=False, exists=True), default=None,
+                                 help="The leader's assessment (a UTF-8 text file), printed in its section.")
+formats_option = click.option("--format", "fmt", type=click.Choice(["html", "json", "xlsx"]), default="html",
+                              show_default=True)
 as_of_option = click.option("--as-of", type=DATE, default=None,
                             help="As-of date of the data (default: the latest evaluation run's, else today).")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
@@ -65,16 +84,19 @@ output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), 
 @click.option("--rule", "rule_ids", multiple=True, type=TEXT, help="Only this rule id (repeatable).")
 @click.option("--unit", "units", multiple=True, type=TEXT, help="Only this unit (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "html"]), default="csv", show_default=True)
+@municipality_option
 @as_of_option
 @output_option
 @pass_app
-def audit(app: App, start, end, rule_ids, units, fmt, as_of, output) -> None:
+def audit(app: App, start, end, rule_ids, units, fmt, municipality, as_of, output) -> None:
     """Every deadline and visit period due in a date range (for the Statsforvalteren)."""
     from frister.reports.audit import build_audit, render_audit
 
     rules = app.rules()
+    organisation = _organisation(app)
     with app.ready_engine().connect() as conn:
-        listing = build_audit(conn, rules, start, end, _as_of(conn, as_of), rule_ids, units)
+        listing = build_audit(conn, rules, start, end, _as_of(conn, as_of), rule_ids, units,
+                              municipality=municipality, organisation=organisation)
     _emit(render_audit(listing, fmt, app.settings.templates_dir), output, binary=fmt == "xlsx")
 
 
@@ -88,57 +110,86 @@ def _month(value: str):
 
 @report.command()
 @click.option("--month", "month_text", default=None, help="The month YYYY-MM (default: the as-of date's month).")
-@click.option("--format", "fmt", type=click.Choice(["html"]), default="html", show_default=True)
+@formats_option
+@municipality_option
 @as_of_option
 @output_option
 @pass_app
-def monthly(app: App, month_text, fmt, as_of, output) -> None:
+def monthly(app: App, month_text, fmt, municipality, as_of, output) -> None:
     """The monthly report (månedsrapport) for internal control."""
-    from frister.reports.monthly import monthly_html
+    from frister.reports.monthly import build_monthly, render_monthly
 
     rules = app.rules()
+    organisation = _organisation(app)
     with app.ready_engine().connect() as conn:
         as_of = _as_of(conn, as_of)
         month = _month(month_text) if month_text is not None else as_of.replace(day=1)
-        html = monthly_html(conn, rules, month, as_of, app.settings.templates_dir)
-    _emit(html.encode("utf-8"), output)
+        ctx = build_monthly(conn, rules, month, as_of, organisation, municipality)
+    _emit(render_monthly(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
+
+
+def _config(app: App):
+    from frister.reports.periodic import figure_keys
+    from frister.reports.targets import load_report_config
+
+    return load_report_config(app.settings.report_config, figure_keys())
+
+
 
 
 @report.command("half-year")
-@click.option("--period", "period_text", required=True, help="The half-year, e.g. 2025-H1.")
-@click.option("--format", "fmt", type=click.Choice(["html"]), default="html", show_default=True)
+@click.option("--period", "period_text", default=None, help="The half-year, e.g. 2025-H1.")
+@click.option("--from", "start", type=DATE, default=None, help="Any period instead: its first day.")
+@click.option("--to", "end", type=DATE, default=None, help="Any period instead: its last day.")
+@formats_option
+@municipality_option
+@assessment_option
 @as_of_option
 @output_option
 @pass_app
-def half_year(app: App, period_text, fmt, as_of, output) -> None:
-    """The half-year reporting indicators (per unit and in total)."""
+def half_year(app: App, period_text, start, end, fmt, municipality, assessment, as_of, output) -> None:
+    """The half-year report (or any period's): indicators, activity, per unit and municipality."""
     from frister.calendar import parse_period_label
-    from frister.reports.periodic import half_year_html
+    from frister.reports.periodic import build_period, render_period
+    from frister.reports.targets import read_assessment
 
-    try:
-        period = parse_period_label(period_text)
-    except ValueError:
-        raise click.BadParameter("expected a half-year such as 2025-H1", param_hint="--period") from None
-    if period.kind != "H":
-        raise click.BadParameter("expected a half-year such as 2025-H1", param_hint="--period")
+    label = None
+    if period_text is not None:
+        if start or end:
+            raise click.UsageError("give --period or --from/--to, not both")
+        try:
+            period = parse_period_label(period_text)
+        except ValueError:
+            raise click.BadParameter("expected a half-year such as 2025-H1", param_hint="--period") from None
+        if period.kind != "H":
+            raise click.BadParameter("expected a half-year such as 2025-H1", param_hint="--period")
+        start, end, label = period.start, period.end, period.label
+    elif not (start and end):
+        raise click.UsageError("give --period (e.g. 2025-H1) or both --from and --to")
     rules = app.rules()
+    organisation, config, text = _organisation(app), _config(app), read_assessment(assessment)
     with app.ready_engine().connect() as conn:
-        html = half_year_html(conn, rules, period, _as_of(conn, as_of), app.settings.templates_dir)
-    _emit(html.encode("utf-8"), output)
+        ctx = build_period(conn, rules, start, end, _as_of(conn, as_of), organisation, municipality, config, text,
+                           label=label)
+    _emit(render_period(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
 
 
 @report.command()
 @click.option("--year", type=click.IntRange(1993, 2200), required=True, help="The last year of the report.")
 @click.option("--years", type=click.IntRange(1, 15), default=5, show_default=True, help="How many years to show.")
-@click.option("--format", "fmt", type=click.Choice(["html"]), default="html", show_default=True)
+@formats_option
+@municipality_option
+@assessment_option
 @as_of_option
 @output_option
 @pass_app
-def annual(app: App, year, years, fmt, as_of, output) -> None:
+def annual(app: App, year, years, fmt, municipality, assessment, as_of, output) -> None:
     """Status-report (tilstandsrapport) tables and charts over several years."""
-    from frister.reports.periodic import annual_html
+    from frister.reports.periodic import build_annual, render_annual
+    from frister.reports.targets import read_assessment
 
     rules = app.rules()
+    organisation, config, text = _organisation(app), _config(app), read_assessment(assessment)
     with app.ready_engine().connect() as conn:
-        html = annual_html(conn, rules, year, years, _as_of(conn, as_of), app.settings.templates_dir)
-    _emit(html.encode("utf-8"), output)
+        ctx = build_annual(conn, rules, year, years, _as_of(conn, as_of), organisation, municipality, config, text)
+    _emit(render_annual(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")

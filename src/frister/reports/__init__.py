@@ -7,9 +7,12 @@ fingerprint (see :mod:`frister.reports.data`). Layout lives in ``templates/repor
 figures are computed in :mod:`frister.reports.figures`; output is byte-identical for the
 same facts, breach reasons, rules and as-of date.
 
-Modules: ``data`` (collect rows), ``figures`` (counting conventions), ``audit``,
-``monthly``, ``periodic`` (half-year and annual), ``charts`` (inline SVG), ``tabular``
-(CSV/XLSX, formula escaping), ``render`` (Jinja2 and bokmål formatting), ``output``
+Modules: ``data`` (collect rows), ``figures`` (counting conventions), ``activity``
+(volume figures from the case facts), ``groups`` (per-unit rows along the unit tree,
+per-municipality rows), ``audit``, ``monthly``, ``periodic`` (half-year, any period,
+annual), ``targets`` (targets, comparison values, the leader's assessment), ``charts``
+(inline SVG), ``tabular`` (CSV/XLSX, formula escaping), ``sheets`` and ``json_form``
+(every report as XLSX and JSON), ``render`` (Jinja2 and bokmål formatting), ``output``
 (writing a report to a file: whole, 0600, or not at all).
 """
 

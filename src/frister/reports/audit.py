@@ -2,7 +2,7 @@
 
 One row per obligation whose due date falls in ``[start, end]`` (inclusive), evaluated
 as of the report's as-of date (see :mod:`frister.reports.data`), ordered by rule (in
-catalogue order), due date, case, subject, period and sequence number. The header
+the case's path order), due date, case, subject, period and sequence number. The header
 block states the period, the as-of date of the data, the rules' fingerprint, the
 selection and the totals per rule. Only the case reference identifies a child; no
 caseworker, no birth date. For a rule whose dates give the birth date away
@@ -31,8 +31,9 @@ from frister.engine.evaluate import Evaluation
 from frister.engine.results import STATUS_LABELS, Result
 from frister.errors import FristerError
 from frister.facts.contract import REASON_LABELS
-from frister.reports.data import collect
-from frister.reports.figures import RuleTotals, rule_totals
+from frister.organisation import Organisation
+from frister.reports.data import Group, collect
+from frister.reports.figures import RuleTotals, in_path_order, rule_totals
 from frister.reports.render import render
 from frister.reports.tabular import to_csv, to_xlsx
 from frister.rules.model import DUTY_LABELS, Rule, RuleSet
@@ -79,12 +80,15 @@ class AuditReport:
     totals: tuple[RuleTotals, ...]
     local_rows: tuple[Row, ...] = ()  # the service's own routines, listed apart
     local_totals: tuple[RuleTotals, ...] = ()
+    municipality: str | None = None  # the number the listing is restricted to
+    data_fingerprint: str = ""  # of the stored cases' facts (frister.reports.data)
 
     @property
     def selection(self) -> str:
         rules = ", ".join(self.rule_ids) if self.rule_ids else "alle regler"
         units = ", ".join(self.units) if self.units else "alle enheter"
-        return f"{rules}; {units}"
+        where = f"; kommune {self.municipality}" if self.municipality else ""
+        return f"{rules}; {units}{where}"
 
     def meta(self) -> list[tuple[str, str]]:
         return [
@@ -92,6 +96,7 @@ class AuditReport:
             ("Periode (fristdato)", f"{self.start.isoformat()} – {self.end.isoformat()}"),
             ("Data per", self.as_of.isoformat()),
             ("Regelsett (fingeravtrykk)", self.fingerprint),
+            ("Data (fingeravtrykk)", self.data_fingerprint),
             ("Utvalg", self.selection),
             ("Antall frister", f"{len(self.rows)} lovkrav og retningslinjer; {len(self.local_rows)} lokale rutiner"),
             ("Konfidens", "V verifisert i offisiell tekst; S kun sekundærkilde; U ikke verifisert"),
@@ -99,29 +104,38 @@ class AuditReport:
 
 
 def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, as_of: dt.date,
-                rule_ids: Sequence[str] = (), units: Sequence[str] = ()) -> AuditReport:
-    """Collect the rows and totals of an audit listing (raises on an unknown rule or a bad range)."""
+                rule_ids: Sequence[str] = (), units: Sequence[str] = (), municipality: str | None = None,
+                organisation: Organisation | None = None) -> AuditReport:
+    """Collect the rows and totals of an audit listing (raises on an unknown rule or a bad
+    range). ``units`` selects those units and, with an organisation file, every unit below
+    them; ``municipality`` the cases of one municipality."""
     if end < start:
         raise FristerError("--to must not be before --from")
     unknown = sorted(set(rule_ids) - {r.id for r in rules})
     if unknown:
         raise FristerError(f"unknown rule(s): {', '.join(unknown)}")
-    order = {r.id: i for i, r in enumerate(rules)}
+    order = {r.id: i for i, (_, r) in enumerate(in_path_order(rules))}  # the case's path
     wanted = set(rule_ids) or set(order)
     window = (to_day(start), to_day(end))
+    chosen = {below for u in units for below in (organisation.below(u) if organisation else [u])}
 
     def listed(ev: Evaluation) -> list[Result]:  # in the worker: the rows due in the range
         return [r for r in ev.results(where=lambda p: (p.due >= window[0]) & (p.due <= window[1]))
-                if r.rule in wanted and (not units or r.unit in units)]
+                if r.rule in wanted and (not units or r.unit in chosen)
+                and (municipality is None or r.municipality == municipality)]
 
-    frame = collect(conn, rules, as_of, start, end, also=listed)
+    frame = collect(conn, rules, as_of, start, end, also=listed, municipality=municipality)
+    known = set(frame.units) | (set(organisation.units) if organisation else set())
+    unknown_units = sorted(set(units) - known)
+    if unknown_units:
+        raise FristerError(f"unknown unit(s): {', '.join(unknown_units)} (not in the data nor the organisation file)")
     reasons = reasons_by_key(conn)
     rows = [_row(r, reasons) for part in frame.also for r in part]
     rows.sort(key=lambda r: (order[r.result.rule], r.result.due_on, r.result.case_id, r.result.subject,
                              r.result.period or "", r.result.seq))
     mask = frame.due_between(start, end)
     if units:
-        mask &= np.isin(frame.unit, [frame.units.index(u) for u in units if u in frame.units])
+        mask &= frame.of(Group("", "", units=tuple(sorted(chosen))))
     local = frame.duty_is("local")
     only = set(rule_ids) or None
 
@@ -133,7 +147,7 @@ def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, 
                        used(rule_totals(frame, mask & ~local, only=only)),
                        tuple(r for r in rows if r.result.duty == "local"),
                        tuple(t for t in rule_totals(frame, mask & local, only=only)
-                             if t.due or t.rule.duty == "local"))
+                             if t.due or t.rule.duty == "local"), municipality, frame.data_fingerprint)
 
 
 def _row(r: Result, reasons: dict[tuple, Explanation]) -> Row:

@@ -25,6 +25,7 @@ obligation; the reports count with numpy over them (:mod:`frister.reports.figure
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -33,6 +34,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from frister.breaches.service import reasons_by_key
+from frister.reports.activity import activity_piece
 from frister.calendar import NONE, add_months, from_day, known, to_day
 from frister.engine.batch import Batch
 from frister.engine.evaluate import LATE, OVERDUE, Evaluation, period_label
@@ -50,6 +52,21 @@ def default_as_of(conn: Connection, today: dt.date) -> dt.date:
     """The as-of date of the latest successful evaluation run, else ``today``."""
     run = latest_run(conn)
     return run.as_of if run is not None else today
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A row of a per-unit or per-municipality table: its key (unit code, municipality
+    number, ``""`` for cases without one), display name and place in the unit tree, and
+    what it sums: the obligations of ``units`` (None: any unit) in ``municipality``
+    (None: any; ``""``: cases without a municipality)."""
+
+    key: str
+    name: str
+    units: tuple[str, ...] | None = None
+    municipality: str | None = None
+    depth: int = 0
+    parent: str | None = None
 
 
 @dataclass
@@ -74,6 +91,8 @@ class Frame:
     snapshots: dict[dt.date, dict[str, np.ndarray]] = field(default_factory=dict)
     also: list = field(default_factory=list)  # what collect's ``also`` made of each batch
     municipalities: list[str] = field(default_factory=list)  # ``municipality`` indexes these (-1: none)
+    activity: dict = field(default_factory=dict)  # events and children counted (frister.reports.activity)
+    data_fingerprint: str = ""  # of the stored cases' facts (see collect)
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -98,9 +117,28 @@ class Frame:
         return (self.met >= to_day(start)) & (self.met <= to_day(end))
 
     def of_unit(self, unit: str | None) -> np.ndarray:
-        if unit is None:
-            return np.ones(len(self), dtype=bool)
-        return self.unit == (self.units.index(unit) if unit in self.units else -1)
+        return self.of(Group(unit, unit, units=(unit,)) if unit is not None else None)
+
+    def of(self, group: "Group | None") -> np.ndarray:
+        """The obligations credited to ``group`` (None: all)."""
+        return self.group_mask(group, self.unit, self.municipality)
+
+    def snapshot_of(self, day: dt.date, group: "Group | None") -> np.ndarray:
+        """The children of the snapshot on ``day`` credited to ``group`` (None: all)."""
+        snap = self.snapshots[day]
+        return self.group_mask(group, snap["unit"], snap["municipality"])
+
+    def group_mask(self, group: "Group | None", unit: np.ndarray, municipality: np.ndarray) -> np.ndarray:
+        mask = np.ones(len(unit), dtype=bool)
+        if group is None:
+            return mask
+        if group.units is not None:
+            mask &= np.isin(unit, [self.units.index(u) for u in group.units if u in self.units])
+        if group.municipality is not None:
+            m = group.municipality
+            mask &= municipality == (-1 if m == "" else self.municipalities.index(m) if m in self.municipalities
+                                     else -2)
+        return mask
 
     def duty_is(self, duty: str) -> np.ndarray:
         """The obligations whose rule version is of that kind of duty."""
@@ -130,11 +168,14 @@ class Frame:
 
 
 def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, end: dt.date,
-            snapshot_days: Sequence[dt.date] = (), also: Callable[[Evaluation], Any] | None = None) -> Frame:
+            snapshot_days: Sequence[dt.date] = (), also: Callable[[Evaluation], Any] | None = None,
+            municipality: str | None = None) -> Frame:
     """Evaluate every stored case as of ``as_of``; keep the obligations due or met in
     ``[start, end]``, and count the support-measure snapshots on ``snapshot_days``.
     ``also(evaluation)``, when given, is called on each batch where it was evaluated
-    and what it returns is kept in ``Frame.also``."""
+    and what it returns is kept in ``Frame.also``. With ``municipality`` (a number) the
+    frame holds only the cases of that municipality (a council's own report); what
+    ``also`` returned is not filtered."""
     window = (to_day(start), to_day(end))
     rule_ids = tuple(r.id for r in rules)
     both = list(map_evaluations(conn, rules, as_of, lambda ev: (
@@ -143,6 +184,8 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
     labels = {kind: sorted({u for p in pieces for u in p[kind]} - {""}) for kind in ("units", "municipalities")}
     columns: dict[str, list] = {name: [] for name in _COLUMNS}
     keys, snapshots = [], {d: [] for d in snapshot_days}
+    activities: list[dict] = []
+    fingerprint = 0
     offset = 0
     for p in pieces:
         # Each batch numbered its labels as it met them; renumber them in the frame's order.
@@ -162,6 +205,13 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
                                  "municipality": local["municipalities"][snap["municipality"]]
                                  if len(snap["municipality"]) else snap["municipality"]})
         offset += p["cases"]
+        for name, table in p["activity"].items():
+            for part in (table.values() if name == "children" else (table,)):
+                for kind in ("unit", "municipality"):
+                    code = local["units" if kind == "unit" else "municipalities"]
+                    part[kind] = code[part[kind]] if len(part[kind]) else part[kind]
+        activities.append(p["activity"])
+        fingerprint = (fingerprint + p["fingerprint"]) % (1 << 256)
     units = labels["units"]
     merged = {name: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for name, v in columns.items()}
     key = np.concatenate(keys) if keys else np.zeros(0, dtype=object)
@@ -174,8 +224,49 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
     snaps = {d: {name: np.concatenate([s[name] for s in parts]) for name in parts[0]} if parts else
              {name: np.zeros(0, dtype=np.int64) for name in _SNAPSHOT}
              for d, parts in snapshots.items()}
-    return Frame(rules, as_of, start, end, units, merged, key, reason, snaps, [a for _, a in both],
-                 municipalities=labels["municipalities"])
+    frame = Frame(rules, as_of, start, end, units, merged, key, reason, snaps, [a for _, a in both],
+                  municipalities=labels["municipalities"], activity=_merge_activity(activities, snapshot_days),
+                  data_fingerprint=f"{fingerprint:064x}")
+    return frame if municipality is None else _only(frame, Group(municipality, municipality, municipality=municipality))
+
+
+def _merge_activity(pieces: list[dict], snapshot_days: Sequence[dt.date]) -> dict:
+    """The batches' activity arrays (frister.reports.activity), concatenated."""
+    def join(parts: list[dict]) -> dict:
+        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]} if parts else {}
+
+    if not pieces:
+        empty = {"day": np.zeros(0, dtype=np.int64), "unit": np.zeros(0, dtype=np.int32),
+                 "municipality": np.zeros(0, dtype=np.int32)}
+        from frister.reports.activity import CHILD_FLAGS
+        flags = {k: np.zeros(0, dtype=bool) for k in CHILD_FLAGS}
+        return {"referral": empty, "referral_concluded": {**empty, "closed": flags["any"]},
+                "investigation": {**empty, "closed": flags["any"], "extended": flags["any"],
+                                  "measures": flags["any"]},
+                "emergency": empty, "children": {d: {"unit": empty["unit"], "municipality": empty["unit"], **flags}
+                                                 for d in snapshot_days}}
+    out = {name: join([p[name] for p in pieces]) for name in pieces[0] if name != "children"}
+    out["children"] = {d: join([p["children"][d] for p in pieces]) for d in snapshot_days}
+    return out
+
+
+def _only(f: Frame, group: Group) -> Frame:
+    """The frame with only the obligations, snapshot children and activity of ``group``."""
+    keep = f.of(group)
+    snaps = {}
+    for day, snap in f.snapshots.items():
+        in_group = f.snapshot_of(day, group)
+        snaps[day] = {name: values[in_group] for name, values in snap.items()}
+
+    def only(table: dict) -> dict:
+        mask = f.group_mask(group, table["unit"], table["municipality"])
+        return {name: values[mask] for name, values in table.items()}
+
+    activity = {name: ({d: only(t) for d, t in table.items()} if name == "children" else only(table))
+                for name, table in f.activity.items()}
+    return Frame(f.rules, f.as_of, f.start, f.end, f.units, {n: v[keep] for n, v in f.columns.items()},
+                 f.key[keep], f.reason[keep], snaps, f.also, municipalities=f.municipalities, activity=activity,
+                 data_fingerprint=f.data_fingerprint)
 
 
 def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
@@ -219,9 +310,21 @@ def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
         keys.append(key)
     piece = {name: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for name, v in out.items()}
     snapshots = {d: support_snapshot(b, d, units, municipalities) for d in snapshot_days}
+    activity = activity_piece(b, ev.as_of, window, snapshot_days, units, municipalities)
     piece.update(units=units.labels, municipalities=municipalities.labels, cases=len(b), snapshots=snapshots,
-                 key=np.concatenate(keys) if keys else np.zeros(0, dtype=object))
+                 key=np.concatenate(keys) if keys else np.zeros(0, dtype=object), activity=activity,
+                 fingerprint=data_fingerprint(b))
     return piece
+
+
+def data_fingerprint(b: Batch) -> int:
+    """The batch's share of the data fingerprint: the sum of a sha256 per stored case
+    (its id and the fingerprint of its facts), so the frame's fingerprint does not depend
+    on how the cases fell into batches."""
+    total = 0
+    for case_id, facts in zip(b.case_ids, b.fingerprints):
+        total += int.from_bytes(hashlib.sha256(f"{case_id}\0{facts}".encode()).digest(), "big")
+    return total % (1 << 256)
 
 
 class _Codes:

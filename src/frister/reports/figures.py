@@ -36,7 +36,7 @@ import numpy as np
 from frister.calendar import add_months, to_day
 from frister.engine.evaluate import LATE, MET, NOT_EVALUATED, OPEN, OVERDUE
 from frister.facts.contract import REASON_CODES, REASON_LABELS
-from frister.reports.data import Frame, reasons_counter
+from frister.reports.data import Frame, Group, reasons_counter
 from frister.rules.model import DUTIES, Rule, RuleSet
 
 CONFIDENCE_ORDER = {"V": 0, "S": 1, "U": 2}
@@ -124,12 +124,31 @@ def _capped_visits(f: Frame, mask: np.ndarray) -> tuple[int, int]:
     return int(required.sum()), int(np.minimum(np.maximum(f.done[mask], 0), required).sum())
 
 
+# The case's path: melding → undersøkelse → tiltak → akutt/omsorg → plassering → ettervern.
+PATH = ("referral", "investigation", "measure", "emergency_decision", "care_order", "placement", "child")
+_WITHIN = {"referral_review": 0, "reporter_feedback": 1, "reporter_feedback_after_investigation": 2,
+           "investigation_deadline": 0, "closed_with_concern_review": 1, "measure_plan": 0,
+           "measure_plan_evaluation": 1, "care_order_implementation": 0, "care_plan": 1,
+           "foster_home_followup_visits": 0, "foster_home_supervision_visits": 1, "foster_home_first_year_visits": 2}
+
+
+def path_rank(rule: Rule) -> tuple:
+    """Where a rule comes in the case's path (reports list rules in this order, not by id)."""
+    return (PATH.index(rule.subject) if rule.subject in PATH else len(PATH), _WITHIN.get(rule.id, 9), rule.id)
+
+
+def in_path_order(rules) -> list[tuple[int, Rule]]:
+    """``(catalogue index, rule)`` in path order."""
+    return sorted(enumerate(rules), key=lambda pair: path_rank(pair[1]))
+
+
 def rule_totals(f: Frame, mask: np.ndarray, only: set[str] | None = None,
                 keep_empty: bool = True) -> list[RuleTotals]:
-    """Per rule (in catalogue order), the obligations under ``mask`` (e.g. due in a period)."""
+    """Per rule (in the case's path order, :func:`path_rank`), the obligations under ``mask``
+    (e.g. due in a period)."""
     out = []
     as_of = to_day(f.as_of)
-    for i, rule in enumerate(f.rules):
+    for i, rule in in_path_order(f.rules):
         if only and rule.id not in only:
             continue
         m = mask & (f.rule == i)
@@ -173,11 +192,11 @@ def summarise(f: Frame, mask: np.ndarray) -> Summary:
                    int((status == OPEN).sum()))
 
 
-def indicators(f: Frame, start: dt.date, end: dt.date, snapshot_day: dt.date, unit: str | None = None
+def indicators(f: Frame, start: dt.date, end: dt.date, snapshot_day: dt.date, group: Group | None = None
                ) -> list[Figure]:
-    """The RULES.md indicators for ``[start, end]`` (of one unit, or all) and the
-    support-measure snapshot on ``snapshot_day``."""
-    mine = f.of_unit(unit)
+    """The RULES.md indicators for ``[start, end]`` (of one group — a unit with the units
+    below it, a municipality —, or all) and the support-measure snapshot on ``snapshot_day``."""
+    mine = f.of(group)
     due = mine & f.due_between(start, end)
     met = mine & f.met_between(start, end)
     as_of = to_day(f.as_of)
@@ -201,8 +220,7 @@ def indicators(f: Frame, start: dt.date, end: dt.date, snapshot_day: dt.date, un
                        int((due & of("investigation_deadline") & (f.status == OVERDUE)).sum()), None,
                        higher_is_better=False))
     snap = f.snapshots[snapshot_day]
-    in_unit = np.ones(len(snap["unit"]), dtype=bool) if unit is None else \
-        snap["unit"] == (f.units.index(unit) if unit in f.units else -1)
+    in_unit = f.snapshot_of(snapshot_day, group)
     figs.append(Figure("children_with_plan", "Barn med hjelpetiltak som har tiltaksplan",
                        int(snap["has_plan"][in_unit].sum()), int(in_unit.sum()),
                        note="øyeblikksbilde ved periodens slutt"))
@@ -233,6 +251,14 @@ def indicators(f: Frame, start: dt.date, end: dt.date, snapshot_day: dt.date, un
         figs.append(Figure(key, label, done, required,
                            note="i avsluttede besøksperioder; antall som mangler i parentes"))
     return figs
+
+
+def reasons_by_rule(f: Frame, mask: np.ndarray) -> list[tuple[Rule, list[tuple[str, int]]]]:
+    """The causes of breaches per deadline type: per rule with breaches under ``mask``
+    (in path order), its breaches per reason as :func:`reasons_breakdown`."""
+    breaches = mask & f.breaches()
+    return [(rule, reasons_breakdown(f, mask & (f.rule == i))) for i, rule in in_path_order(f.rules)
+            if (breaches & (f.rule == i)).any()]
 
 
 def reasons_breakdown(f: Frame, mask: np.ndarray) -> list[tuple[str, int]]:

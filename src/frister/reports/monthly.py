@@ -25,7 +25,9 @@ from sqlalchemy import Connection, Engine
 from frister.calendar import add_months, days_in_month, is_working_day
 from frister.engine.evaluate import OPEN, OVERDUE
 from frister.reports import charts
-from frister.reports.data import Frame, collect, default_as_of
+from frister.organisation import Organisation
+from frister.reports.data import Frame, Group, collect, default_as_of
+from frister.reports.groups import check_municipality, municipality_name, unit_groups
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.nb import month_short
 from frister.reports.render import month_name, render, write_text
@@ -42,7 +44,7 @@ class Week:
     label: str
     working_days: int
     holiday: bool
-    counts: tuple[int, ...]  # per unit, in report unit order
+    counts: tuple[int, ...]  # per top-level unit, in report unit order
 
     @property
     def total(self) -> int:
@@ -60,57 +62,65 @@ def weeks_ahead(as_of: dt.date, n: int = WEEKS_AHEAD) -> list[tuple[dt.date, dt.
     return [(monday + dt.timedelta(weeks=i), monday + dt.timedelta(weeks=i, days=6)) for i in range(n)]
 
 
-def _load_ahead(f: Frame, as_of: dt.date) -> list[Week]:
+def _load_ahead(f: Frame, as_of: dt.date, groups: list[Group]) -> list[Week]:
+    """Per week ahead, the open obligations due in it per group (top-level units)."""
     out = []
     for start, end in weeks_ahead(as_of):
         due = (f.status == OPEN) & f.due_between(start, end)
         days = [start + dt.timedelta(days=i) for i in range(7)]
         working = sum(1 for d in days[:5] if is_working_day(d))
         iso = start.isocalendar()
-        per_unit = np.bincount(f.unit[due], minlength=len(f.units))
         out.append(Week(
             start=start, end=end, label=f"Uke {iso.week}", working_days=working,
             holiday=working < 5 or any(d.month == 7 for d in days[:5]),
-            counts=tuple(int(n) for n in per_unit),
+            counts=tuple(int((due & f.of(g)).sum()) for g in groups),
         ))
     return out
 
 
-def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date) -> dict:
-    """The template context of the monthly report for ``month`` (any date in it)."""
+def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date,
+                  organisation: Organisation | None = None, municipality: str | None = None) -> dict:
+    """The template context of the monthly report for ``month`` (any date in it), of the
+    whole service or of one ``municipality``, units in the tree of ``organisation``."""
     month = month.replace(day=1)
     m_end = month_end(month)
     y_start = add_months(month, -11)
     weeks = weeks_ahead(as_of)
     snap = snapshot_day(m_end, as_of)
-    f = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,))
-    units = f.units
+    f = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,),
+                municipality=municipality)
+    check_municipality(f, organisation, municipality)
+    unit_rows = unit_groups(f, organisation)
+    top = [g for g in unit_rows if g.depth == 0]  # stacked charts and the load: they add up to the total
+    units = [g.key for g in unit_rows]
     month_rows = f.due_between(month, m_end)
     year_rows = f.due_between(y_start, m_end)
 
     def figures_for(start: dt.date, end: dt.date) -> dict:
         return {"total": indicators(f, start, end, snap),
-                "units": {u: indicators(f, start, end, snap, u) for u in units}}
+                "units": {g.key: indicators(f, start, end, snap, g) for g in unit_rows}}
 
     months = [add_months(y_start, i) for i in range(12)]
     month_labels = [month_short(m) for m in months]
-    share_series, breach_series = [], {u: [] for u in units}
+    share_series, breach_series = [], {g.key: [] for g in top}
     breaches = f.breaches()
     for m in months:
         rs = f.due_between(m, month_end(m))
         s = summarise(f, rs)
         share_series.append(s.share_met)
-        per_unit = np.bincount(f.unit[rs & breaches], minlength=len(units))
-        for i, u in enumerate(units):
-            breach_series[u].append(int(per_unit[i]))
+        for g in top:
+            breach_series[g.key].append(int((rs & breaches & f.of(g)).sum()))
 
     unexplained = np.nonzero(year_rows & breaches & (f.reason < 0))[0]
     order = sorted(unexplained.tolist(), key=lambda i: (f.status[i] != OVERDUE, -int(f.days_late[i]), f.key[i]))
-    load = _load_ahead(f, as_of)
+    load = _load_ahead(f, as_of, top)
     unit_totals = {
-        "month": {u: summarise(f, month_rows & f.of_unit(u)) for u in units},
-        "year": {u: summarise(f, year_rows & f.of_unit(u)) for u in units},
+        "month": {g.key: summarise(f, month_rows & f.of(g)) for g in unit_rows},
+        "year": {g.key: summarise(f, year_rows & f.of(g)) for g in unit_rows},
     }
+    meta = [("Måned", month_name(month))]
+    if municipality is not None:
+        meta.append(("Kommune", municipality_name(organisation, municipality)))
     return {
         "title": f"Månedsrapport {month_name(month)}",
         "month": month,
@@ -118,13 +128,16 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "year_start": y_start,
         "as_of": as_of,
         "fingerprint": f.fingerprint,
+        "municipality": municipality,
         "snapshot": snap,
         "units": units,
-        "meta": [
-            ("Måned", month_name(month)),
+        "unit_rows": unit_rows,
+        "top_units": top,
+        "meta": meta + [
             ("Siste 12 måneder", f"{y_start.strftime('%d.%m.%Y')} – {m_end.strftime('%d.%m.%Y')}"),
             ("Data per", as_of.strftime("%d.%m.%Y")),
             ("Regelsett (fingeravtrykk)", f.fingerprint),
+            ("Data (fingeravtrykk)", f.data_fingerprint),
         ],
         "month_figures": figures_for(month, m_end),
         "year_figures": figures_for(y_start, m_end),
@@ -142,10 +155,10 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
             "share": charts.columns("Andel frister overholdt per måned", month_labels,
                                     [charts.Series("Overholdt", share_series)], percent=True),
             "breaches": charts.columns("Fristbrudd per måned og enhet", month_labels,
-                                       [charts.Series(u, breach_series[u]) for u in units], stacked=True),
+                                       [charts.Series(g.name, breach_series[g.key]) for g in top], stacked=True),
             "load": charts.columns("Åpne frister som forfaller de neste 8 ukene",
                                    [w.label for w in load],
-                                   [charts.Series(u, [w.counts[i] for w in load]) for i, u in enumerate(units)],
+                                   [charts.Series(g.name, [w.counts[i] for w in load]) for i, g in enumerate(top)],
                                    stacked=True, marks=[w.holiday for w in load]),
         },
     }
@@ -158,13 +171,27 @@ class _Shown:
     result: object
 
 
-def monthly_html(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date, templates_dir: str | Path) -> str:
+def monthly_html(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date, templates_dir: str | Path,
+                 organisation: Organisation | None = None, municipality: str | None = None) -> str:
     """The monthly report as one self-contained HTML document."""
-    return render(templates_dir, "monthly.html", **build_monthly(conn, rules, month, as_of))
+    return render(templates_dir, "monthly.html", **build_monthly(conn, rules, month, as_of, organisation,
+                                                                 municipality))
+
+
+def render_monthly(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
+    """A monthly report context as ``html``, ``json`` or ``xlsx`` bytes."""
+    from frister.reports import json_form, sheets
+
+    if fmt == "json":
+        return json_form.to_bytes(json_form.monthly_json(ctx))
+    if fmt == "xlsx":
+        return sheets.monthly_xlsx(ctx)
+    return render(templates_dir, "monthly.html", **ctx).encode("utf-8")
 
 
 def write_monthly(engine: Engine, rules: RuleSet, month: dt.date, path: str | Path,
-                  as_of: dt.date | None = None, templates_dir: str | Path | None = None) -> Path:
+                  as_of: dt.date | None = None, templates_dir: str | Path | None = None,
+                  organisation: Organisation | None = None) -> Path:
     """Write the monthly report for ``month`` to ``path`` and return the path (used by ``frister demo``).
 
     ``as_of`` defaults to the latest evaluation run's as-of date (else the month's end);
@@ -177,5 +204,5 @@ def write_monthly(engine: Engine, rules: RuleSet, month: dt.date, path: str | Pa
     with engine.connect() as conn:
         if as_of is None:
             as_of = default_as_of(conn, month_end(month))
-        html = monthly_html(conn, rules, month, as_of, templates_dir)
+        html = monthly_html(conn, rules, month, as_of, templates_dir, organisation)
     return write_text(path, html)

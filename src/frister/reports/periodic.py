@@ -17,12 +17,23 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from dataclasses import dataclass
+from typing import Sequence
+
 from frister.calendar import CalendarPeriod
-from frister.reports import charts
+from frister.engine.evaluate import LATE, MET, OVERDUE
+from frister.errors import FristerError
+from frister.nb import period_text, span_text
+from frister.organisation import Organisation
+from frister.reports import charts, json_form, sheets
 from frister.reports.data import collect
-from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
+from frister.reports.activity import GLOSSARY, MUNICIPALITY_ROWS, activity_figures, monthly_volume
+from frister.reports.figures import (Figure, in_path_order, indicators, reasons_breakdown, reasons_by_rule,
+                                     rule_totals, snapshot_day, summarise)
+from frister.reports.targets import ReportConfig
+from frister.reports.groups import check_municipality, municipality_groups, municipality_name, unit_groups
 from frister.reports.render import render
-from frister.rules.model import RuleSet
+from frister.rules.model import Rule, RuleSet
 
 SHARE_KEYS = ("referrals_reviewed", "investigations_late", "children_with_plan", "plans_evaluated",
               "followup_visits", "supervision_visits")
@@ -36,52 +47,174 @@ SHORT_LABELS = {
 }
 
 
-def _meta(label: str, value: str, as_of: dt.date, fingerprint: str, end: dt.date) -> list[tuple[str, str]]:
-    meta = [(label, value), ("Data per", as_of.strftime("%d.%m.%Y")), ("Regelsett (fingeravtrykk)", fingerprint)]
+@dataclass(frozen=True)
+class _Period:
+    start: dt.date
+    end: dt.date
+    label: str
+
+
+def _meta(label: str, value: str, as_of: dt.date, fingerprint: str, end: dt.date,
+          municipality: str | None = None, data_fingerprint: str = "") -> list[tuple[str, str]]:
+    meta = [(label, value)]
+    if municipality is not None:
+        meta.append(("Kommune", municipality))
+    meta += [("Data per", as_of.strftime("%d.%m.%Y")), ("Regelsett (fingeravtrykk)", fingerprint),
+             ("Data (fingeravtrykk)", data_fingerprint)]
     if as_of < end:
         meta.append(("Merk", f"Perioden er ikke avsluttet per {as_of.strftime('%d.%m.%Y')}: tallene er foreløpige."))
     return meta
 
 
-def build_half_year(conn: Connection, rules: RuleSet, period: CalendarPeriod, as_of: dt.date) -> dict:
+INDICATOR_KEYS = ("referrals_reviewed", "referrals_unreviewed", "investigations_late", "investigations_running_late",
+                  "children_with_plan", "plans_evaluated", "followup_children_not_met",
+                  "supervision_children_not_met", "followup_visits", "supervision_visits")
+ACTIVITY_KEYS = ("referrals_received", "referrals_closed", "investigations_concluded", "investigations_closed",
+                 "investigations_extended", "investigations_to_measures", "emergency_decisions", "children_support",
+                 "children_placed_voluntarily", "children_under_care", "children_in_measures",
+                 "children_foster_home", "children_institution", "aftercare", "care_plans")
+
+
+def figure_keys() -> set[str]:
+    """Every figure key a target or comparison value may name (frister.reports.targets)."""
+    return set(INDICATOR_KEYS) | set(ACTIVITY_KEYS) | {"investigation_deadlines_met"}
+
+
+def glossary(rules: Sequence[Rule]) -> list[tuple[str, str]]:
+    """The report's glossary: the activity figures, the two investigation views, and once
+    for the whole report which rules' basis is not verified in an official text."""
+    out = list(GLOSSARY) + list(INVESTIGATION_VIEWS)
+    unverified = [r for r in rules if any(v.confidence != "V" for v in r.versions)]
+    if unverified:
+        out.append(("Regler med grunnlag som ikke er verifisert",
+                    "Grunnlaget (hjemmelen) for disse fristene er vist slik det er kjent, men er ikke kontrollert mot "
+                    "offisiell lovtekst for alle lovversjoner (S = kun sekundærkilde, U = ikke verifisert): "
+                    + "; ".join(f"{r.title} ({'/'.join(sorted({v.confidence for v in r.versions} - {'V'}))})"
+                                for _, r in in_path_order(unverified)) + "."))
+    return out
+
+
+INVESTIGATION_VIEWS = (
+    ("Undersøkelser over frist (etter avslutningsdato)",
+     "Av undersøkelsene som ble avsluttet i perioden: andelen som ble avsluttet etter fristen. Svarer på: hvor "
+     "mange av undersøkelsene vi gjorde ferdig, tok for lang tid?"),
+    ("Undersøkelsesfrister overholdt (etter fristdato)",
+     "Av undersøkelsesfristene som forfalt i perioden og er avgjort: andelen der undersøkelsen var avsluttet innen "
+     "fristen. Svarer på: ble fristene som løp ut i perioden holdt? En undersøkelse som ble avsluttet sent i "
+     "januar, med frist i desember året før, telles i det første tallet for januar og i det andre for desember; "
+     "derfor summerer de to tallene seg ikke til 100 %."),
+)
+
+
+def investigation_views(f, start: dt.date, end: dt.date, group=None) -> dict:
+    """The two views of the investigation deadline, side by side (see :data:`INVESTIGATION_VIEWS`)."""
+    rule = f.rule == f.rule_index("investigation_deadline")
+    mine = f.of(group) & rule
+    concluded = mine & f.met_between(start, end)
+    due = mine & f.due_between(start, end)
+    decided = due & ((f.status == MET) | (f.status == LATE) | (f.status == OVERDUE))
+    return {"by_conclusion": Figure("investigations_late", INVESTIGATION_VIEWS[0][0],
+                                    int((concluded & (f.status == LATE)).sum()), int(concluded.sum()),
+                                    higher_is_better=False),
+            "by_due_date": Figure("investigation_deadlines_met", INVESTIGATION_VIEWS[1][0],
+                                  int((due & (f.status == MET)).sum()), int(decided.sum()))}
+
+
+def build_half_year(conn: Connection, rules: RuleSet, period: CalendarPeriod, as_of: dt.date,
+                    organisation: Organisation | None = None, municipality: str | None = None,
+                    config: ReportConfig | None = None, assessment: Sequence[str] = ()) -> dict:
     """The template context of the half-year report for ``period`` (``YYYY-H1``/``H2``)."""
+    return build_period(conn, rules, period.start, period.end, as_of, organisation, municipality, config,
+                        assessment, label=period.label)
+
+
+def build_period(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, as_of: dt.date,
+                 organisation: Organisation | None = None, municipality: str | None = None,
+                 config: ReportConfig | None = None, assessment: Sequence[str] = (), label: str | None = None) -> dict:
+    """The template context of the period report (a half-year ``label``, or any
+    ``[start, end]``), of the whole service or of one ``municipality`` (a number), with
+    units in the tree of ``organisation`` (:mod:`frister.reports.groups`)."""
+    if end < start:
+        raise FristerError("--to must not be before --from")
+    period = _Period(start, end, label or f"{start.isoformat()}/{end.isoformat()}")
     snap = snapshot_day(period.end, as_of)
-    f = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,))
-    units = f.units
+    f = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,), municipality=municipality)
+    check_municipality(f, organisation, municipality)
+    unit_rows = unit_groups(f, organisation)
+    municipality_rows = municipality_groups(f, organisation, municipality)
+    units = [g.key for g in unit_rows]
     due = f.due_between(period.start, period.end)
     total = indicators(f, period.start, period.end, snap)
-    figures = {"total": total, "units": {u: indicators(f, period.start, period.end, snap, u) for u in units}}
+    figures = {"total": total, "units": {g.key: indicators(f, period.start, period.end, snap, g) for g in unit_rows},
+               "municipalities": {g.key: indicators(f, period.start, period.end, snap, g)
+                                  for g in municipality_rows}}
     share_items = [(SHORT_LABELS[x.key], x.share, x.higher_is_better) for x in total if x.key in SHARE_KEYS]
     totals = rule_totals(f, due)
+    activity = {"total": activity_figures(f, period.start, period.end, snap),
+                "units": {g.key: activity_figures(f, period.start, period.end, snap, g) for g in unit_rows},
+                "municipalities": {g.key: activity_figures(f, period.start, period.end, snap, g)
+                                   for g in municipality_rows}}
+    title = (f"Halvårsrapportering {period_text(label)}" if label else f"Rapport {span_text(start, end)}")
     return {
-        "title": f"Halvårsrapportering {period.label}",
+        "report": "half-year" if label else "period",
+        "title": title,
         "meta": _meta("Periode", f"{period.start.strftime('%d.%m.%Y')} – {period.end.strftime('%d.%m.%Y')}",
-                      as_of, f.fingerprint, period.end),
+                      as_of, f.fingerprint, period.end, municipality and municipality_name(organisation, municipality),
+                      f.data_fingerprint),
+        "period": period,
+        "activity": activity,
+        "volume": monthly_volume(f, period.start, period.end),
+        "investigations": investigation_views(f, period.start, period.end),
+        "reasons_by_rule": reasons_by_rule(f, due),
+        "glossary": glossary(rules),
+        "config": config or ReportConfig(),
+        "assessment": list(assessment),
+        "data_fingerprint": f.data_fingerprint,
         "as_of": as_of,
+        "fingerprint": f.fingerprint,
+        "municipality": municipality,
         "snapshot": snap,
         "units": units,
+        "unit_rows": unit_rows,
+        "municipality_rows": municipality_rows,
         "figures": figures,
         "totals": totals,
-        "unit_summaries": {u: summarise(f, due & f.of_unit(u)) for u in units},
+        "unit_summaries": {g.key: summarise(f, due & f.of(g)) for g in unit_rows},
+        "municipality_summaries": {g.key: summarise(f, due & f.of(g)) for g in municipality_rows},
         "visits": [t for t in totals if t.rule.kind == "visits"],
         "reasons": reasons_breakdown(f, due),
-        "visits_by_unit": {u: [t for t in rule_totals(f, due & f.of_unit(u)) if t.rule.kind == "visits"]
-                           for u in units},
+        "visits_by_unit": {g.key: [t for t in rule_totals(f, due & f.of(g)) if t.rule.kind == "visits"]
+                           for g in unit_rows},
         "chart": charts.share_bars("Nøkkeltall, andeler", share_items),
     }
 
 
-def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of: dt.date) -> dict:
-    """The template context of the annual figures for ``years`` years ending with ``year``."""
+def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of: dt.date,
+                 organisation: Organisation | None = None, municipality: str | None = None,
+                 config: ReportConfig | None = None, assessment: Sequence[str] = ()) -> dict:
+    """The template context of the annual figures for ``years`` years ending with ``year``,
+    of the whole service or of one ``municipality``; per unit (in the tree of
+    ``organisation``) for the last year, per municipality for every year."""
     year_list = list(range(year - years + 1, year + 1))
     spans = [(y, dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in year_list]
     snaps = {y: snapshot_day(end, as_of) for y, _, end in spans}
-    f = collect(conn, rules, as_of, spans[0][1], spans[-1][2], snapshot_days=tuple(sorted(set(snaps.values()))))
+    f = collect(conn, rules, as_of, spans[0][1], spans[-1][2], snapshot_days=tuple(sorted(set(snaps.values()))),
+                municipality=municipality)
+    check_municipality(f, organisation, municipality)
+    unit_rows = unit_groups(f, organisation)
+    municipality_rows = municipality_groups(f, organisation, municipality)
     per_year = {}
     for y, start, end in spans:
         due = f.due_between(start, end)
         per_year[y] = {
             "figures": indicators(f, start, end, snaps[y]),
+            "municipalities": {g.key: indicators(f, start, end, snaps[y], g) for g in municipality_rows},
+            "activity": activity_figures(f, start, end, snaps[y]),
+            "activity_by_municipality": {g.key: activity_figures(f, start, end, snaps[y], g)
+                                         for g in municipality_rows},
+            "volume": monthly_volume(f, start, end),
+            "investigations": investigation_views(f, start, end),
+            "reasons_by_rule": reasons_by_rule(f, due),
             "totals": rule_totals(f, due),
             "summary": summarise(f, due),
             "reasons": reasons_breakdown(f, due),
@@ -103,11 +236,24 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
             visit_series.append(charts.Series(f"{name}: påkrevd", [per_year[y]["figures"][i].total for y in year_list]))
             visit_series.append(charts.Series(f"{name}: gjennomført", [per_year[y]["figures"][i].count for y in year_list]))
     year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    unit_figures = {u: indicators(f, year_start, year_end, snaps[year], u) for u in f.units}
+    unit_figures = {g.key: indicators(f, year_start, year_end, snaps[year], g) for g in unit_rows}
     return {
+        "report": "annual",
         "title": f"Tilstandsrapport: frister og besøk {year_list[0]}–{year}",
-        "meta": _meta("År", f"{year_list[0]}–{year}", as_of, f.fingerprint, year_end),
+        "meta": _meta("År", f"{year_list[0]}–{year}", as_of, f.fingerprint, year_end,
+                      municipality and municipality_name(organisation, municipality), f.data_fingerprint),
+        "data_fingerprint": f.data_fingerprint,
+        "glossary": glossary(rules),
+        "config": config or ReportConfig(),
+        "assessment": list(assessment),
+        "activity_rows": [(x, [per_year[y]["activity"][i] for y in year_list])
+                          for i, x in enumerate(per_year[year]["activity"])],
+        "municipality_table": municipality_table(per_year, year_list, municipality_rows),
         "as_of": as_of,
+        "fingerprint": f.fingerprint,
+        "municipality": municipality,
+        "unit_rows": unit_rows,
+        "municipality_rows": municipality_rows,
         "year": year,
         "years": year_list,
         "labels": labels,
@@ -116,9 +262,13 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
         "rule_rows": rule_rows,
         "reason_rows": [(label, [per_year[y]["reasons"][i][1] for y in year_list])
                         for i, (label, _) in enumerate(last["reasons"])],
-        "units": f.units,
+        "units": [g.key for g in unit_rows],
         "unit_figures": {"total": last["figures"], "units": unit_figures},
         "charts": {
+            "activity": charts.columns("Aktivitet per år", labels, [
+                charts.Series(name, [next(x.count for x in per_year[y]["activity"] if x.key == key) for y in year_list])
+                for key, name in (("referrals_received", "Meldinger"), ("investigations_concluded", "Undersøkelser"),
+                                  ("emergency_decisions", "Akuttvedtak"))]),
             "shares": charts.columns("Nøkkeltall per år (andeler)", labels, share_series, percent=True),
             "visits": charts.columns("Besøk i fosterhjem: påkrevd og gjennomført", labels, visit_series),
             "compliance": charts.columns(
@@ -128,11 +278,56 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
     }
 
 
+def municipality_table(per_year: dict, years: list[int], groups: list) -> list[dict]:
+    """Midt-Buskerud's table: one block per municipality, then the service, with the rows of
+    :data:`MUNICIPALITY_ROWS` and the years as columns."""
+    blocks = []
+    for name, pick in [(g.name, (lambda y, g=g: per_year[y]["activity_by_municipality"][g.key])) for g in groups] + [
+            ("Tjenesten totalt", lambda y: per_year[y]["activity"])]:
+        rows = []
+        for key, label in MUNICIPALITY_ROWS:
+            rows.append((label, [next(x.count for x in pick(y) if x.key == key) for y in years]))
+        blocks.append({"name": name, "rows": rows})
+    return blocks
+
+
 def half_year_html(conn: Connection, rules: RuleSet, period: CalendarPeriod, as_of: dt.date,
-                   templates_dir: str | Path) -> str:
-    return render(templates_dir, "half_year.html", **build_half_year(conn, rules, period, as_of))
+                   templates_dir: str | Path, organisation: Organisation | None = None,
+                   municipality: str | None = None) -> str:
+    return render(templates_dir, "half_year.html",
+                  **build_half_year(conn, rules, period, as_of, organisation, municipality))
 
 
 def annual_html(conn: Connection, rules: RuleSet, year: int, years: int, as_of: dt.date,
-                templates_dir: str | Path) -> str:
-    return render(templates_dir, "annual.html", **build_annual(conn, rules, year, years, as_of))
+                templates_dir: str | Path, organisation: Organisation | None = None,
+                municipality: str | None = None) -> str:
+    return render(templates_dir, "annual.html", **build_annual(conn, rules, year, years, as_of, organisation,
+                                                               municipality))
+
+
+def render_period(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
+    """A half-year or period report context as ``html``, ``json`` or ``xlsx`` bytes."""
+    if fmt == "json":
+        return json_form.to_bytes(json_form.half_year_json(ctx))
+    if fmt == "xlsx":
+        return sheets.period_xlsx(ctx)
+    return render(templates_dir, "half_year.html", **ctx).encode("utf-8")
+
+
+def render_annual(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
+    """An annual report context as ``html``, ``json`` or ``xlsx`` bytes."""
+    if fmt == "json":
+        return json_form.to_bytes(json_form.annual_json(ctx))
+    if fmt == "xlsx":
+        return sheets.annual_xlsx(ctx)
+    return render(templates_dir, "annual.html", **ctx).encode("utf-8")
+
+
+def write_annual(engine, rules: RuleSet, as_of: dt.date, path: str | Path, templates_dir: str | Path,
+                 organisation: Organisation | None = None, years: int = 5) -> Path:
+    """Write the annual report of the ``years`` years up to ``as_of``'s as HTML (``frister demo``)."""
+    from frister.reports.render import write_text
+
+    with engine.connect() as conn:
+        ctx = build_annual(conn, rules, as_of.year, years, as_of, organisation)
+    return write_text(path, render(templates_dir, "annual.html", **ctx))

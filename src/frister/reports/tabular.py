@@ -30,6 +30,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+class Share(float):
+    """A share (0–1): written to XLSX as a number with a percent format (``96,4 %``)."""
+
+
 def escape_cell(value: Any) -> Any:
     """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
@@ -92,6 +96,8 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[Sequence[Any]], int | None]], s
                     cell.data_type = "s"  # never a formula, whatever the text
                 if isinstance(value, dt.date):
                     cell.number_format = "yyyy-mm-dd"
+                elif isinstance(value, Share):
+                    cell.number_format = "0.0%"
                 if header_row is not None and r_index == header_row:
                     cell.font = bold
                 widths[c_index] = max(widths.get(c_index, 0), min(60, len(str(cell.value))))
