@@ -166,3 +166,26 @@ def test_the_cli_gives_the_worklist_and_the_caseload_as_json_and_csv(service, cl
                      "tiltak-barn": (1, 1, 1), "omsorg": (1, 2, 0)}
     unknown = runner.invoke(build(), ["worklist", "--unit", "ingen"])
     assert unknown.exit_code == 2 and "not a unit of the data or the organisation file" in unknown.output
+
+
+def test_the_monthly_report_carries_the_caseload_per_unit_and_month(service, cli_env, monkeypatch, tmp_path):
+    _, _, org_file = service
+    monkeypatch.setenv("FRISTER_ORGANISATION_CONFIG", str(org_file))
+    runner = CliRunner()
+    made = runner.invoke(build(), ["report", "monthly", "--month", "2025-03", "--as-of", "2025-03-03",
+                                   "--format", "json"])
+    assert made.exit_code == 0, made.output
+    load = json.loads(made.output)["caseload"]
+    # March's report as of 3 March: the caseload of that day, as `frister caseload` gives it.
+    assert load["as_of"] == "2025-03-03" and load["active"] == 3
+    assert [m["active"] for m in load["month_ends"]] == [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3]
+    # (unit, active cases, caseworkers holding a case or deadline, open deadlines, overdue)
+    assert [(u["unit"], u["active"], u["caseworkers"], u["open_deadlines"], u["overdue"]) for u in load["units"]] == [
+        ("mottak", 0, 1, 1, 1), ("undersokelse", 1, 1, 1, 0), ("us-1", 1, 1, 1, 0),
+        ("tiltak", 1, 1, 1, 1), ("tiltak-barn", 1, 1, 1, 1), ("omsorg", 1, 1, 2, 0)]
+    page = tmp_path / "maaned.html"
+    html = runner.invoke(build(), ["report", "monthly", "--month", "2025-03", "--as-of", "2025-03-03",
+                                   "--output", str(page)])
+    assert html.exit_code == 0, html.output
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>Saksmengde</h2>" in text and "Aktive saker ved utgangen av hver måned" in text

@@ -34,7 +34,11 @@ def _present(f: Frame, kind: str, labels: list[str]) -> set[str]:
 
 def unit_groups(f: Frame, organisation: Organisation | None) -> list[Group]:
     """One row per unit that holds something in ``f``, in tree order (see the module docstring)."""
-    present = _present(f, "unit", f.units) - {""}
+    return tree_groups(organisation, _present(f, "unit", f.units) - {""})
+
+
+def tree_groups(organisation: Organisation | None, present: set[str]) -> list[Group]:
+    """One row per unit of the tree that holds one of the ``present`` unit codes, in tree order."""
     out = []
     for unit in units_in_tree_order(organisation, present):
         codes = tuple(organisation.below(unit.code)) if organisation is not None else (unit.code,)

@@ -23,11 +23,12 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 
 from frister.calendar import add_months, days_in_month, is_working_day
+from frister.caseload import Caseload, caseload
 from frister.engine.evaluate import OPEN, OVERDUE
 from frister.reports import charts
 from frister.organisation import Organisation
 from frister.reports.data import Frame, Group, collect, default_as_of
-from frister.reports.groups import check_municipality, municipality_name, unit_groups
+from frister.reports.groups import check_municipality, municipality_name, tree_groups, unit_groups
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.nb import month_short
 from frister.reports.render import month_name, render, write_text
@@ -114,6 +115,8 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
     unexplained = np.nonzero(year_rows & breaches & (f.reason < 0))[0]
     order = sorted(unexplained.tolist(), key=lambda i: (f.status[i] != OVERDUE, -int(f.days_late[i]), f.key[i]))
     load = _load_ahead(f, as_of, top)
+    # Caseworkers serve every municipality of the service: the caseload is the service's.
+    counted = caseload(conn, rules, min(m_end, as_of), organisation)
     unit_totals = {
         "month": {g.key: summarise(f, month_rows & f.of(g)) for g in unit_rows},
         "year": {g.key: summarise(f, year_rows & f.of(g)) for g in unit_rows},
@@ -151,6 +154,10 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "unexplained_total": len(order),
         "max_unexplained": MAX_UNEXPLAINED,
         "load": load,
+        "caseload": _caseload_rows(counted, tree_groups(organisation, ({u for u, _ in counted.active} | {u for u, _ in counted.open_deadlines}) - {""})),
+        "caseload_total": counted.total[-1],
+        "caseload_day": counted.as_of,
+        "caseload_series": list(zip(counted.days, counted.total)),
         "charts": {
             "share": charts.columns("Andel frister overholdt per måned", month_labels,
                                     [charts.Series("Overholdt", share_series)], percent=True),
@@ -160,8 +167,35 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
                                    [w.label for w in load],
                                    [charts.Series(g.name, [w.counts[i] for w in load]) for i, g in enumerate(top)],
                                    stacked=True, marks=[w.holiday for w in load]),
+            "caseload": charts.columns("Aktive saker ved utgangen av hver måned",
+                                       [month_short(d) for d in counted.days],
+                                       [charts.Series("Tjenesten", counted.total)]),
         },
     }
+
+
+@dataclass(frozen=True, slots=True)
+class CaseloadRow:
+    """One unit's caseload on the report's day (:mod:`frister.caseload`)."""
+
+    group: Group
+    active: int
+    caseworkers: int
+    open_deadlines: int
+    overdue: int
+
+    @property
+    def per_caseworker(self) -> float | None:
+        """Active cases per caseworker; None when no caseworker holds a case of the unit."""
+        return self.active / self.caseworkers if self.caseworkers else None
+
+
+def _caseload_rows(counted: Caseload, unit_rows: list[Group]) -> list[CaseloadRow]:
+    return [CaseloadRow(g, active=counted.unit_active.get(g.key, [0])[-1],
+                        caseworkers=len([k for k in counted.caseworkers(list(g.units)) if k[1]]),
+                        open_deadlines=counted.unit_deadlines(list(g.units)),
+                        overdue=counted.unit_deadlines(list(g.units), "overdue"))
+            for g in unit_rows]
 
 
 @dataclass(frozen=True, slots=True)

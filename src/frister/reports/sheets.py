@@ -116,6 +116,11 @@ def monthly_xlsx(ctx: dict) -> bytes:
 
     load = [["Uke", "Fra", "Til", "Virkedager"] + [g.name for g in ctx["top_units"]] + ["Totalt"]]
     load += [[w.label, w.start, w.end, w.working_days, *w.counts, w.total] for w in ctx["load"]]
+    caseload = [["Enhet", "Aktive saker", "Saksbehandlere", "Saker per saksbehandler", "Åpne frister",
+                 "Over fristen"]]
+    caseload += [[r.group.name, r.active, r.caseworkers, r.per_caseworker, r.open_deadlines, r.overdue]
+                 for r in ctx["caseload"]]
+    caseload += [[], ["Måned slutt", "Aktive saker i tjenesten"]] + [[d, n] for d, n in ctx["caseload_series"]]
     sheets = [
         ("Om rapporten", [[ctx["title"]], []] + [[label, value] for label, value in ctx["meta"]], None),
         figures_sheet("Måneden", [(n, pick(ctx["month_figures"], k)) for n, k in groups]),
@@ -123,5 +128,6 @@ def monthly_xlsx(ctx: dict) -> bytes:
         rules_sheet("Frister måneden", ctx["month_totals"]),
         rules_sheet("Frister 12 måneder", ctx["year_totals"]),
         ("De neste 8 ukene", load, 1),
+        ("Saksmengde", caseload, 1),
     ]
     return to_xlsx(sheets, stamp=ctx["as_of"], title=ctx["title"])
