@@ -182,3 +182,72 @@ def test_no_birth_date_can_be_read_from_the_listing(municipality, rules, tmp_pat
             assert day.isoformat() not in text and day.strftime("%d.%m.%Y") not in text
         assert ">144<" not in text and ";144;" not in text and "144,0" not in text
 
+
+
+def _listed(report) -> list[tuple[str, str, str]]:
+    return [(r.result.case_id, r.result.subject, r.result.status) for r in report.rows]
+
+
+def test_it_selects_by_the_day_a_deadline_was_met_or_started(municipality, rules):
+    with municipality.connect() as conn:
+        def by(how, start, end, rule):
+            return build_audit(conn, rules, start, end, AS_OF, [rule], by=how)
+
+        # Investigations concluded in June: C-1 on 06-30 (due 07-09 after its extension); none fall due in June.
+        june = by("met", date(2025, 6, 1), date(2025, 6, 30), "investigation_deadline")
+        assert _listed(june) == [("C-1", "U1", "met")]
+        assert [(t.due, t.met) for t in june.totals if t.rule.id == "investigation_deadline"] == [(1, 1)]
+        assert _listed(by("due", date(2025, 6, 1), date(2025, 6, 30), "investigation_deadline")) == []
+        # Referrals reviewed in April: A-1 M2 on 04-11 (due 04-08, late).
+        assert _listed(by("met", date(2025, 4, 1), date(2025, 4, 30), "referral_review")) == [("A-1", "M2", "late")]
+        # Referrals received in January: C-1 on 01-02 and B-1 on 01-06 (listed by due date).
+        january = by("start", date(2025, 1, 1), date(2025, 1, 31), "referral_review")
+        assert _listed(january) == [("C-1", "M1", "met"), ("B-1", "M1", "met")]
+        assert [(t.due, t.met) for t in january.totals if t.rule.id == "referral_review"] == [(2, 2)]
+        assert ("Periode (startdato (hendelsen som startet fristen))", "2025-01-01 – 2025-01-31") in january.meta()
+
+
+def test_it_lists_only_the_statuses_asked_for_and_keeps_the_totals(municipality, rules):
+    report = audit(municipality, rules, statuses=["late", "overdue"])
+    assert sorted((r.result.case_id, r.result.rule) for r in report.rows) == [
+        ("A-1", "referral_review"), ("B-1", "investigation_deadline"), ("D-1", "measure_plan_evaluation"),
+        ("E-1", "measure_plan"), ("F-1", "foster_home_followup_visits"), ("G-1", "foster_home_supervision_visits")]
+    assert report.local_rows == ()  # G-1's first-year quarters were met
+    totals = {t.rule.id: (t.due, t.met, t.late) for t in report.totals}
+    assert totals["referral_review"] == (4, 3, 1)  # the whole selection, not only the rows shown
+    with pytest.raises(FristerError, match="unknown status"):
+        audit(municipality, rules, statuses=["broken"])
+
+
+def test_a_sample_draws_n_cases_per_rule_reproducibly_from_a_stated_seed(municipality, rules):
+    everything = audit(municipality, rules)
+    drawn = audit(municipality, rules, sample=1, seed=11)
+    again = audit(municipality, rules, sample=1, seed=11)
+    assert _listed(drawn) == _listed(again)
+    cases = {}
+    for row in drawn.rows:
+        cases.setdefault(row.result.rule, set()).add(row.result.case_id)
+    assert set(cases) == {r.result.rule for r in everything.rows} and all(len(c) == 1 for c in cases.values())
+    # A drawn case comes with all its rows of that rule: A-1 has two referrals.
+    for rule, (case,) in cases.items():
+        assert [r for r in drawn.rows if r.result.rule == rule] == [
+            r for r in everything.rows if r.result.rule == rule and r.result.case_id == case]
+    # The draw is the stated one: each rule's cases sorted, one random.Random(seed), the case's path.
+    import random
+    draw = random.Random(11)
+    for t in everything.totals:
+        population = sorted({r.result.case_id for r in everything.rows if r.result.rule == t.rule.id})
+        if population:
+            assert cases[t.rule.id] == (set(population) if len(population) <= 1 else set(draw.sample(population, 1)))
+    assert ("Stikkprøve", "1 saker per regel, trukket med frø 11 (totalene gjelder hele utvalget)") in drawn.meta()
+    assert drawn.totals == everything.totals
+
+
+def test_the_cli_takes_the_event_status_and_sample_selection(municipality, cli_env):
+    runner = CliRunner()
+    made = runner.invoke(build(), ["report", "audit", "--from", "2025-01-01", "--to", "2025-06-30", "--by", "met",
+                                   "--status", "late", "--sample", "2", "--seed", "5", "--as-of", "2025-08-01"])
+    assert made.exit_code == 0, made.output
+    assert "Periode (dato oppfylt);2025-01-01 – 2025-06-30" in made.output and "Stikkprøve;2 saker" in made.output
+    bad = runner.invoke(build(), ["report", "audit", "--from", "2025-01-01", "--to", "2025-06-30", "--status", "x"])
+    assert bad.exit_code != 0 and "unknown status" in bad.output

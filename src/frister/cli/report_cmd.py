@@ -79,24 +79,33 @@ output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), 
 
 
 @report.command()
-@click.option("--from", "start", type=DATE, required=True, help="First due date (inclusive).")
-@click.option("--to", "end", type=DATE, required=True, help="Last due date (inclusive).")
+@click.option("--from", "start", type=DATE, required=True, help="First day of the range (inclusive).")
+@click.option("--to", "end", type=DATE, required=True, help="Last day of the range (inclusive).")
+@click.option("--by", type=click.Choice(["due", "met", "start"]), default="due", show_default=True,
+              help="Which date falls in the range: the due date, the day it was met (referrals reviewed, "
+                   "investigations concluded) or the event that started it (referrals received).")
 @click.option("--rule", "rule_ids", multiple=True, type=TEXT, help="Only this rule id (repeatable).")
 @click.option("--unit", "units", multiple=True, type=TEXT, help="Only this unit (repeatable).")
+@click.option("--status", "statuses", multiple=True, type=TEXT,
+              help="Only rows of this status (repeatable): met, late, open, overdue, not_evaluated.")
+@click.option("--sample", type=int, default=None, help="Only the rows of N cases per rule, drawn at random.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The seed the sample is drawn with.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "html"]), default="csv", show_default=True)
 @municipality_option
 @as_of_option
 @output_option
 @pass_app
-def audit(app: App, start, end, rule_ids, units, fmt, municipality, as_of, output) -> None:
-    """Every deadline and visit period due in a date range (for the Statsforvalteren)."""
+def audit(app: App, start, end, by, rule_ids, units, statuses, sample, seed, fmt, municipality, as_of,
+          output) -> None:
+    """Every deadline and visit period of a date range (for the Statsforvalteren)."""
     from frister.reports.audit import build_audit, render_audit
 
     rules = app.rules()
     organisation = _organisation(app)
     with app.ready_engine().connect() as conn:
         listing = build_audit(conn, rules, start, end, _as_of(conn, as_of), rule_ids, units,
-                              municipality=municipality, organisation=organisation)
+                              municipality=municipality, organisation=organisation, by=by, statuses=statuses,
+                              sample=sample, seed=seed)
     _emit(render_audit(listing, fmt, app.settings.templates_dir), output, binary=fmt == "xlsx")
 
 

@@ -1,10 +1,17 @@
-"""The audit listing for the Statsforvalteren: every deadline and visit period due in a range.
+"""The audit listing for the Statsforvalteren: every deadline and visit period of a range.
 
-One row per obligation whose due date falls in ``[start, end]`` (inclusive), evaluated
-as of the report's as-of date (see :mod:`frister.reports.data`), ordered by rule (in
-the case's path order), due date, case, subject, period and sequence number. The header
-block states the period, the as-of date of the data, the rules' fingerprint, the
-selection and the totals per rule. Only the case reference identifies a child; no
+One row per obligation selected by a date in ``[start, end]`` (inclusive): by default
+its due date; ``by="met"`` the day it was met (the referrals reviewed, the investigations
+concluded in the period); ``by="start"`` the event that started it (the referrals
+received, the investigations begun) — except for rules whose dates give the birth date
+away, which are always selected by due date. Evaluated as of the report's as-of date (see
+:mod:`frister.reports.data`), ordered by rule (in the case's path order), due date, case,
+subject, period and sequence number. Rows can further be restricted to some statuses
+and to a sample of N cases per rule drawn with a stated seed (as inspectors draw them:
+the cases of each rule's selected rows, sorted, drawn with ``random.Random(seed)`` in
+the rules' path order); the totals per rule always count the whole selection by date,
+rule, unit and municipality. The header block states the period, the as-of date of the
+data, the rules' and the data's fingerprints, the selection and the totals per rule. Only the case reference identifies a child; no
 caseworker, no birth date. For a rule whose dates give the birth date away
 (:func:`frister.disclosure.reveals_birth_date`: aftercare, whose anchor is the 18th
 birthday and whose due date a fixed lead time before it) the start date is left blank,
@@ -17,6 +24,7 @@ CSV, XLSX and HTML.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,7 +36,7 @@ from frister.breaches.service import Explanation, reasons_by_key
 from frister.calendar import to_day
 from frister.disclosure import month_text, reveals_birth_date
 from frister.engine.evaluate import Evaluation
-from frister.engine.results import STATUS_LABELS, Result
+from frister.engine.results import STATUS_LABELS, STATUSES, Result
 from frister.errors import FristerError
 from frister.facts.contract import REASON_LABELS
 from frister.organisation import Organisation
@@ -40,6 +48,7 @@ from frister.rules.model import DUTY_LABELS, Rule, RuleSet
 
 FORMATS = ("csv", "xlsx", "html")
 TITLE = "Fristliste for tilsyn"
+SELECTED_BY = {"due": "fristdato", "met": "dato oppfylt", "start": "startdato (hendelsen som startet fristen)"}
 
 LOCAL_HEADING = "Lokale rutiner (tjenestens egne, ikke lovkrav)"
 COLUMNS = (
@@ -82,6 +91,10 @@ class AuditReport:
     local_totals: tuple[RuleTotals, ...] = ()
     municipality: str | None = None  # the number the listing is restricted to
     data_fingerprint: str = ""  # of the stored cases' facts (frister.reports.data)
+    by: str = "due"  # which date selects: a key of SELECTED_BY
+    statuses: tuple[str, ...] = ()  # rows only of these statuses (empty: all)
+    sample: int | None = None  # rows only of N cases per rule, drawn with ``seed``
+    seed: int = 0
 
     @property
     def selection(self) -> str:
@@ -91,13 +104,21 @@ class AuditReport:
         return f"{rules}; {units}{where}"
 
     def meta(self) -> list[tuple[str, str]]:
+        rows = []
+        if self.statuses:
+            rows.append(("Status", ", ".join(STATUS_LABELS[s] for s in self.statuses)
+                         + " (totalene gjelder hele utvalget)"))
+        if self.sample is not None:
+            rows.append(("Stikkprøve", f"{self.sample} saker per regel, trukket med frø {self.seed} "
+                         "(totalene gjelder hele utvalget)"))
         return [
             ("Rapport", TITLE),
-            ("Periode (fristdato)", f"{self.start.isoformat()} – {self.end.isoformat()}"),
+            (f"Periode ({SELECTED_BY[self.by]})", f"{self.start.isoformat()} – {self.end.isoformat()}"),
             ("Data per", self.as_of.isoformat()),
             ("Regelsett (fingeravtrykk)", self.fingerprint),
             ("Data (fingeravtrykk)", self.data_fingerprint),
             ("Utvalg", self.selection),
+            *rows,
             ("Antall frister", f"{len(self.rows)} lovkrav og retningslinjer; {len(self.local_rows)} lokale rutiner"),
             ("Konfidens", "V verifisert i offisiell tekst; S kun sekundærkilde; U ikke verifisert"),
         ]
@@ -105,26 +126,39 @@ class AuditReport:
 
 def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, as_of: dt.date,
                 rule_ids: Sequence[str] = (), units: Sequence[str] = (), municipality: str | None = None,
-                organisation: Organisation | None = None) -> AuditReport:
-    """Collect the rows and totals of an audit listing (raises on an unknown rule or a bad
-    range). ``units`` selects those units and, with an organisation file, every unit below
-    them; ``municipality`` the cases of one municipality."""
+                organisation: Organisation | None = None, by: str = "due", statuses: Sequence[str] = (),
+                sample: int | None = None, seed: int = 0) -> AuditReport:
+    """Collect the rows and totals of an audit listing (see the module; raises on an
+    unknown rule, unit or status, or a bad range). ``units`` selects those units and,
+    with an organisation file, every unit below them; ``municipality`` the cases of one
+    municipality."""
     if end < start:
         raise FristerError("--to must not be before --from")
+    if by not in SELECTED_BY:
+        raise FristerError(f"unknown selection {by!r}; expected one of {', '.join(SELECTED_BY)}")
     unknown = sorted(set(rule_ids) - {r.id for r in rules})
     if unknown:
         raise FristerError(f"unknown rule(s): {', '.join(unknown)}")
+    bad = sorted(set(statuses) - set(STATUSES))
+    if bad:
+        raise FristerError(f"unknown status(es): {', '.join(bad)}; expected {', '.join(STATUSES)}")
+    if sample is not None and sample < 1:
+        raise FristerError("--sample must be at least 1")
     order = {r.id: i for i, (_, r) in enumerate(in_path_order(rules))}  # the case's path
     wanted = set(rule_ids) or set(order)
     window = (to_day(start), to_day(end))
     chosen = {below for u in units for below in (organisation.below(u) if organisation else [u])}
 
-    def listed(ev: Evaluation) -> list[Result]:  # in the worker: the rows due in the range
-        return [r for r in ev.results(where=lambda p: (p.due >= window[0]) & (p.due <= window[1]))
+    def selecting(p) -> np.ndarray:  # the date that selects a part's obligations
+        return p.due if by == "due" or reveals_birth_date(p.rule) else p.met if by == "met" else p.anchor
+
+    def listed(ev: Evaluation) -> list[Result]:  # in the worker: the rows selected by the range
+        return [r for r in ev.results(statuses or STATUSES,
+                                      where=lambda p: (selecting(p) >= window[0]) & (selecting(p) <= window[1]))
                 if r.rule in wanted and (not units or r.unit in chosen)
                 and (municipality is None or r.municipality == municipality)]
 
-    frame = collect(conn, rules, as_of, start, end, also=listed, municipality=municipality)
+    frame = collect(conn, rules, as_of, start, end, also=listed, municipality=municipality, started=by == "start")
     known = set(frame.units) | (set(organisation.units) if organisation else set())
     unknown_units = sorted(set(units) - known)
     if unknown_units:
@@ -133,7 +167,11 @@ def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, 
     rows = [_row(r, reasons) for part in frame.also for r in part]
     rows.sort(key=lambda r: (order[r.result.rule], r.result.due_on, r.result.case_id, r.result.subject,
                              r.result.period or "", r.result.seq))
-    mask = frame.due_between(start, end)
+    if sample is not None:
+        rows = _sample(rows, [r for _, r in in_path_order(rules)], sample, seed)
+    revealing = np.isin(frame.rule, [i for i, r in enumerate(rules) if reveals_birth_date(r)])
+    mask = {"due": frame.due_between, "met": frame.met_between, "start": frame.started_between}[by](start, end)
+    mask = np.where(revealing, frame.due_between(start, end), mask)
     if units:
         mask &= frame.of(Group("", "", units=tuple(sorted(chosen))))
     local = frame.duty_is("local")
@@ -147,7 +185,20 @@ def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, 
                        used(rule_totals(frame, mask & ~local, only=only)),
                        tuple(r for r in rows if r.result.duty == "local"),
                        tuple(t for t in rule_totals(frame, mask & local, only=only)
-                             if t.due or t.rule.duty == "local"), municipality, frame.data_fingerprint)
+                             if t.due or t.rule.duty == "local"), municipality, frame.data_fingerprint,
+                       by, tuple(s for s in STATUSES if s in set(statuses)), sample, seed)
+
+
+def _sample(rows: list[Row], path: list[Rule], n: int, seed: int) -> list[Row]:
+    """The rows of ``n`` cases per rule (all of them where a rule has fewer), drawn
+    from each rule's cases in sorted order by one ``random.Random(seed)``, rule by rule
+    along the case's path: the same data, selection and seed give the same sample."""
+    draw = random.Random(seed)
+    chosen: set[tuple[str, str]] = set()
+    for rule in path:
+        cases = sorted({r.result.case_id for r in rows if r.result.rule == rule.id})
+        chosen.update((rule.id, c) for c in (cases if len(cases) <= n else draw.sample(cases, n)))
+    return [r for r in rows if (r.result.rule, r.result.case_id) in chosen]
 
 
 def _row(r: Result, reasons: dict[tuple, Explanation]) -> Row:

@@ -44,8 +44,8 @@ from frister.evaluation.service import latest_run
 from frister.facts.contract import REASON_CODES
 from frister.rules.model import RuleSet
 
-_COLUMNS = ("rule", "status", "due", "met", "days_late", "required", "done", "version", "unit", "municipality",
-            "case", "placed_on")
+_COLUMNS = ("rule", "status", "due", "met", "anchor", "days_late", "required", "done", "version", "unit",
+            "municipality", "case", "placed_on")
 
 
 def default_as_of(conn: Connection, today: dt.date) -> dt.date:
@@ -116,6 +116,11 @@ class Frame:
     def met_between(self, start: dt.date, end: dt.date) -> np.ndarray:
         return (self.met >= to_day(start)) & (self.met <= to_day(end))
 
+    def started_between(self, start: dt.date, end: dt.date) -> np.ndarray:
+        """Started (the anchor: the referral received, the investigation begun…) in the range;
+        complete only in a frame collected with ``started=True``."""
+        return (self.anchor >= to_day(start)) & (self.anchor <= to_day(end))
+
     def of_unit(self, unit: str | None) -> np.ndarray:
         return self.of(Group(unit, unit, units=(unit,)) if unit is not None else None)
 
@@ -169,9 +174,10 @@ class Frame:
 
 def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, end: dt.date,
             snapshot_days: Sequence[dt.date] = (), also: Callable[[Evaluation], Any] | None = None,
-            municipality: str | None = None) -> Frame:
-    """Evaluate every stored case as of ``as_of``; keep the obligations due or met in
-    ``[start, end]``, and count the support-measure snapshots on ``snapshot_days``.
+            municipality: str | None = None, started: bool = False) -> Frame:
+    """Evaluate every stored case as of ``as_of``; keep the obligations due or met (with
+    ``started``, also started) in ``[start, end]``, and count the support-measure
+    snapshots on ``snapshot_days``.
     ``also(evaluation)``, when given, is called on each batch where it was evaluated
     and what it returns is kept in ``Frame.also``. With ``municipality`` (a number) the
     frame holds only the cases of that municipality (a council's own report); what
@@ -179,7 +185,7 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
     window = (to_day(start), to_day(end))
     rule_ids = tuple(r.id for r in rules)
     both = list(map_evaluations(conn, rules, as_of, lambda ev: (
-        _window(ev, rule_ids, window, tuple(snapshot_days)), also(ev) if also else None)))
+        _window(ev, rule_ids, window, tuple(snapshot_days), started), also(ev) if also else None)))
     pieces = [p for p, _ in both]
     labels = {kind: sorted({u for p in pieces for u in p[kind]} - {""}) for kind in ("units", "municipalities")}
     columns: dict[str, list] = {name: [] for name in _COLUMNS}
@@ -270,8 +276,8 @@ def _only(f: Frame, group: Group) -> Frame:
 
 
 def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
-            snapshot_days: tuple[dt.date, ...]) -> dict:
-    """In the worker: one batch's obligations due or met in ``window``, as small arrays."""
+            snapshot_days: tuple[dt.date, ...], started: bool = False) -> dict:
+    """In the worker: one batch's obligations due or met (or started) in ``window``, as small arrays."""
     b = ev.batch
     units, municipalities = _Codes(), _Codes()
     out: dict[str, list] = {name: [] for name in _COLUMNS}
@@ -279,6 +285,8 @@ def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
     lo, hi = window
     for p in ev.parts:
         keep = ((p.due >= lo) & (p.due <= hi)) | ((p.met >= lo) & (p.met <= hi))
+        if started:
+            keep |= (p.anchor >= lo) & (p.anchor <= hi)
         idx = np.nonzero(keep)[0]
         if not len(idx):
             continue
@@ -291,6 +299,7 @@ def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
         out["status"].append(p.status[idx])
         out["due"].append(p.due[idx])
         out["met"].append(p.met[idx])
+        out["anchor"].append(p.anchor[idx])
         out["days_late"].append(p.days_late[idx])
         out["required"].append(p.required[idx] if p.required is not None else minus)
         out["done"].append(p.done[idx] if p.done is not None else minus)
