@@ -177,7 +177,7 @@ def test_the_monthly_report_carries_the_caseload_per_unit_and_month(service, cli
     assert made.exit_code == 0, made.output
     load = json.loads(made.output)["caseload"]
     # March's report as of 3 March: the caseload of that day, as `frister caseload` gives it.
-    assert load["as_of"] == "2025-03-03" and load["active"] == 3
+    assert load["day"] == load["deadlines_as_of"] == "2025-03-03" and load["active"] == 3
     assert [m["active"] for m in load["month_ends"]] == [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3]
     # (unit, active cases, caseworkers holding a case or deadline, open deadlines, overdue)
     assert [(u["unit"], u["active"], u["caseworkers"], u["open_deadlines"], u["overdue"]) for u in load["units"]] == [
@@ -189,3 +189,18 @@ def test_the_monthly_report_carries_the_caseload_per_unit_and_month(service, cli
     assert html.exit_code == 0, html.output
     text = page.read_text(encoding="utf-8")
     assert "<h2>Saksmengde</h2>" in text and "Aktive saker ved utgangen av hver måned" in text
+
+
+def test_a_past_months_report_counts_cases_at_its_end_and_deadlines_as_of_the_data(service, cli_env, monkeypatch):
+    _, _, org_file = service
+    monkeypatch.setenv("FRISTER_ORGANISATION_CONFIG", str(org_file))
+    made = CliRunner().invoke(build(), ["report", "monthly", "--month", "2024-11", "--as-of", "2025-03-03",
+                                        "--format", "json"])
+    assert made.exit_code == 0, made.output
+    load = json.loads(made.output)["caseload"]
+    # 30 Nov 2024: C under care; B's investigation ended 20 Nov, its support measure began 25 Nov.
+    assert (load["day"], load["deadlines_as_of"], load["active"]) == ("2024-11-30", "2025-03-03", 2)
+    assert [m["day"] for m in load["month_ends"]][::11] == ["2023-12-31", "2024-11-30"]
+    assert [m["active"] for m in load["month_ends"]][-3:] == [2, 2, 2]  # Sep, Oct: B's investigation
+    active = {u["unit"]: u["active"] for u in load["units"]}
+    assert (active["omsorg"], active["tiltak-barn"], active["us-1"], active["mottak"]) == (1, 1, 0, 0)

@@ -81,74 +81,104 @@ class Caseload:
 def caseload(conn: Connection, rules: RuleSet, as_of: dt.date, organisation: Organisation | None = None,
              workers: int = 2) -> Caseload:
     """Count active cases on each month end and open deadlines on ``as_of`` (see the module)."""
-    days = month_ends(as_of)
-    result = Caseload(as_of, days, total=[0] * len(days))
-    ancestors = (lambda unit: organisation.chain(unit)) if organisation else (lambda unit: [unit])
-    for part in map_evaluations(conn, rules, as_of, partial(_count, days=[to_day(d) for d in days]), workers):
-        pairs, per_unit_cases, total, deadlines = part
-        for key, counts in pairs.items():
-            row = result.active.setdefault(key, [0] * len(days))
-            for i, n in enumerate(counts):
-                row[i] += n
-        for i, n in enumerate(total):
-            result.total[i] += n
-        for i, held in enumerate(per_unit_cases):  # per day: case -> the units holding it
-            counted: dict[str, set] = {}
-            for case, units in held.items():
-                for unit in {a for u in units for a in ancestors(u)}:
-                    counted.setdefault(unit, set()).add(case)
-            for unit, cases in counted.items():
-                result.unit_active.setdefault(unit, [0] * len(days))[i] += len(cases)
-        for (unit, caseworker, status), n in deadlines.items():
-            result.open_deadlines[(unit, caseworker)] = result.open_deadlines.get((unit, caseworker), 0) + n
+    count = counter(as_of, organisation)
+    return merge(as_of, month_ends(as_of), map_evaluations(conn, rules, as_of, count, workers))
+
+
+def counter(day: dt.date, organisation: Organisation | None = None):
+    """The function that counts one evaluated batch for :func:`merge` (picklable, so it
+    can run where the batch was evaluated, e.g. as a report's ``also``): active cases at
+    the month ends up to ``day``, open deadlines as the batch was evaluated."""
+    chains = {code: tuple(organisation.chain(code)) for code in organisation.units} if organisation else {}
+    return partial(_count, days=tuple(to_day(d) for d in month_ends(day)), chains=chains)
+
+
+def merge(as_of: dt.date, days: list[dt.date], parts) -> Caseload:
+    """The :class:`Caseload` of the batches' counts. A case lives in one batch, so the
+    batches' counts of cases add up."""
+    n = len(days)
+    result = Caseload(as_of, days, total=[0] * n)
+    for pairs, per_unit, total, deadlines in parts:
+        for target, source in ((result.active, pairs), (result.unit_active, per_unit)):
+            for key, counts in source.items():
+                row = target.setdefault(key, [0] * n)
+                for i, c in enumerate(counts):
+                    row[i] += int(c)
+        for i, c in enumerate(total):
+            result.total[i] += int(c)
+        for (unit, caseworker, status), c in deadlines.items():
+            key = (unit, caseworker)
+            result.open_deadlines[key] = result.open_deadlines.get(key, 0) + c
             if status == STATUSES.index("overdue"):
-                result.overdue[(unit, caseworker)] = result.overdue.get((unit, caseworker), 0) + n
+                result.overdue[key] = result.overdue.get(key, 0) + c
     return result
 
 
-def _count(ev: Evaluation, days: list[int]):
-    """In a worker: per day the active (case, unit, caseworker) pairs, counted per
-    (unit, caseworker); the units holding each case (for the tree); the service total;
-    and the open deadlines on the as-of date per (unit, caseworker, status)."""
+def _codes(values: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Labels and the index of each value in them (None counts as "")."""
+    labels, index = np.unique(np.where(values == None, "", values).astype(str), return_inverse=True)  # noqa: E711
+    return labels.tolist(), index.reshape(-1).astype(np.int64)
+
+
+def _count(ev: Evaluation, days: tuple[int, ...], chains: dict[str, tuple[str, ...]]):
+    """In a worker: per (unit, caseworker) and per unit of the tree (``chains``: a unit's
+    code and those above it) the active cases on each day; the batch's active cases per
+    day; the open and overdue deadlines per (unit, caseworker, status)."""
     batch = ev.batch
     birth = batch.cases["child_birth_date"]
-    pairs: dict[tuple[str, str], list[int]] = {}
-    per_unit: list[dict[int, set]] = [dict() for _ in days]
+    parts = [(t, t.fields[start], t.fields[end] if end else birthday(birth[t.case], 18))
+             for name, start, end in OPEN if len((t := batch.tables[name]))]
+    n = len(days)
+    if not parts:
+        return {}, {}, [0] * n, _deadlines(ev)
+    case = np.concatenate([t.case for t, _, _ in parts]).astype(np.int64)
+    begins = np.concatenate([b for _, b, _ in parts])
+    ends = np.concatenate([e for _, _, e in parts])
+    units, unit = _codes(np.concatenate([t.unit for t, _, _ in parts]))
+    workers, worker = _codes(np.concatenate([t.caseworker for t, _, _ in parts]))
+    # The tree: each unit label's chain as codes into ``tree`` (a unit outside the file: itself).
+    tree = sorted({a for u in units for a in chains.get(u, (u,))} - {""})
+    chain = [[tree.index(a) for a in chains.get(u, (u,)) if a] for u in units]
+    lengths = np.array([len(c) for c in chain], dtype=np.int64)
+    flat = np.array([a for c in chain for a in c], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    pair_key = unit * len(workers) + worker
+    npairs = len(units) * len(workers)
+    pairs = np.zeros((npairs, n), dtype=np.int64)
+    per_unit = np.zeros((len(tree), n), dtype=np.int64)
     total = []
     for i, day in enumerate(days):
-        case_parts, unit_parts, worker_parts = [], [], []
-        for name, start, end in OPEN:
-            t = batch.tables[name]
-            if not len(t):
-                continue
-            begins = t.fields[start]
-            ends = t.fields[end] if end else birthday(birth[t.case], 18)
-            open_now = (begins <= day) & (ends > day)  # a missing start is NONE: never open
-            case_parts.append(t.case[open_now])
-            unit_parts.append(t.unit[open_now])
-            worker_parts.append(t.caseworker[open_now])
-        if not case_parts:
-            total.append(0)
-            continue
-        case = np.concatenate(case_parts)
-        unit = np.concatenate(unit_parts)
-        worker = np.array([w or "" for w in np.concatenate(worker_parts)], dtype=object)
-        total.append(len(np.unique(case)))
-        seen = set(zip(case.tolist(), unit.tolist(), worker.tolist()))
-        for _, u, w in seen:
-            pairs.setdefault((u, w), [0] * len(days))[i] += 1
-        for c, u, _ in seen:
-            per_unit[i].setdefault(c, set()).add(u)
-    deadlines: dict[tuple[str, str, int], int] = {}
+        now = (begins <= day) & (ends > day)  # a missing start is NONE: never open
+        c, k, u = case[now], pair_key[now], unit[now]
+        total.append(len(np.unique(c)))
+        seen = np.unique(c * npairs + k) % npairs  # a case once per (unit, caseworker)
+        pairs[:, i] = np.bincount(seen, minlength=npairs)
+        held = np.unique(c * len(units) + u)  # (case, unit) once
+        hc, hu = held // len(units), held % len(units)
+        reps = lengths[hu]
+        offset = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        above = flat[np.repeat(first[hu], reps) + offset]
+        once = np.unique(np.repeat(hc, reps) * max(len(tree), 1) + above) % max(len(tree), 1)  # a case once per unit
+        per_unit[:, i] = np.bincount(once, minlength=len(tree))
+    active = {(units[j // len(workers)], workers[j % len(workers)]): row.tolist()
+              for j, row in enumerate(pairs) if row.any()}
+    return active, {tree[j]: row.tolist() for j, row in enumerate(per_unit) if row.any()}, total, _deadlines(ev)
+
+
+def _deadlines(ev: Evaluation) -> dict[tuple[str, str, int], int]:
+    """The open and overdue obligations of a batch per (unit, caseworker, status)."""
+    out: dict[tuple[str, str, int], int] = {}
     for p in ev.parts:
         mine = np.isin(p.status, _OPEN_STATUSES)
         if not mine.any():
             continue
         rows = p.row[mine]
-        for u, w, s in zip(p.table.unit[rows].tolist(), p.table.caseworker[rows].tolist(), p.status[mine].tolist()):
-            key = (u, w or "", int(s))
-            deadlines[key] = deadlines.get(key, 0) + 1
-    # Case numbers are per batch: make them global with the batch's first case id.
-    offset = batch.case_ids[0] if batch.case_ids else ""
-    per_unit_global = [{(offset, c): units for c, units in held.items()} for held in per_unit]
-    return pairs, per_unit_global, total, deadlines
+        units, unit = _codes(p.table.unit[rows])
+        workers, worker = _codes(p.table.caseworker[rows])
+        status = p.status[mine].astype(np.int64)
+        keys, counts = np.unique((unit * len(workers) + worker) * len(STATUSES) + status, return_counts=True)
+        for key, c in zip(keys.tolist(), counts.tolist()):
+            pair, st = divmod(key, len(STATUSES))
+            k = (units[pair // len(workers)], workers[pair % len(workers)], st)
+            out[k] = out.get(k, 0) + c
+    return out

@@ -146,7 +146,7 @@ def monthly_json(ctx: dict) -> dict:
                   "holiday": w.holiday, "units": dict(zip([g.key for g in ctx["top_units"]], w.counts))}
                  for w in ctx["load"]],
         "unexplained_total": ctx["unexplained_total"],
-        "caseload": {"as_of": ctx["caseload_day"], "active": ctx["caseload_total"],
+        "caseload": {"day": ctx["caseload_day"], "deadlines_as_of": ctx["as_of"], "active": ctx["caseload_total"],
                      "month_ends": [{"day": d, "active": n} for d, n in ctx["caseload_series"]],
                      "units": [unit_row(r.group, active=r.active, caseworkers=r.caseworkers,
                                         per_caseworker=r.per_caseworker, open_deadlines=r.open_deadlines,

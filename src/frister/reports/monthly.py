@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 
 from frister.calendar import add_months, days_in_month, is_working_day
-from frister.caseload import Caseload, caseload
+from frister.caseload import Caseload, counter, merge, month_ends
 from frister.engine.evaluate import OPEN, OVERDUE
 from frister.reports import charts
 from frister.organisation import Organisation
@@ -88,8 +88,12 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
     y_start = add_months(month, -11)
     weeks = weeks_ahead(as_of)
     snap = snapshot_day(m_end, as_of)
+    # Caseworkers serve every municipality of the service: the caseload is the service's,
+    # counted in the same pass (collect does not filter what ``also`` returns).
+    load_day = min(m_end, as_of)
     f = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,),
-                municipality=municipality)
+                municipality=municipality, also=counter(load_day, organisation))
+    counted = merge(as_of, month_ends(load_day), f.also)
     check_municipality(f, organisation, municipality)
     unit_rows = unit_groups(f, organisation)
     top = [g for g in unit_rows if g.depth == 0]  # stacked charts and the load: they add up to the total
@@ -115,8 +119,6 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
     unexplained = np.nonzero(year_rows & breaches & (f.reason < 0))[0]
     order = sorted(unexplained.tolist(), key=lambda i: (f.status[i] != OVERDUE, -int(f.days_late[i]), f.key[i]))
     load = _load_ahead(f, as_of, top)
-    # Caseworkers serve every municipality of the service: the caseload is the service's.
-    counted = caseload(conn, rules, min(m_end, as_of), organisation)
     unit_totals = {
         "month": {g.key: summarise(f, month_rows & f.of(g)) for g in unit_rows},
         "year": {g.key: summarise(f, year_rows & f.of(g)) for g in unit_rows},
@@ -156,7 +158,7 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "load": load,
         "caseload": _caseload_rows(counted, tree_groups(organisation, ({u for u, _ in counted.active} | {u for u, _ in counted.open_deadlines}) - {""})),
         "caseload_total": counted.total[-1],
-        "caseload_day": counted.as_of,
+        "caseload_day": counted.days[-1],
         "caseload_series": list(zip(counted.days, counted.total)),
         "charts": {
             "share": charts.columns("Andel frister overholdt per måned", month_labels,
