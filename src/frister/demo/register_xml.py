@@ -21,20 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from xml.sax.saxutils import quoteattr
 
-SOURCE = "barnevernsregisteret"
-# What the register's XML does not carry (the register source's ``not_delivered``).
-NOT_DELIVERED = (
-    "aftercare.assessed_on",
-    "investigations.extension.reason",
-    "investigations.review_after_closing",
-    "investigations.reviewed_after_closing_on",
-    "measures.evaluation_interval",
-    "placements.home_moves",
-    "placements.supervision_reduction_consent",
-    "referrals.feedback_after_investigation_on",
-    "referrals.feedback_sent_on",
-    "referrals.obviously_unfounded",
-)
+from frister.importer.register_xml import NOT_DELIVERED, SOURCE
 
 _W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
 _W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
