@@ -35,14 +35,14 @@ from lxml import etree
 
 SOURCE = "barnevernsregisteret"
 # What the register's XML does not carry; rules that need these give ``not_evaluated``.
+# (Not here: a plan's own evaluation interval, absent meaning the guidance's; moves to
+# another foster home, Flytting being the case's and not a placement's.)
 NOT_DELIVERED = (
     "aftercare.assessed_on",  # Ettervern is the offer after 18, not the assessment before
     "investigations.extension.reason",
     "investigations.review_after_closing",
     "investigations.reviewed_after_closing_on",
-    "measures.evaluation_interval",
-    "placements.home_moves",
-    "placements.supervision_reduction_consent",
+    "placements.supervision_reduction_consent",  # a reduced Tilsyn/Hyppighet says nothing of consent
     "referrals.feedback_after_investigation_on",
     "referrals.feedback_sent_on",
     "referrals.obviously_unfounded",
