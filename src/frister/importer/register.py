@@ -175,8 +175,8 @@ def _schema_problem(error) -> tuple[str, str]:
     attribute = _ATTRIBUTE.search(error.message or "")
     if attribute:
         where += f"/@{attribute.group(1)}"
-    kind = error.type_name.replace("SCHEMAV_", "").lower() if error.type_name else "invalid"
-    return where, f"expected what SSB's schema allows ({kind})"
+    kind = (error.type_name or "").lower().replace("schemav_", "").replace("cvc_", "").replace("_valid", "")
+    return where, f"expected what SSB's schema allows (check: {kind or 'unknown'})"
 
 
 class _Run:
