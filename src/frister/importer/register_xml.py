@@ -107,9 +107,10 @@ class Document:
     elements: dict[str, list[str]] = field(default_factory=dict)  # contract list -> element names, by index
 
 
-def _parser(handle: IO[bytes], events=("start", "end")):
+def _parser(handle: IO[bytes], events: tuple[str, ...], **options):
+    """No DTD, no entities, nothing from the network: a document is data, never instructions."""
     return etree.iterparse(handle, events=events, resolve_entities=False, no_network=True, load_dtd=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True)
+                           huge_tree=False, remove_comments=True, remove_pis=True, **options)
 
 
 def read_head(handle: IO[bytes]) -> Head:
@@ -292,41 +293,41 @@ def _part(el, path: str) -> dict:
     return part
 
 
+_TOP = ("Barnevern", "Fagsystem", "Avgiver", "Sak", "Individ")
+
+
 def read_document(handle: IO[bytes]) -> tuple[Head, dict, list[dict]]:
     """The root's attributes, the case's own (``Sak``, ``Avgiver``) and the mapped
-    parts of every child of ``Sak``, reading the document once."""
+    parts of every child of ``Sak``, reading the document once. Only the elements named
+    here raise events (the parser filters the rest); each is freed once read."""
     head = None
     case: dict = {}
     parts: list[dict] = []
     counts: dict[str, int] = {}
-    depth = 0
     try:
-        for event, el in _parser(handle):
-            if event == "start":
-                depth += 1
-                if depth == 1:
-                    head = _head(el)
-                elif depth == 2 and el.tag == "Individ":
+        for _, el in _parser(handle, events=("end",), tag=(*_TOP, *_KNOWN)):
+            parent = el.getparent()
+            if parent is None:
+                head = _head(el)
+                continue
+            if parent.getparent() is None:  # a child of the root
+                if el.tag == "Individ":
                     raise Refused("Barnevern/Individ", "expected Barnevern/Sak: Individ is the shape of the "
                                   "register's schema 1 and 2, which frister does not read (3.0 and 4.0 only)")
-                elif depth == 2 and el.tag == "Sak":
-                    case.update(_case(el))
-                continue
-            depth -= 1
-            if depth == 1:
                 if el.tag == "Avgiver":
                     case.update(_avgiver(el))
+                elif el.tag == "Sak":
+                    case.update(_case(el))
                 el.clear()
-            elif depth == 2 and el.getparent() is not None and el.getparent().tag == "Sak":
-                counts[el.tag] = counts.get(el.tag, 0) + 1
-                path = f"Barnevern/Sak/{el.tag}[{counts[el.tag]}]"
-                if el.tag not in _KNOWN:
-                    raise Refused(path, "expected an element of the register's schema (3.0 or 4.0)")
-                if el.tag in _MAPPED:
-                    parts.append(_part(el, path))
-                el.clear()
-                while el.getprevious() is not None:
-                    del el.getparent()[0]
+                continue
+            if parent.tag != "Sak" or el.tag not in _KNOWN:
+                continue
+            counts[el.tag] = counts.get(el.tag, 0) + 1
+            if el.tag in _MAPPED:
+                parts.append(_part(el, f"Barnevern/Sak/{el.tag}[{counts[el.tag]}]"))
+            el.clear()
+            while el.getprevious() is not None:
+                del parent[0]
     except etree.XMLSyntaxError as exc:
         raise Refused("(document)", _syntax(exc)) from None
     if head is None:
@@ -496,7 +497,7 @@ def map_document(head: Head, case: dict, parts: list[dict]) -> Document:
         emergencies.append({"id": v["id"], "kind": kind, "decided_on": v["start"], "petition_sent_on": petition})
         elements.setdefault("emergency_decisions", []).append(f"Vedtak {v['id']}")
     record["care_orders"], record["emergency_decisions"] = care_orders, emergencies
-    doc.record = _dropped_empty(record)
+    doc.record = record  # dates as dates: parse_case reads them as JSON would give them
     doc.elements = elements
     return doc
 
@@ -528,18 +529,3 @@ def _plan_of(t: dict, decided: date, related: list[dict], plans: list[dict], gue
     if plan is not None:
         guess(f"Tiltak {t['id']}: measure plan Plan {plan['id']} matched by dates (no Relasjon)")
     return plan
-
-
-def _dropped_empty(record: dict) -> dict:
-    """Absent instead of empty or None, dates as text: as a JSON Lines export writes it."""
-    return _plain(record)
-
-
-def _plain(value):
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None and v != [] and v != {}}
-    return value
