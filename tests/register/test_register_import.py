@@ -89,6 +89,8 @@ def test_deadlines_of_a_register_case_are_evaluated_and_what_it_does_not_carry_i
     assert stats.guesses == [f"one.xml: case {case.journalnummer}: Undersokelse {case.investigation['id']}: no "
                              f"Relasjon from a Melding; linked to Melding {case.referral['id']} concluded "
                              "'ikke henlagt' on its start date"]
+    assert "1 mapping guess(es), by kind:\n       1 x Undersokelse <id>: no Relasjon from a Melding; linked to " \
+        "Melding <id> concluded 'ikke henlagt' on its start date\n" in stats.summary()
     with engine.connect() as conn:
         got = {(r.rule, r.subject): r for r in results_for(conn, rules, AS_OF)}
     review = got[("referral_review", case.referral["id"])]
@@ -240,3 +242,14 @@ def test_with_the_schema_a_document_is_refused_by_path_without_its_value(engine,
     ok = tmp_path / "ok.xml"
     ok.write_text(to_xml(case, NIGHT, _doc_id(2)), encoding="utf-8")
     assert import_register(engine, ok, as_of=AS_OF, schema=register_xsd).imported == 1
+
+
+def test_a_document_of_schema_3_is_read_as_well(engine, tmp_path, register_xsd):
+    v3 = register_xsd.parent / "Barnevern_v3.xsd"
+    if not v3.is_file():
+        pytest.skip(f"SSB's schema 3.0 not found beside {register_xsd}")
+    case = _hand_made()
+    path = tmp_path / "v3.xml"
+    path.write_text(to_xml(case, NIGHT, _doc_id(1)), encoding="utf-8")  # no element of 4.0 only
+    assert import_register(engine, path, as_of=AS_OF, schema=v3).imported == 1
+    assert _stored(engine, case.journalnummer)[0].investigations[0].referral_id == case.referral["id"]

@@ -29,6 +29,7 @@ reads and maps it). This module owns the snapshot semantics around it:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,6 +68,7 @@ class RegisterStats:
     gaps: list[str] = field(default_factory=list)
     guesses: list[str] = field(default_factory=list)
     guess_count: int = 0
+    guess_kinds: Counter = field(default_factory=Counter)  # the guess with its ids left out
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
@@ -75,7 +77,8 @@ class RegisterStats:
                  f"{self.chain_gaps} chain gap(s)"]
         lines += [f"chain gap: {g}" for g in self.gaps[:SHOWN]]
         if self.guess_count:
-            lines.append(f"{self.guess_count} mapping guess(es):")
+            lines.append(f"{self.guess_count} mapping guess(es), by kind:")
+            lines += [f"{n:>8} x {kind}" for kind, n in sorted(self.guess_kinds.items(), key=lambda kn: -kn[1])]
             lines += [f"guess: {g}" for g in self.guesses[:SHOWN]]
             if self.guess_count > SHOWN:
                 lines.append(f"... and {self.guess_count - SHOWN} more")
@@ -257,6 +260,7 @@ class _Run:
                     self.stats.gaps.append(f"{self.name(file)}: case {case_id}: ForrigeId is not the last "
                                            "snapshot imported (a delivery is missing); imported")
         self.stats.guess_count += len(doc.guesses)
+        self.stats.guess_kinds.update(_ID.sub("<id>", g) for g in doc.guesses)
         self.stats.guesses += [f"{self.name(file)}: case {case_id}: {g}"
                                for g in doc.guesses[:max(0, 1000 - len(self.stats.guesses))]]
         snapshot = {"case_id": case_id, "document_id": head.document_id, "previous_id": head.previous_id,
@@ -308,6 +312,7 @@ class _Run:
         self.pending, self.snapshots = {}, {}
 
 
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SUBJECT = re.compile(r"^([a-z_]+)\[(\d+)\](.*)$")
 
 
