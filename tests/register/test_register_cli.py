@@ -99,3 +99,14 @@ def test_no_identity_number_reaches_the_database_or_any_output(cli_env, engine, 
         stored = b"".join(p.read_bytes() for p in base.parent.glob(base.name + "*"))
         assert not [s for s in secrets if s.encode() in stored] and b"Fritekst" not in stored
     assert json.loads(outputs[1].output)  # and the cases were evaluated
+
+
+def test_the_demo_can_take_the_register_path(cli_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("demo", "--source", "register-xml", "--cases", "40", "--as-of", AS_OF, "--out", "demo-register")
+    assert result.exit_code == 0, result.output[-2000:]
+    lines = result.output.splitlines()
+    assert lines[0] == "generated 40 register documents (Barnevern XSD 4.0.1) in demo-register/register/"
+    assert lines[1].startswith("register XML: 40 document(s): imported 40, 0 unchanged")
+    assert len(list((tmp_path / "demo-register" / "register").glob("*.xml"))) == 40
+    assert "not_evaluated" in next(x for x in lines if x.startswith("run 1: evaluated 40 case(s)"))

@@ -110,7 +110,8 @@ def generate_cases(n: int, as_of: date, seed: int = 1) -> list[RegisterCase]:
                 decided = inv["concluded"] + timedelta(days=rng.randrange(0, 10))
                 if decided + timedelta(days=2) <= as_of:
                     plan_on = decided + timedelta(days=rng.choice([0, 20, 60]))
-                    evaluations = [d for d in (plan_on + timedelta(days=150), plan_on + timedelta(days=330))
+                    step = rng.choice([80, 88, 95, 150])  # quarterly as a rule, some too seldom
+                    evaluations = [d for d in (plan_on + timedelta(days=step * k) for k in range(1, 5))
                                    if d <= as_of]
                     ended = decided + timedelta(days=300)
                     case.support = dict(vedtak_id=_uuid(rng), tiltak_id=_uuid(rng), decided=decided,

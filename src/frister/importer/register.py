@@ -70,18 +70,19 @@ class RegisterStats:
     guess_count: int = 0
     guess_kinds: Counter = field(default_factory=Counter)  # the guess with its ids left out
 
-    def summary(self) -> str:
+    def summary(self, shown: int = SHOWN) -> str:
+        """Counts, chain gaps, and the mapping guesses by kind and (the first ``shown``) one by one."""
         verb = "would import" if self.dry_run else "imported"
         lines = [f"register XML: {self.documents} document(s): {verb} {self.imported}, {self.unchanged} unchanged, "
                  f"{self.older} older than stored (skipped), {self.deleted} deleted, {self.refused} refused, "
                  f"{self.chain_gaps} chain gap(s)"]
-        lines += [f"chain gap: {g}" for g in self.gaps[:SHOWN]]
+        lines += [f"chain gap: {g}" for g in self.gaps[:shown]]
         if self.guess_count:
             lines.append(f"{self.guess_count} mapping guess(es), by kind:")
             lines += [f"{n:>8} x {kind}" for kind, n in sorted(self.guess_kinds.items(), key=lambda kn: -kn[1])]
-            lines += [f"guess: {g}" for g in self.guesses[:SHOWN]]
-            if self.guess_count > SHOWN:
-                lines.append(f"... and {self.guess_count - SHOWN} more")
+            lines += [f"guess: {g}" for g in self.guesses[:shown]]
+            if shown and self.guess_count > shown:
+                lines.append(f"... and {self.guess_count - shown} more")
         return "\n".join(lines)
 
     def refusal_text(self) -> str:
