@@ -253,3 +253,17 @@ def test_a_document_of_schema_3_is_read_as_well(engine, tmp_path, register_xsd):
     path.write_text(to_xml(case, NIGHT, _doc_id(1)), encoding="utf-8")  # no element of 4.0 only
     assert import_register(engine, path, as_of=AS_OF, schema=v3).imported == 1
     assert _stored(engine, case.journalnummer)[0].investigations[0].referral_id == case.referral["id"]
+
+
+def test_a_child_placed_before_the_care_order_has_it_implemented_on_the_decision_day(engine, tmp_path):
+    case = next(c for c in generate_cases(40, AS_OF, seed=8) if c.care)
+    case.care.update(implemented=case.care["decided"] - timedelta(days=5),
+                     followup=[], supervision=[], reduced=None)  # an emergency placement went first
+    path = tmp_path / "akutt-foer.xml"
+    path.write_text(to_xml(case, NIGHT, _doc_id(1)), encoding="utf-8")
+    stats = import_register(engine, path, as_of=AS_OF)
+    assert stats.imported == 1
+    order = _stored(engine, case.journalnummer)[0].care_orders[0]
+    assert (order.decided_on, order.implemented_on) == (case.care["decided"], case.care["decided"])
+    assert f"Vedtak {case.care['vedtak_id']}: its Tiltak {case.care['tiltak_id']} started before the decision; " \
+        "implemented_on is the decision's date" in "\n".join(stats.guesses)

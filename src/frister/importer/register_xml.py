@@ -469,8 +469,13 @@ def map_document(head: Head, case: dict, parts: list[dict]) -> Document:
             if status != APPROVED:
                 continue  # a petition not (yet) granted, or one that lapsed or was refused
             order = {"id": v["id"], "decided_on": v["start"]}
-            done = [t for t in linked(v, "Tiltak") if t["start"] >= v["start"]] or linked(v, "Tiltak")
-            if not done:
+            own = linked(v, "Tiltak")
+            done = [t for t in own if t["start"] >= v["start"]]
+            if own and not done:  # placed before the order (an emergency placement): carried on from its date
+                order["implemented_on"] = v["start"]
+                guess(f"Vedtak {v['id']}: its Tiltak {own[0]['id']} started before the decision; "
+                      "implemented_on is the decision's date")
+            elif not done:
                 later = [t for t in by_tag.get("Tiltak", []) if is_care_order(t["law"]) and t["start"] >= v["start"]]
                 if later:
                     done = sorted(later, key=lambda t: (t["start"], t["id"]))[:1]
@@ -478,10 +483,11 @@ def map_document(head: Head, case: dict, parts: list[dict]) -> Document:
                           "(the first care measure from its date)")
             if done:
                 order["implemented_on"] = done[0]["start"]
-            plan = (linked(v, "Plan") and [p for p in linked(v, "Plan") if p["type"] in CARE_PLAN_TYPES]) or None
+            plan = [p for p in linked(v, "Plan") if p["type"] in CARE_PLAN_TYPES]
             if not plan and care_plans:
-                plan = care_plans[:1]
-                guess(f"Vedtak {v['id']}: care plan Plan {plan[0]['id']} matched by type (the earliest omsorgsplan)")
+                plan = [p for p in care_plans if p["start"] >= v["start"]][:1] or care_plans[:1]
+                guess(f"Vedtak {v['id']}: care plan Plan {plan[0]['id']} matched by dates (the first omsorgsplan "
+                      "from the decision, else the first one; no Relasjon)")
             if plan:
                 order["care_plan_made_on"] = plan[0]["start"]
             care_orders.append(order)
