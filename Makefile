@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo demo-register test check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)  ## generate a municipality, import, evaluate as of today, summarise (SQLite ./frister.db)
 	$(BIN)/frister demo
+
+demo-register: $(STAMP)  ## the same from generated register XML (Barnevern XSD 4.0.1), in ./frister-register.db
+	FRISTER_DATABASE_URL=sqlite:///frister-register.db $(BIN)/frister demo --source register-xml --out demo-register
 
 test: $(STAMP)  ## the whole suite (PostgreSQL variants run when FRISTER_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest -q
@@ -27,4 +30,4 @@ bench: $(STAMP)  ## the national-scale benchmark at a small size; see bench/READ
 	$(BIN)/python bench/nightly.py --cases $${BENCH_CASES:-2000} --database sqlite
 
 clean:
-	rm -rf $(VENV) frister.db frister.db-* demo .pytest_cache
+	rm -rf $(VENV) frister.db frister.db-* demo frister-register.db frister-register.db-* demo-register .pytest_cache

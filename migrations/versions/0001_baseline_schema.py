@@ -172,6 +172,14 @@ def upgrade() -> None:
     op.create_index('ix_obligations_status_due_on', 'obligations', ['status', 'due_on'], unique=False)
     op.create_index('ix_obligations_unit_status_due_on', 'obligations', ['unit', 'status', 'due_on'], unique=False)
 
+    op.create_table('register_snapshots',
+    sa.Column('case_id', sa.String(length=64), nullable=False),
+    sa.Column('document_id', sa.String(length=36), nullable=False),
+    sa.Column('previous_id', sa.String(length=36), nullable=True),
+    sa.Column('extracted_at', sa.DateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_register_snapshots'))
+    )
     op.create_table('sources',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('extracted_on', sa.Date(), nullable=True),
@@ -363,6 +371,7 @@ def downgrade() -> None:
     op.drop_table('emergency_decisions')
     op.drop_table('care_orders')
     op.drop_table('sources')
+    op.drop_table('register_snapshots')
     op.drop_index('ix_obligations_unit_status_due_on', table_name='obligations')
     op.drop_index('ix_obligations_status_due_on', table_name='obligations')
     op.drop_index('ix_obligations_overdue_run_id', table_name='obligations')

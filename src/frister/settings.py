@@ -121,6 +121,13 @@ class Settings:
                        "a percentage") / 100
 
     @property
+    def register_xsd(self) -> Path | None:
+        """``FRISTER_REGISTER_XSD``: SSB's schema file (``Barnevern_v4.0.1.xsd``); when
+        set, each register XML document is validated against it before it is read."""
+        named = self.get("FRISTER_REGISTER_XSD")
+        return Path(named) if named else None
+
+    @property
     def retention_years(self) -> int | None:
         """``FRISTER_RETENTION_YEARS``: how many years after a case's last activity its
         facts are kept (:mod:`frister.store.retention`); unset, nothing is purged."""

@@ -19,8 +19,10 @@ def register(group: click.Group) -> None:
 @click.option("--seed", default=2025, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo", show_default=True,
               help="Where the generated case file is written.")
+@click.option("--source", type=click.Choice(["jsonl", "register-xml"]), default="jsonl", show_default=True,
+              help="The path in: frister's own JSON Lines, or the national register's XML (one document per case).")
 @pass_app
-def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
+def demo(app: App, as_of, cases: int, seed: int, out_dir: str, source: str) -> None:
     """Migrate, generate a synthetic municipality, import it, evaluate and summarise."""
     from frister.db.engine import migrate
     from frister.demo.generate import generate_cases, header, write_jsonl
@@ -36,11 +38,14 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     as_of = as_of or today()
     rules = app.rules()
     migrate(app.engine, app.settings.migrations_dir)
-    path = Path(out_dir) / "municipality.jsonl"
-    n = write_jsonl(path, generate_cases(as_of, seed=seed, cases=cases), header=header(as_of))
-    click.echo(f"generated {n} cases in {path}")
-    stats = import_file(app.engine, path, as_of=as_of)
-    click.echo(stats.summary())
+    if source == "register-xml":
+        _register_xml(app, Path(out_dir) / "register", as_of, cases, seed)
+    else:
+        path = Path(out_dir) / "municipality.jsonl"
+        n = write_jsonl(path, generate_cases(as_of, seed=seed, cases=cases), header=header(as_of))
+        click.echo(f"generated {n} cases in {path}")
+        stats = import_file(app.engine, path, as_of=as_of)
+        click.echo(stats.summary())
     summary = run_evaluation(app.engine, rules, as_of)
     click.echo(f"run {summary.run_id}: {summary.line()}\n")
     organisation = organisation_of(app.settings, example=True)
@@ -60,3 +65,22 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     annual = write_annual(app.engine, rules, as_of, Path(out_dir) / f"tilstandsrapport-{as_of.year}.html",
                           app.settings.templates_dir, organisation_of(app.settings, example=True))
     click.echo(f"annual report (tilstandsrapport): {annual}")
+
+
+def _register_xml(app: App, folder: Path, as_of, cases: int, seed: int) -> None:
+    """The register's path: one generated Barnevern document per case, imported as a folder."""
+    import uuid
+    from datetime import datetime, time, timezone
+
+    from frister.demo.register_xml import generate_cases, to_xml
+    from frister.importer.register import import_register
+
+    folder.mkdir(parents=True, exist_ok=True)
+    night = datetime.combine(as_of, time(22), tzinfo=timezone.utc)
+    made = generate_cases(cases, as_of, seed=seed)
+    for i, case in enumerate(made):
+        text = to_xml(case, night, str(uuid.UUID(int=seed * 10**9 + i, version=4)))
+        (folder / f"{case.journalnummer}.xml").write_text(text, encoding="utf-8")
+    click.echo(f"generated {len(made)} register documents (Barnevern XSD 4.0.1) in {folder}/")
+    stats = import_register(app.engine, folder, as_of=as_of, schema=app.settings.register_xsd)
+    click.echo(stats.summary(shown=0))

@@ -130,7 +130,7 @@ class _JsonArray:
 def _print_table(results, as_of) -> None:
     from rich.text import Text
 
-    style = {"met": "green", "late": "yellow", "open": "cyan", "overdue": "bold red"}
+    style = {"met": "green", "late": "yellow", "open": "cyan", "overdue": "bold red", "not_evaluated": "dim"}
     print_table(
         f"Obligations as of {as_of.isoformat()} ({len(results)})",
         ("case", "rule", "subject", "period", "due", "met", "status", "days late", "done/req", "version"),

@@ -223,7 +223,7 @@ class Header(Record):
     source: Annotated[Ref, Fact("kilde")]
     extracted_on: Annotated[Day | None, Fact("uttrukket")] = None
     complete_from: Annotated[Day | None, Fact("historikk komplett fra")] = None
-    not_delivered: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$")], ...] = ()
+    not_delivered: tuple[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(\.[a-z_]+){1,2}$")], ...] = ()
 
 
 def json_schema() -> dict:

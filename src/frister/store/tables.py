@@ -13,7 +13,7 @@ proves that the two agree.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, ForeignKeyConstraint, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKeyConstraint, Integer, String, Table, Text
 
 from frister.db.base import Base, DayList
 from frister.facts.vocabulary import CASE_FIELDS, RECORDED, FieldSpec
@@ -46,6 +46,20 @@ sources = Table(
     Column("extracted_on", Date),
     Column("complete_from", Date),
     Column("not_delivered", Text),
+)
+
+# The register's XML delivers snapshots: per case, the last document taken (its
+# ``Barnevern/@Id``, ``@ForrigeId`` and ``DatoUttrekk``, UTC), so that an older snapshot
+# never overwrites a newer one and a gap in the chain is seen. Kept when a deletion
+# removes the case's facts (``deleted``), so that a replayed older snapshot cannot bring
+# it back. No foreign key: the facts may be gone.
+register_snapshots = Table(
+    "register_snapshots", metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("document_id", String(36), nullable=False),
+    Column("previous_id", String(36)),
+    Column("extracted_at", DateTime, nullable=False),
+    Column("deleted", Boolean, nullable=False),
 )
 
 SUBJECT_TABLES: dict[str, Table] = {
