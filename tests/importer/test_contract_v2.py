@@ -78,3 +78,27 @@ def test_a_bad_header_is_refused_naming_its_field(engine, tmp_path, header, fiel
 def test_an_expected_birth_date_after_the_as_of_date_is_accepted(engine, tmp_path):
     stats = import_file(engine, _write(tmp_path, {**CASE, "child": {"birth_date": "2025-09-01"}}), as_of=AS_OF)
     assert stats.new == 1
+
+
+def test_consent_not_delivered_leaves_only_reduced_supervision_unevaluated(engine, rules, tmp_path):
+    """A source that cannot tell the child's consent: supervision with no reduction is
+    evaluated at the full minimum (2 a half-year); from the half-year of a recorded
+    reduction on, the reduction's validity cannot be judged, so not_evaluated."""
+    header = {**HEADER, "not_delivered": ["placements.supervision_reduction_consent"]}
+    child = {"birth_date": "2012-01-01"}
+    full = {"case_id": "BV-2", "unit": "omsorg", "child": child, "placements": [
+        {"id": "P1", "kind": "foster_home", "started_on": "2024-01-01",
+         "supervision_visits": ["2024-02-01", "2024-05-01", "2024-08-01"]}]}
+    reduced = {"case_id": "BV-3", "unit": "omsorg", "child": child, "placements": [
+        {"id": "P1", "kind": "foster_home", "started_on": "2024-01-01", "supervision_reduced_on": "2024-07-01",
+         "supervision_visits": ["2024-02-01", "2024-05-01", "2024-08-01"]}]}
+    import_file(engine, _write(tmp_path, header, full, reduced), as_of=AS_OF)
+    with engine.connect() as conn:
+        got = {(r.case_id, r.period): (r.status, r.done, r.required, r.not_evaluated)
+               for r in results_for(conn, rules, AS_OF) if r.rule == "foster_home_supervision_visits"}
+    assert got[("BV-2", "2024-H1")] == ("met", 2, 2, None)
+    assert got[("BV-2", "2024-H2")] == ("overdue", 1, 2, None)  # one visit of two: evaluated, a breach
+    assert got[("BV-3", "2024-H1")] == ("met", 2, 2, None)  # before the reduction: the full minimum
+    assert got[("BV-3", "2024-H2")][0] == "not_evaluated"
+    assert got[("BV-3", "2024-H2")][3] == (
+        "kilden fagsystem-test leverer ikke placements.supervision_reduction_consent")

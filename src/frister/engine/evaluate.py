@@ -269,6 +269,10 @@ def rule_inputs(rule: Rule) -> frozenset[str]:
         names.update((*v.anchor, v.met_by, v.not_before, v.interval_from))
         if v.anchor_not_after:
             names.add(v.anchor_not_after[0])
+    return _delivered_as(rule, names)
+
+
+def _delivered_as(rule: Rule, names) -> frozenset[str]:
     st = SUBJECTS[rule.subject]
     names.discard(None)
     out = set()
@@ -288,14 +292,21 @@ def _mark_not_evaluable(part: Part, batch: Batch) -> None:
     if not batch.sources or not len(part):
         return
     inputs = rule_inputs(part.rule)
+    # The child's consent is read only where a reduction is recorded: without one the
+    # full minimum applies, whatever the source says of consent.
+    consent = _delivered_as(part.rule, {part.rule.consent}) if part.rule.consent else frozenset()
+    reduced = part.red_decided < NONE if part.red_decided is not None else np.ones(len(part), dtype=bool)
     source = batch.cases["source"][part.table.case[part.row]]
     why = np.zeros(len(part), dtype=np.int8)
     for name, (complete_from, not_delivered) in batch.sources.items():
         mine = source == name
-        if inputs & not_delivered:
+        if (inputs - consent) & not_delivered:
             why[mine] = NOT_DELIVERED
-        elif complete_from < NONE:
-            why[mine & (part.anchor < complete_from)] = BEFORE_COMPLETE
+            continue
+        if consent & not_delivered:
+            why[mine & reduced] = NOT_DELIVERED
+        if complete_from < NONE:
+            why[mine & (why == 0) & (part.anchor < complete_from)] = BEFORE_COMPLETE
     if why.any():
         part.why_not = why
         part.status = np.where(why > 0, NOT_EVALUATED, part.status).astype(np.int8)
