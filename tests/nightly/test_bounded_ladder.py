@@ -78,7 +78,7 @@ def test_a_breach_is_repeated_until_its_ladder_ends_and_then_no_longer_read(muni
         ("investigation_deadline", 4, 3, dt.date(2025, 12, 7)),
     ]
     shown = [line for m in server.messages for line in body_lines(m, "BV-2")]
-    assert [line.split("ks07.")[1] for line in shown] == ["", " (Gjentatt varsel nr. 1.)",
+    assert [line.split("ks07; årsak mangler.")[1] for line in shown] == ["", " (Gjentatt varsel nr. 1.)",
                                                           " (Gjentatt varsel nr. 2, det siste.)"]
     last = next(m for m in server.messages if body_lines(m, "BV-2") == shown[-1:])
     plain = last.get_body(("plain",)).get_content().replace("\r\n", "\n")
@@ -104,7 +104,7 @@ def test_a_deadline_that_comes_in_late_gets_its_notice_whatever_its_age_once(mun
         ("referral_review", 4, 1, dt.date(2025, 2, 15)),
         ("reporter_feedback", 4, 1, dt.date(2025, 3, 1)),
     ]
-    assert [line.endswith("ks02. (Eneste varsel.)") for m in server.messages for line in body_lines(m, "BV-4")] \
+    assert [line.endswith("ks02; årsak mangler. (Eneste varsel.)") for m in server.messages for line in body_lines(m, "BV-4")] \
         == [True, True]
     with municipality.connect() as conn:
         created_by = set(conn.execute(select(Notice.created_run_id).where(Notice.case_id == "BV-4")).scalars())

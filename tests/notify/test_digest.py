@@ -36,7 +36,7 @@ def test_the_most_urgent_stage_comes_first_and_counts_are_at_the_top():
     assert msg["Subject"] == "[frister] 1 fristbrudd, 1 varsel, 2 påminnelser per 25.11.2025"
     assert body.index("Totalt") < body.index("== Fristbrudd (1) ==") < body.index("== Varsel (1) ==") \
         < body.index("== Påminnelse (2) ==")
-    assert "  - Sak BV-2: frist 01.11.2025, 24 dager over fristen. Enhet mottak, saksbehandler ks01. " \
+    assert "  - Sak BV-2: frist 01.11.2025, 24 dager over fristen. Enhet mottak, saksbehandler ks01; årsak mangler. " \
            "(Gjentatt varsel nr. 3.)" in body
 
 
@@ -78,7 +78,7 @@ def test_a_birth_linked_due_date_shows_the_month_and_no_day_count():
                    AS_OF, "barnevernsjef", "frister@kommune.example", "sjef@kommune.example",
                    "<frister.y@kommune.example>", dt.datetime(2025, 11, 25, 1, tzinfo=dt.timezone.utc))
     body = msg.get_body(("plain",)).get_content()
-    assert "  - Sak BV-1: frist november 2025, over fristen. Enhet mottak, saksbehandler ks01." in body
+    assert "  - Sak BV-1: frist november 2025, over fristen. Enhet mottak, saksbehandler ks01; årsak mangler." in body
     assert "  - Sak BV-2: frist desember 2025, ikke forfalt ennå." in body
     assert "10.11.2025" not in body and "05.12.2025" not in body and "dager" not in body
 
@@ -89,7 +89,7 @@ def test_a_line_break_from_the_data_is_shown_as_an_escape_not_as_a_new_line():
     msg = render([injected])
     text, html = msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
     assert "  - Sak BV-1\\r\\nX-Header: 1: frist 27.11.2025, 2 dager igjen. Enhet mottak\\nBcc: evil@attacker.example, " \
-           "saksbehandler ks01\\u2028Subject: pwned." in text
+           "saksbehandler ks01\\u2028Subject: pwned; årsak ikke vurdert." in text
     for body in (text, html):
         assert not [x for x in body.splitlines() if x.startswith(("Bcc:", "Subject:", "X-Header:"))]
         assert "\u2028" not in body

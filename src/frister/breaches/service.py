@@ -91,6 +91,20 @@ def _require_evaluation(conn: Connection) -> None:
         raise FristerError("no evaluation is stored yet: run `frister evaluate` first")
 
 
+def assessed_keys(conn: Connection, keys: Sequence[tuple[str, str, str, str, int]]) -> set[tuple]:
+    """The obligation keys among ``keys`` that have a recorded reason (an assessment)."""
+    B = BreachReason
+    wanted = set(keys)
+    case_ids = sorted({k[0] for k in wanted})
+    found: set[tuple] = set()
+    for i in range(0, len(case_ids), 500):
+        for r in conn.execute(select(B.case_id, B.rule, B.subject, B.period, B.seq)
+                              .where(B.case_id.in_(case_ids[i:i + 500]))):
+            if tuple(r) in wanted:
+                found.add(tuple(r))
+    return found
+
+
 def reasons_by_key(conn: Connection) -> dict[tuple[str, str, str, str, int], Explanation]:
     """Every stored reason by obligation key tuple (for the reports)."""
     rows = conn.execute(select(

@@ -15,7 +15,8 @@ Ladder (``config/escalation.yaml``)::
       backoff_minutes: 10      # first retry after a transient failure
       backoff_cap_minutes: 360 # never wait longer than this (keep below the run interval)
       max_attempts: 10         # then the notice is dead
-      max_lines_per_email: 500 # a longer digest goes out in parts ("del 2 av 7")
+      lines_per_email: 50      # lines listed in an e-mail, the most urgent first; the rest counted
+      max_lines_per_email: 5000 # notices one e-mail accounts for; more go out in parts ("del 2 av 7")
       retry_until: "07:00"     # retry within the night until then (Europe/Oslo, the as-of day)
     catch_up_days: 31          # how far back a run catches up with notices it missed
 
@@ -101,8 +102,9 @@ class Delivery:
     backoff_minutes: int = 10
     backoff_cap_minutes: int = 360
     max_attempts: int = 10
-    max_lines_per_email: int = 500
+    max_lines_per_email: int = 5000
     retry_until: dt.time | None = None  # the end of the night's retry window (Europe/Oslo)
+    lines_per_email: int = 50  # lines listed in one e-mail; the others are in its counts
 
     def backoff(self, attempts: int) -> int:
         """Minutes to wait after the ``attempts``-th failed attempt (1, 2, …): doubling, capped."""
@@ -264,13 +266,14 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     delivery = Delivery()
     d = root.child("delivery")
     if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts",
-                                          "max_lines_per_email", "retry_until"}):
+                                          "max_lines_per_email", "retry_until", "lines_per_email"}):
         delivery = Delivery(
             d.child("backoff_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_minutes,
             d.child("backoff_cap_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_cap_minutes,
             d.child("max_attempts").integer(1, False, MAX_ATTEMPTS) or delivery.max_attempts,
             d.child("max_lines_per_email").integer(1, False, MAX_LINES) or delivery.max_lines_per_email,
             _time_of_day(d.child("retry_until")),
+            d.child("lines_per_email").integer(1, False, MAX_LINES) or delivery.lines_per_email,
         )
     catch_up = root.child("catch_up_days").integer(0, required=False, maximum=MAX_DAYS)
     _raise(errors)
