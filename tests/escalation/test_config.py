@@ -25,7 +25,7 @@ def test_it_loads_the_bundled_ladder(rules):
     assert [(s.name, s.offset, s.to, s.repeat_every) for s in ladder.default] == [
         ("reminder", -14, ("avdelingsleder",), None),
         ("warning", -3, ("avdelingsleder", "barnevernsjef"), None),
-        ("breach", 1, ("barnevernsjef",), 7),
+        ("breach", 1, ("avdelingsleder", "barnevernsjef"), 7),
     ]
     assert ladder.stages_for("emergency_petition")[0].offset == -7
     assert ladder.stages_for("investigation_deadline") == ladder.default

@@ -88,7 +88,7 @@ def test_frister_runs_lists_the_recent_runs(cli_env, engine, tmp_path):
     header, line = result.output.splitlines()
     assert header.split() == ["id", "as", "of", "started", "(Oslo)", "duration", "status", "transport", "oblig.",
                               "created", "delivered", "waiting", "dead"]
-    assert re.fullmatch(r"\s+1  2025-11-25  \d{4}-\d\d-\d\d \d\d:\d\d\s+\d+s  succeeded\s+console\s+6\s+4\s+4\s+0\s+0",
+    assert re.fullmatch(r"\s+1  2025-11-25  \d{4}-\d\d-\d\d \d\d:\d\d\s+\d+s  succeeded\s+console\s+6\s+5\s+5\s+0\s+0",
                         line), line
 
 
@@ -136,16 +136,16 @@ def test_a_night_with_the_mail_server_down_ends_degraded_and_health_fails_past_t
     smtp_settings(monkeypatch, free_port())  # nothing listens there
     result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 3, result.output
-    assert result.stdout.strip().endswith("4 notices created, 0 sent, 4 retrying, 0 dead")
-    assert result.stderr == ("warning: run 1 degraded: notices not all delivered (4 waiting, 0 dead this run); "
+    assert result.stdout.strip().endswith("5 notices created, 0 sent, 5 retrying, 0 dead")
+    assert result.stderr == ("warning: run 1 degraded: notices not all delivered (5 waiting, 0 dead this run); "
                              "see 'frister notices --status waiting' and '--status dead'\n")
     line = invoke("runs").output.splitlines()[1]
-    assert re.search(r"  degraded\s+smtp\s+6\s+4\s+0\s+4\s+0$", line), line
+    assert re.search(r"  degraded\s+smtp\s+6\s+5\s+0\s+5\s+0$", line), line
     # Within the grace (2 hours by default) the night is still healthy; past it, not.
     assert invoke("health").exit_code == 0
     late = invoke("health", "--delivery-grace", "0m")
     assert late.exit_code == 1
-    assert re.fullmatch(r"UNHEALTHY: 4 notice\(s\) waiting for delivery for more than 0m \(the oldest since "
+    assert re.fullmatch(r"UNHEALTHY: 5 notice\(s\) waiting for delivery for more than 0m \(the oldest since "
                         r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Oslo\): see 'frister notices --status waiting'\n", late.output)
     monkeypatch.setenv("FRISTER_DELIVERY_GRACE", "0m")
     assert invoke("health").exit_code == 1
@@ -159,7 +159,7 @@ def test_health_fails_while_a_notice_is_dead(cli_env, engine, tmp_path, monkeypa
         assert invoke("run", "--as-of", AS_OF.isoformat()).exit_code == 3
     result = invoke("health")
     assert result.exit_code == 1
-    assert result.output == ("UNHEALTHY: 4 dead notice(s), never delivered: see 'frister notices --status dead', "
+    assert result.output == ("UNHEALTHY: 5 dead notice(s), never delivered: see 'frister notices --status dead', "
                              "then 'frister notices resend'\n")
 
 
