@@ -270,3 +270,35 @@ def test_a_notice_taken_by_another_sender_during_a_claim_rolls_the_whole_claim_b
         later = run(crowded, rules, split, smtp(server.port), hour=4)
     assert later.counts["attempted"] == len(chief) == 1 + OVERDUE
     assert sorted(part_of(m) for m in server.messages if m["To"] == CHIEF) == [(1, 3), (2, 3), (3, 3)]
+
+
+def with_cap(config, n: int):
+    ladder = dataclasses.replace(config.ladder,
+                                 delivery=dataclasses.replace(config.ladder.delivery, lines_per_email=n))
+    return dataclasses.replace(config, ladder=ladder)
+
+
+@pytest.mark.parametrize("step", ("evaluated", "committed", "claimed", "sent", "recorded"))
+def test_a_capped_digest_interrupted_at_any_step_then_rerun_accounts_for_every_notice_once(crowded, rules, config,
+                                                                                         step):
+    seen = Counter()
+
+    def crash_once(current: str) -> None:
+        seen[current] += 1
+        if current == step and seen[current] == 1:
+            raise SimulatedCrash(step)
+
+    capped = with_cap(config, 3)
+    with SmtpCatcher() as server:
+        with pytest.raises(SimulatedCrash):
+            run(crowded, rules, capped, smtp(server.port), fail_at=crash_once)
+        run(crowded, rules, capped, smtp(server.port), hour=3)
+        third = run(crowded, rules, capped, smtp(server.port), hour=4)
+    unique = {m["Message-ID"]: m for m in server.messages}.values()
+    # The chief's 9 deadlines (8 breaches, 1 warning) in one e-mail that lists 3 of them.
+    chief = [m for m in unique if m["To"] == CHIEF]
+    assert len(chief) == 1 and len(all_lines(chief)) == 3 and accounted(chief) == 1 + 1 + OVERDUE
+    assert accounted(unique) == 5 + OVERDUE
+    assert {status for *_, status in notice_keys(crowded)} == {"sent"}
+    assert len(server.messages) == len(unique) + (1 if step == "sent" else 0)  # the one e-mail in the window
+    assert third.counts["attempted"] == 0 and third.counts["notices_created"] == 0
