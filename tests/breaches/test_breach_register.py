@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from frister.breaches.service import BreachKey, explain, import_reasons, list_breaches, resolve_key
+from frister.breaches.service import (
+    BreachKey, deviation_counts, explain, import_reasons, list_breaches, resolve_key, set_status,
+)
 from frister.cli import build
 from frister.errors import FristerError, ImportRejected
 from frister.evaluation.models import BreachReason
@@ -84,6 +86,26 @@ def test_explain_validates_code_obligation_and_status(evaluated):
         with pytest.raises(FristerError, match="must not be empty"):
             explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "  ", NOW)
     assert reasons(evaluated) == 0
+
+
+def test_an_open_deadline_can_be_assessed_before_its_breach_and_keeps_its_follow_up(evaluated):
+    h2 = BreachKey("G-1", "foster_home_followup_visits", "F1", "2025-H2")  # open as of 01.08.2025
+    with evaluated.begin() as conn:
+        assert explain(conn, h2, "holiday_absence", "Besøk avtalt i august", NOW, by="leder1", owner="ks03",
+                       follow_up_by=date(2025, 9, 1)) == "open"
+        with pytest.raises(FristerError, match="does not apply to foster_home_followup_visits"):
+            explain(conn, h2, "other", "x", NOW, decision="extension")
+        explain(conn, h2, "complex_case", "Nytt besøk avtalt", NOW)  # the latest word wins, the owner stays
+        row = conn.execute(select(BreachReason.reason, BreachReason.owner, BreachReason.follow_up_by,
+                                  BreachReason.status)).one()
+        assert tuple(row) == ("complex_case", "ks03", date(2025, 9, 1), "open")
+        # Not a breach: it has no place in the breach list or the deviation counts yet.
+        assert [str(r.key) for r in list_breaches(conn)] == ["A-1 referral_review M2",
+                                                             "G-1 foster_home_supervision_visits F1 2025-H1"]
+        assert deviation_counts(conn) == {}
+        explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "Rutine gjennomgått", NOW)
+        set_status(conn, BreachKey("A-1", "referral_review", "M2"), "closed", NOW, note="Kan ikke rettes")
+        assert deviation_counts(conn) == {("referral_review", "mottak"): {"open": 0, "in_progress": 0, "closed": 1}}
 
 
 def test_the_visit_period_is_found_when_only_one_is_a_breach(evaluated):

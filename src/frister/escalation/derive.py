@@ -39,6 +39,9 @@ Policy, stated once:
   a breach overdue for months), the next one 2 ("Gjentatt varsel nr. 1"), and so on;
   cancelled notices do not count. ``repeat`` (counted from the due date) stays in the
   key, so "create once" does not depend on what was created before.
+* A deadline whose deviation is closed (:func:`frister.breaches.set_status`) gets no
+  notice, and a stage a leader acknowledged for a deadline (``acknowledgements``) no
+  repeat; their pending notices are cancelled. The next stage still fires.
 * A repeat at or below the latest repeat already created for the obligation, stage and
   role counts as existing (a run with an earlier as-of date never goes back to an
   older repeat).
@@ -68,13 +71,13 @@ from frister.db.dialect import bulk_insert
 from frister.escalation.config import Ladder, Stage
 from frister.organisation import Organisation
 from frister.escalation.models import Notice
-from frister.evaluation.models import Obligation
+from frister.evaluation.models import Acknowledgement, BreachReason, Obligation
 from frister.nightly.models import NightlyRun
 from frister.rules.model import RuleSet
 
 CHUNK = 2000
 INSERT_BATCH = 2000
-CANCELLED_WHY = "no longer due, or no recipient for its role"
+CANCELLED_WHY = "no longer due, acknowledged, closed, or no recipient for its role"
 
 Bases = Mapping[tuple[str, str], tuple[str, str]]
 # A new notice's columns, in the order derive_notices builds its rows.
@@ -124,6 +127,9 @@ _O = Obligation
 _KEY = (_O.case_id, _O.rule, _O.subject, _O.period, _O.seq)
 _NOTICE_KEY = (Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq)
 _SAME_OBLIGATION = and_(*(o == n for o, n in zip(_KEY, _NOTICE_KEY)))
+_CLOSED_KEY = (BreachReason.case_id, BreachReason.rule, BreachReason.subject, BreachReason.period, BreachReason.seq)
+_ACK_KEY = (Acknowledgement.case_id, Acknowledgement.rule, Acknowledgement.subject, Acknowledgement.period,
+            Acknowledgement.seq)
 
 
 def _candidate(horizon: dt.date):
@@ -225,6 +231,18 @@ def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tu
     return {tuple(r[:7]): (r[7], r[8]) for r in rows}
 
 
+def _stopped(conn: Connection, case_ids: Sequence[str]) -> tuple[set[tuple], set[tuple]]:
+    """For the obligations of the given cases: the ``(*key, stage)`` acknowledged, and
+    the keys whose deviation is closed."""
+    ids = sorted(set(case_ids))
+    a, b = Acknowledgement, BreachReason
+    acked = {tuple(r) for r in conn.execute(select(a.case_id, a.rule, a.subject, a.period, a.seq, a.stage)
+                                            .where(a.case_id.in_(ids)))}
+    closed = {tuple(r) for r in conn.execute(select(b.case_id, b.rule, b.subject, b.period, b.seq)
+                                             .where(b.case_id.in_(ids), b.status == "closed"))}
+    return acked, closed
+
+
 def last_derived_night(conn: Connection) -> LastNight | None:
     """The last night to derive notices (it records its evaluation run in the same
     transaction), or None before the first."""
@@ -263,8 +281,12 @@ def derive_notices(
     for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
         points = list(_points_due(chunk, ladder, as_of, changed_after, stages_of))
         so_far = _created_so_far(conn, [row[0] for row, _, _, _ in points]) if points else {}
+        acked, closed = _stopped(conn, [row[0] for row, _, _, _ in points]) if points else (set(), set())
         for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on \
                 in points:
+            key = (case_id, rule, subject, period, seq)
+            if key in closed or (*key, stage.name) in acked:
+                continue  # followed up to closure, or this stage acknowledged
             addresses: set[str] = set()
             for role in stage.to:
                 address = organisation.address(role, unit)
@@ -310,6 +332,11 @@ def _refresh_pending(conn: Connection, ladder: Ladder, organisation: Organisatio
     cancelled = conn.execute(
         cancel.where(pending, ~exists().where(_SAME_OBLIGATION, _candidate(horizon)))
     ).rowcount
+    # A deviation closed, or the stage acknowledged, since the notice was created.
+    cancelled += conn.execute(cancel.where(pending, exists().where(
+        *(c == v for c, v in zip(_CLOSED_KEY, _NOTICE_KEY)), BreachReason.status == "closed"))).rowcount
+    cancelled += conn.execute(cancel.where(pending, exists().where(
+        *(c == v for c, v in zip(_ACK_KEY, _NOTICE_KEY)), Acknowledgement.stage == n.stage))).rowcount
     # In the other state than the stage's (a reminder of an overdue deadline, a breach
     # notice of a deadline open again after a corrected import). A stage no longer in
     # the ladder is left alone.
