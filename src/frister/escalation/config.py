@@ -18,6 +18,7 @@ Ladder (``config/escalation.yaml``)::
       lines_per_email: 50      # lines listed in an e-mail, the most urgent first; the rest counted
       max_lines_per_email: 5000 # notices one e-mail accounts for; more go out in parts ("del 2 av 7")
       retry_until: "07:00"     # retry within the night until then (Europe/Oslo, the as-of day)
+      send_on: working_days    # or every_day; no e-mail on Saturdays, Sundays, Norwegian holidays
     catch_up_days: 31          # how far back a run catches up with notices it missed
 
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
@@ -28,6 +29,12 @@ it, for as long as the obligation stays overdue). ``catch_up_days`` bounds how o
 a run still creates for an obligation that has not changed since the last night (see
 :mod:`frister.escalation.derive`); a bounded ladder lets a night read only the
 obligations that changed or can get a notice, not every breach ever recorded.
+
+``send_on`` (``working_days``, the default, or ``every_day``): on a Saturday, a Sunday or
+a Norwegian public holiday (:func:`frister.calendar.is_working_day`) the night evaluates
+but creates and sends no notice; the next working night creates every notice that fell
+due in between (the latest repeat of a repeating stage; a stage the deadline has moved
+past gives way to the next), so nothing is lost, only carried.
 
 ``retry_until`` (optional, ``"HH:MM"``) opens the night's retry window: a notice that
 failed for now is tried again within the same run, each time its backoff ends, until
@@ -49,11 +56,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from frister.calendar import is_working_day
 from frister.errors import ConfigError, RuleError
 from frister.organisation import ROLES
 from frister.rules.loader import _Node, read_yaml
 
 CATCH_UP_DAYS = 31
+SEND_ON = ("working_days", "every_day")
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Upper bounds, refused when the file is loaded: a number of days or minutes beyond them
 # means nothing for a deadline's notices, and added to a date it would overflow the night.
@@ -105,6 +114,11 @@ class Delivery:
     max_lines_per_email: int = 5000
     retry_until: dt.time | None = None  # the end of the night's retry window (Europe/Oslo)
     lines_per_email: int = 50  # lines listed in one e-mail; the others are in its counts
+    working_days_only: bool = True  # send_on: working_days (no e-mail on weekends and holidays)
+
+    def sends_on(self, day: dt.date) -> bool:
+        """Whether notices are created and sent on ``day``."""
+        return not self.working_days_only or is_working_day(day)
 
     def backoff(self, attempts: int) -> int:
         """Minutes to wait after the ``attempts``-th failed attempt (1, 2, …): doubling, capped."""
@@ -266,7 +280,7 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     delivery = Delivery()
     d = root.child("delivery")
     if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts",
-                                          "max_lines_per_email", "retry_until", "lines_per_email"}):
+                                          "max_lines_per_email", "retry_until", "lines_per_email", "send_on"}):
         delivery = Delivery(
             d.child("backoff_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_minutes,
             d.child("backoff_cap_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_cap_minutes,
@@ -274,6 +288,7 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
             d.child("max_lines_per_email").integer(1, False, MAX_LINES) or delivery.max_lines_per_email,
             _time_of_day(d.child("retry_until")),
             d.child("lines_per_email").integer(1, False, MAX_LINES) or delivery.lines_per_email,
+            d.child("send_on").choice(SEND_ON, required=False) != "every_day",
         )
     catch_up = root.child("catch_up_days").integer(0, required=False, maximum=MAX_DAYS)
     _raise(errors)

@@ -12,7 +12,9 @@
    obligations equal a full run's), then create the notices
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
-   together or not at all;
+   together or not at all. On a day without e-mail (``delivery.send_on: working_days``
+   and a weekend or Norwegian public holiday) no notice is created or sent: the next
+   working night creates what fell due in between;
 4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), and, with
    ``delivery.retry_until``, retry what failed for now within the night
    (:func:`retry_window_end`), recording the counts before each wait;
@@ -47,7 +49,7 @@ from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError, NoCases
 from frister.escalation.backlog import waiting_count
 from frister.escalation.config import Ladder, load_ladder
-from frister.escalation.derive import bases_of, derive_notices, last_derived_night
+from frister.escalation.derive import DeriveCounts, bases_of, derive_notices, last_derived_night
 from frister.escalation.outbox import FailAt, Outbox, SendCounts
 from frister.evaluation.service import evaluate_and_store, utcnow
 from frister.evaluation.models import CaseEvaluation, Obligation
@@ -187,16 +189,22 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         log.info("run %d as of %s started", run_id, as_of.isoformat())
         ping = ping or Ping(None)
         ping.start()
+        sends = config.ladder.delivery.sends_on(as_of)
         try:
             with engine.begin() as conn:
                 summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
-                derived = derive_notices(conn, config.ladder, config.organisation, as_of, run_id, now,
-                                         bases_of(rules), since=last_derived_night(conn))
+                if sends:
+                    derived = derive_notices(conn, config.ladder, config.organisation, as_of, run_id, now,
+                                             bases_of(rules), since=last_derived_night(conn))
+                else:  # no e-mail today: the next working night creates what falls due meanwhile
+                    derived = DeriveCounts()
                 report.counts.update(cases=summary.cases, obligations=summary.obligations,
                                      notices_due=derived.due, notices_created=derived.created,
                                      notices_existing=derived.existing, notices_cancelled=derived.cancelled)
+                # Only a night that derived notices records its evaluation: the next one
+                # reads what changed since the last derivation (derive.last_derived_night).
                 conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
-                             .values(evaluation_run_id=summary.run_id, **report.counts))
+                             .values(evaluation_run_id=summary.run_id if sends else None, **report.counts))
                 hook("evaluated")
             hook("committed")
             if summary.mode == "full":
@@ -214,11 +222,15 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                 with engine.begin() as conn:
                     conn.execute(update(NightlyRun).where(NightlyRun.id == run_id).values(**report.counts))
 
-            with transport:
-                outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.organisation,
-                                config.ladder, config.sender, now, hook, retry_until=retry_window_end(
-                                    as_of, config.ladder), sleep=sleep, progress=progress)
-                record_sent(outbox.send_all())
+            if sends:
+                with transport:
+                    outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.organisation,
+                                    config.ladder, config.sender, now, hook, retry_until=retry_window_end(
+                                        as_of, config.ladder), sleep=sleep, progress=progress)
+                    record_sent(outbox.send_all())
+            else:
+                log.info("run %d: %s is not a working day: no notice is created or sent tonight "
+                         "(delivery.send_on: working_days)", run_id, as_of.isoformat())
             with engine.connect() as conn:
                 report.counts["waiting"] = waiting_count(conn)
             check_counts(report.counts)
