@@ -16,7 +16,7 @@ from frister.importer import import_file
 from frister.nightly.run import load_config
 from frister.settings import Settings
 
-from tests.nightly.conftest import AS_OF, CHIEF, MOTTAK, ROOT, accounted, all_lines, run
+from tests.nightly.conftest import AS_OF, CHIEF, MOTTAK, ROOT, accounted, all_lines, own_organisation, run
 from tests.nightly.test_run import smtp
 from tests.notify.smtp_catcher import SmtpCatcher
 
@@ -92,8 +92,7 @@ def test_on_the_demos_first_night_no_email_exceeds_the_cap_and_the_totals_accoun
         engine, rules, tmp_path):
     """The demo's municipality (2,000 cases, four years of history) on its first night:
     the barnevernsjef's breaches run into the hundreds; each e-mail lists 50 lines."""
-    example = (ROOT / "config" / "organisation.example.yaml").read_text(encoding="utf-8")
-    config = shipped(tmp_path, rules, example)
+    config = shipped(tmp_path, rules, own_organisation(tmp_path).read_text(encoding="utf-8"))
     write_jsonl(tmp_path / "demo.jsonl", generate_cases(AS_OF, seed=2025, cases=2000))
     import_file(engine, tmp_path / "demo.jsonl", as_of=AS_OF)
     with SmtpCatcher() as server:
@@ -105,7 +104,7 @@ def test_on_the_demos_first_night_no_email_exceeds_the_cap_and_the_totals_accoun
     with engine.connect() as conn:
         per_recipient = dict(conn.execute(select(Notice.recipient, func.count()).group_by(Notice.recipient)).all())
     assert {m["To"]: accounted([m]) for m in server.messages} == per_recipient
-    chief = body(next(m for m in server.messages if m["To"] == "barnevernsjef@barnevern.kommune.example"))
+    chief = body(next(m for m in server.messages if m["To"] == "bv.barnevernsjef@barnevern.kommune.example"))
     more = re.search(r"^Og (\d+) til som ikke er listet her \(50 av (\d+) vist", chief, re.M)
     assert more and int(more.group(1)) + 50 == int(more.group(2)) and int(more.group(2)) > 500
     assert "frister worklist --unit ENHET" in chief

@@ -59,9 +59,10 @@ from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
 from frister.notify.ping import Ping
 from frister.notify.transport import Transport
-from frister.organisation import Organisation, organisation_of
+from frister.organisation import LEADING, Organisation, load_organisation, organisation_of
 from frister.rules.model import RuleSet
-from frister.settings import Settings
+from frister.settings import Settings, project_dir
+from frister.store.facts import holdings
 from frister.store.tables import cases as cases_table
 
 log = logging.getLogger("frister.nightly")
@@ -112,7 +113,34 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
         sender = CONSOLE_SENDER
     else:
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
+    if transport != "console":
+        refuse_example_addresses(organisation)
     return NightlyConfig(ladder, organisation, renderer, sender)
+
+
+def refuse_example_addresses(organisation: Organisation) -> None:
+    """Refuse (ConfigError) an organisation that still holds an address of the shipped
+    example (``config/organisation.example.yaml``): a copied example would mail nobody."""
+    example = load_organisation(project_dir("config") / "organisation.example.yaml")
+    shipped = sorted(set(organisation.all_addresses()) & set(example.all_addresses()))
+    if shipped:
+        raise ConfigError(f"{organisation.source}: {len(shipped)} address(es) are the shipped example's "
+                          "(organisation.example.yaml): put the service's own leaders in the file")
+
+
+def refuse_units_without_leaders(conn: Connection, organisation: Organisation, ladder: Ladder) -> None:
+    """Refuse (ConfigError) when a unit of the organisation file holds cases or steps but
+    has no avdelingsleder or teamleder at or above it while the ladder sends to one: its
+    leader's notices would go to the barnevernsjef unseen by the unit. (A unit the file
+    does not know goes to the barnevernsjef by design; ``frister org check`` lists it.)"""
+    if not set(ladder.roles) & set(LEADING):
+        return
+    held = holdings(conn).units
+    lacking = sorted(code for code in held if code in organisation.units
+                     and not any(organisation.leaders_of(up) for up in organisation.chain(code)))
+    if lacking:
+        raise ConfigError(f"{organisation.source}: unit(s) {', '.join(lacking)} hold cases but have no "
+                          "avdelingsleder or teamleder at or above them: name one in leaders (frister org check)")
 
 
 @dataclass
@@ -178,6 +206,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         with engine.connect() as conn:
             if not has_cases(conn):
                 raise NoCases(NO_CASES)
+            refuse_units_without_leaders(conn, config.organisation, config.ladder)
         with engine.begin() as conn:
             conn.execute(update(NightlyRun).where(NightlyRun.status == "running")
                          .values(status="interrupted", error="the process ended before the run finished"))
