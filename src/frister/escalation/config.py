@@ -162,11 +162,16 @@ class Ladder:
             return None
         return max([0, *spans]) + self.catch_up_days
 
-    def is_last_repeat(self, rule: str, stage: str, repeat: int) -> bool:
-        """Whether a notice is the last repeat of a stage whose repeats end (a stage
-        without repeats, or no longer in the ladder, has none)."""
+    def is_last_repeat(self, rule: str, stage: str, due_on: dt.date, fire_on: dt.date) -> bool:
+        """Whether a notice (of ``rule``'s ``stage`` for a deadline due on ``due_on``,
+        due itself on ``fire_on``) is the last of a stage whose repeats end: the next
+        one would fall after them. A stage without repeats, or no longer in the
+        ladder, has none."""
         found = self.stage(rule, stage)
-        return bool(found and found.repeat_every and found.last_repeat is not None and repeat >= found.last_repeat)
+        if not (found and found.repeat_every and found.repeat_for is not None):
+            return False
+        end = due_on + dt.timedelta(days=found.offset + found.repeat_for)
+        return fire_on + dt.timedelta(days=found.repeat_every) > end
 
     def urgency(self, stage: str) -> int:
         """Sort key, most urgent first: later stages (larger offset) come first; unknown last."""

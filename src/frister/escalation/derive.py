@@ -12,11 +12,15 @@ Policy, stated once:
   concerns the obligation's current status is created if its key does not exist yet.
   So a run after days of downtime creates every notice that became due in the gap,
   once; a run on the same day again creates nothing.
-* A repeating stage (``repeat_every``) has repeats 0, 1, 2, … due every N days; only
-  the latest repeat due is created. A missed repeat is not caught up: the latest one
-  says the same ("still overdue"). With ``repeat_for`` the repeats end: the last one
-  falls at most that many days after the stage's first day (a breach is then followed up in the
-  breach register and the reports, not by e-mail every week for years).
+* A repeating stage (``repeat_every``) has repeats 0, 1, 2, … due every N days; the
+  first notice created is the latest repeat due. **Repeats count from the last notice
+  sent**: the next one is due ``repeat_every`` days after the night that sent the
+  previous one (a notice carried over a weekend, or first created in the middle of a
+  cycle, pushes the next one on), and none while the previous one is still on its way.
+  A missed repeat is not caught up: the next one says the same ("still overdue"). With
+  ``repeat_for`` the repeats end: none falls more than that many days after the
+  stage's first day (a breach is then followed up in the breach register and the
+  reports, not by e-mail every week for years).
 * **Catch-up.** A notice that fell due more than ``catch_up_days`` (the ladder's, default
   31) before the run is created only for an obligation stored or changed since the last
   night that derived notices (its row's ``run_id`` is later than that night's
@@ -70,7 +74,7 @@ from sqlalchemy import Connection, Row, Select, and_, case, exists, func, or_, s
 from frister.db.dialect import bulk_insert
 from frister.escalation.config import Ladder, Stage
 from frister.organisation import Organisation
-from frister.escalation.models import Notice
+from frister.escalation.models import WAITING, Notice
 from frister.evaluation.models import Acknowledgement, BreachReason, Obligation
 from frister.nightly.models import NightlyRun
 from frister.rules.model import RuleSet
@@ -218,17 +222,38 @@ def _stages_by_status(ladder: Ladder) -> Callable[[str, str], tuple[Stage, ...]]
     return stages_of
 
 
-def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tuple[int, int]]:
-    """For the obligations of the given cases:
-    ``{(*key, stage, role): (latest repeat, notices not cancelled)}``."""
-    n = Notice
+def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tuple[int, int, dt.date | None, int]]:
+    """For the obligations of the given cases: ``{(*key, stage, role): (latest repeat,
+    notices not cancelled, the as-of day of the last night that sent one, notices still
+    on their way)}``."""
+    n, night = Notice, NightlyRun
     rows = conn.execute(
         select(*_NOTICE_KEY, n.stage, n.role, func.max(n.repeat),
-               func.count(case((n.status != "cancelled", 1))))
+               func.count(case((n.status != "cancelled", 1))),
+               func.max(case((n.status == "sent", night.as_of))),
+               func.count(case((n.status.in_(WAITING), 1))))
+        .outerjoin(night, night.id == n.claimed_run_id)
         .where(n.case_id.in_(sorted(set(case_ids))))
         .group_by(*_NOTICE_KEY, n.stage, n.role)
     )
-    return {tuple(r[:7]): (r[7], r[8]) for r in rows}
+    return {tuple(r[:7]): (r[7], r[8], r[9], r[10]) for r in rows}
+
+
+def _next_repeat(stage: Stage, due_on: dt.date, as_of: dt.date, latest: int, last_sent: dt.date | None,
+                 waiting: int) -> tuple[int, dt.date] | None:
+    """The ``(repeat, fire_on)`` of the repeat of ``stage`` that follows the notices
+    already created (``latest`` ≥ 0), counted from the last night one was sent; None
+    when it is not due (yet, or any more)."""
+    if waiting:
+        return None  # the previous one is still on its way
+    if last_sent is None:
+        return (latest + 1, as_of)  # none delivered (dead or cancelled): the schedule holds
+    fire_on = last_sent + dt.timedelta(days=stage.repeat_every or 0)
+    if fire_on > as_of:
+        return None
+    if stage.repeat_for is not None and fire_on > due_on + dt.timedelta(days=stage.offset + stage.repeat_for):
+        return None  # the ladder has ended
+    return (latest + 1, fire_on)
 
 
 def _stopped(conn: Connection, case_ids: Sequence[str]) -> tuple[set[tuple], set[tuple]]:
@@ -294,15 +319,22 @@ def derive_notices(
                     continue
                 addresses.add(address)
                 counts.due += 1
-                latest, earlier = so_far.get((case_id, rule, subject, period, seq, stage.name, role), (-1, 0))
+                latest, earlier, last_sent, waiting = so_far.get(
+                    (case_id, rule, subject, period, seq, stage.name, role), (-1, 0, None, 0))
                 if repeat <= latest:
                     counts.existing += 1
                     continue
+                this = (repeat, fire_on)
+                if stage.repeat_every and latest >= 0:
+                    this = _next_repeat(stage, due_on, as_of, latest, last_sent, waiting)
+                    if this is None:
+                        counts.existing += 1  # the last one sent still stands
+                        continue
                 organisation.check(address)
                 counts.created += 1
-                batch.append((case_id, rule, subject, period, seq, stage.name, repeat, earlier + 1, role, address,
-                              unit, caseworker, due_on, fire_on, *bases.get((rule, version), ("", "law")), run_id, created,
-                              "pending", 0))
+                batch.append((case_id, rule, subject, period, seq, stage.name, this[0], earlier + 1, role, address,
+                              unit, caseworker, due_on, this[1], *bases.get((rule, version), ("", "law")), run_id,
+                              created, "pending", 0))
                 if len(batch) >= INSERT_BATCH:
                     bulk_insert(conn, Notice.__table__, NOTICE_COLUMNS, batch)
                     batch = []

@@ -292,7 +292,7 @@ class Outbox:
                 select(Notice.id, Notice.status, Notice.recipient, Notice.attempts, Notice.claimed_run_id,
                        Notice.role, Notice.case_id, Notice.rule, Notice.period, Notice.stage, Notice.ordinal,
                        Notice.due_on, Notice.unit, Notice.caseworker, Notice.basis, Notice.duty, Notice.repeat,
-                       Notice.subject, Notice.seq)
+                       Notice.subject, Notice.seq, Notice.fire_on)
                 .where(Notice.digest_key == key)
             ).all()
             rows = [r for r in rows if r.status == "sending" and r.recipient == recipient]
@@ -302,7 +302,7 @@ class Outbox:
         retried = sum(1 for r in rows if r.id not in self._failed
                       and (r.attempts > 0 or r.claimed_run_id != self.run_id))
         lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.ordinal - 1, r.due_on, r.unit, r.caseworker,
-                            r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.repeat), r.duty, r.subject, r.seq,
+                            r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.due_on, r.fire_on), r.duty, r.subject, r.seq,
                             (r.case_id, r.rule, r.subject, r.period, r.seq) in assessed) for r in rows]
         role = self.organisation.role_of(recipient)
         self.organisation.check(recipient)
