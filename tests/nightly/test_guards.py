@@ -54,3 +54,12 @@ def test_a_unit_with_cases_and_no_leader_of_its_own_is_refused_before_anything_i
                               "or teamleder at or above them: name one in leaders (frister org check)")
     assert server.messages == [] and count(municipality, Notice) == 0 and count(municipality, NightlyRun) == 0
     assert {CHIEF, MOTTAK} <= set(config.organisation.all_addresses())
+
+
+def test_a_mail_catcher_may_be_given_the_example_addresses_when_the_setting_says_so(rules):
+    env = {"FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml"),
+           "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example", "FRISTER_TEMPLATES_DIR": str(ROOT / "templates")}
+    with pytest.raises(ConfigError, match="are the shipped example's"):
+        load_config(Settings.from_env(env), rules, "smtp")
+    allowed = load_config(Settings.from_env({**env, "FRISTER_ALLOW_EXAMPLE_ADDRESSES": "yes"}), rules, "smtp")
+    assert "barnevernsjef@barnevern.kommune.example" in allowed.organisation.all_addresses()

@@ -113,14 +113,15 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
         sender = CONSOLE_SENDER
     else:
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
-    if transport != "console":
-        refuse_example_addresses(organisation)
+    if transport != "console" and settings.get("FRISTER_ALLOW_EXAMPLE_ADDRESSES") != "yes":
+        refuse_example_addresses(organisation)  # the compose stack's mail catcher allows them
     return NightlyConfig(ladder, organisation, renderer, sender)
 
 
 def refuse_example_addresses(organisation: Organisation) -> None:
     """Refuse (ConfigError) an organisation that still holds an address of the shipped
-    example (``config/organisation.example.yaml``): a copied example would mail nobody."""
+    example (``config/organisation.example.yaml``): a copied example would mail nobody.
+    ``FRISTER_ALLOW_EXAMPLE_ADDRESSES=yes`` lets a mail catcher (the compose stack) have them."""
     example = load_organisation(project_dir("config") / "organisation.example.yaml")
     shipped = sorted(set(organisation.all_addresses()) & set(example.all_addresses()))
     if shipped:
