@@ -63,3 +63,30 @@ def test_a_mail_catcher_may_be_given_the_example_addresses_when_the_setting_says
         load_config(Settings.from_env(env), rules, "smtp")
     allowed = load_config(Settings.from_env({**env, "FRISTER_ALLOW_EXAMPLE_ADDRESSES": "yes"}), rules, "smtp")
     assert "barnevernsjef@barnevern.kommune.example" in allowed.organisation.all_addresses()
+
+
+def test_several_addresses_for_a_leader_and_a_deputy_while_away_get_the_email_in_copy(municipality, rules, tmp_path):
+    import datetime as dt
+
+    from tests.nightly.conftest import OMSORG, all_lines
+
+    several = ORGANISATION.replace(
+        f"email: {MOTTAK}, units: [mottak]",
+        f"email: [{MOTTAK}, mottak.felles@barnevern.kommune.example], units: [mottak], "
+        "deputy: vara.mottak@barnevern.kommune.example, away_until: 2025-11-25")
+    (tmp_path / "organisation.yaml").write_text(several, encoding="utf-8")
+    (tmp_path / "escalation.yaml").write_text((ROOT / "config" / "escalation.yaml").read_text(), encoding="utf-8")
+    settings = Settings.from_env({"FRISTER_CONFIG_DIR": str(tmp_path), "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
+                                  "FRISTER_TEMPLATES_DIR": str(ROOT / "templates")})
+    config = load_config(settings, rules, "smtp")
+    with SmtpCatcher() as server:
+        run(municipality, rules, config, smtp(server.port))  # 25.11: the leader is away
+        run(municipality, rules, config, smtp(server.port), as_of=dt.date(2025, 11, 28))  # back
+    to_mottak = [sorted(to) for _, to in server.envelopes if MOTTAK in to]
+    assert to_mottak == [sorted([MOTTAK, "mottak.felles@barnevern.kommune.example",
+                                 "vara.mottak@barnevern.kommune.example"]),
+                         sorted([MOTTAK, "mottak.felles@barnevern.kommune.example"])]
+    first = next(m for m in server.messages if m["To"] == MOTTAK)
+    assert first["Cc"] == "mottak.felles@barnevern.kommune.example, vara.mottak@barnevern.kommune.example"
+    assert all(to == [OMSORG] for _, to in server.envelopes if OMSORG in to)
+    assert all_lines(server.messages)

@@ -308,6 +308,11 @@ class Outbox:
         self.organisation.check(recipient)
         message = self.renderer.render(lines, self.as_of, role, self.sender, recipient, message_id, self.now(),
                                        part, parts, self.ladder.delivery.lines_per_email)
+        copies = self.organisation.copies_for(recipient, self.as_of)  # other addresses, a deputy
+        for address in copies:
+            self.organisation.check(address)
+        if copies:
+            message["Cc"] = ", ".join(copies)
         error: SendError | None = None
         try:
             self.transport.send(message)
