@@ -109,3 +109,36 @@ def test_a_closed_deviation_stops_its_notices_and_leaves_the_worklist(cli_env, m
     assert worklist.exit_code == 0 and "BV-2" not in worklist.output
     counts = CliRunner().invoke(build(), ["breach", "deviations"])
     assert "investigation_deadline" in counts.output
+
+
+def test_a_stage_for_breaches_without_a_reason_stops_once_a_reason_is_recorded(cli_env, municipality, rules, config,
+                                                                               tmp_path):
+    from frister.nightly.run import load_config
+    from frister.settings import Settings
+
+    from tests.nightly.conftest import LADDER, ROOT
+
+    path = tmp_path / "escalation.yaml"  # the config fixture's directory
+    path.write_text(LADDER.replace(
+        "    - {stage: breach,",
+        "    - {stage: unexplained, days_after_due: 15, to: [barnevernsjef], without_reason: true,"
+        " repeat_every_days: 7}\n    - {stage: breach,"), encoding="utf-8")
+    with_stage = load_config(Settings.from_env({
+        "FRISTER_CONFIG_DIR": str(tmp_path), "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
+        "FRISTER_TEMPLATES_DIR": str(ROOT / "templates")}), rules, "smtp")
+    with SmtpCatcher() as server:
+        # 25.11: BV-2 has been overdue since 08.11 (17 days): its breach and, without a
+        # reason, the unexplained stage (due 23.11) both go to the chief: one line.
+        run(municipality, rules, with_stage, smtp(server.port))
+        assert (CHIEF, "Fristbrudd uten årsak", "Frist for undersøkelse", "BV-2") in all_lines(server.messages)
+        assert breach("explain", "BV-2", "investigation_deadline", "U1", "--reason", "complex_case",
+                      "--action", "Ekstra ressurs").exit_code == 0
+        server.messages.clear()
+        run(municipality, rules, with_stage, smtp(server.port), as_of=NEXT_WEEK)
+    lines = all_lines(server.messages)
+    assert (CHIEF, "Fristbrudd", "Frist for undersøkelse", "BV-2") in lines  # the weekly breach goes on
+    assert not [x for x in lines if x[1] == "Fristbrudd uten årsak"]
+    with municipality.connect() as conn:
+        stages = conn.execute(select(Notice.stage, Notice.repeat).where(Notice.case_id == "BV-2")
+                              .order_by(Notice.id)).all()
+    assert [tuple(s) for s in stages] == [("breach", 2), ("unexplained", 0), ("breach", 3)]

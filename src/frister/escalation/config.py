@@ -21,6 +21,10 @@ Ladder (``config/escalation.yaml``)::
       send_on: working_days    # or every_day; no e-mail on Saturdays, Sundays, Norwegian holidays
     catch_up_days: 31          # how far back a run catches up with notices it missed
 
+A stage with ``without_reason: true`` is created only while no reason is recorded for
+the deadline (``frister breach explain``), and a waiting one is cancelled once one is: e.g.
+the barnevernsjef again when a breach has stayed without a reason for 14 days.
+
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
 obligation that is still ``open``; a stage *after* it (``days_after_due`` ≥ 1) one that
 is ``overdue``. Only the latter may repeat: every ``repeat_every_days``, and with
@@ -82,6 +86,7 @@ class Stage:
     to: tuple[str, ...]
     repeat_every: int | None = None
     repeat_for: int | None = None  # days after the stage's first day that repeats may still fall on
+    without_reason: bool = False  # only while no reason is recorded for the deadline
 
     @property
     def after_due(self) -> bool:
@@ -203,7 +208,8 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
     names: set[str] = set()
     for i, raw in enumerate(node.value):
         s = _Node(node.file, f"{node.path}[{i}]", raw, node.errors)
-        keys = {"stage", "days_before_due", "days_after_due", "to", "repeat_every_days", "repeat_for_days"}
+        keys = {"stage", "days_before_due", "days_after_due", "to", "repeat_every_days", "repeat_for_days",
+                "without_reason"}
         if not s.mapping(keys, {"stage", "to"}):
             continue
         name = s.child("stage").text()
@@ -239,8 +245,9 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
             s.error("repeat_for_days needs repeat_every_days", "repeat_for_days")
         elif repeat_for is not None and repeat is not None and repeat_for < repeat:
             s.error(f"expected at least repeat_every_days ({repeat})", "repeat_for_days")
+        without_reason = s.child("without_reason").boolean(False)
         if name and offset is not None and to:
-            out.append(Stage(name, offset, tuple(to), repeat, repeat_for))
+            out.append(Stage(name, offset, tuple(to), repeat, repeat_for, without_reason))
     return tuple(sorted(out, key=lambda st: st.offset))
 
 

@@ -44,7 +44,7 @@ Policy, stated once:
   cancelled notices do not count. ``repeat`` (counted from the due date) stays in the
   key, so "create once" does not depend on what was created before.
 * A deadline whose deviation is closed (:func:`frister.breaches.set_status`) gets no
-  notice, and a stage a leader acknowledged for a deadline (``acknowledgements``) no
+  notice, one with a recorded reason no notice of a ``without_reason`` stage, and a stage a leader acknowledged for a deadline (``acknowledgements``) no
   repeat; their pending notices are cancelled. The next stage still fires.
 * A repeat at or below the latest repeat already created for the obligation, stage and
   role counts as existing (a run with an earlier as-of date never goes back to an
@@ -256,16 +256,20 @@ def _next_repeat(stage: Stage, due_on: dt.date, as_of: dt.date, latest: int, las
     return (latest + 1, fire_on)
 
 
-def _stopped(conn: Connection, case_ids: Sequence[str]) -> tuple[set[tuple], set[tuple]]:
-    """For the obligations of the given cases: the ``(*key, stage)`` acknowledged, and
-    the keys whose deviation is closed."""
+def _stopped(conn: Connection, case_ids: Sequence[str]) -> tuple[set[tuple], set[tuple], set[tuple]]:
+    """For the obligations of the given cases: the ``(*key, stage)`` acknowledged, the
+    keys whose deviation is closed, and the keys with a recorded reason."""
     ids = sorted(set(case_ids))
     a, b = Acknowledgement, BreachReason
     acked = {tuple(r) for r in conn.execute(select(a.case_id, a.rule, a.subject, a.period, a.seq, a.stage)
                                             .where(a.case_id.in_(ids)))}
-    closed = {tuple(r) for r in conn.execute(select(b.case_id, b.rule, b.subject, b.period, b.seq)
-                                             .where(b.case_id.in_(ids), b.status == "closed"))}
-    return acked, closed
+    closed, explained = set(), set()
+    for *key, status in conn.execute(select(b.case_id, b.rule, b.subject, b.period, b.seq, b.status)
+                                     .where(b.case_id.in_(ids))):
+        explained.add(tuple(key))
+        if status == "closed":
+            closed.add(tuple(key))
+    return acked, closed, explained
 
 
 def last_derived_night(conn: Connection) -> LastNight | None:
@@ -306,12 +310,13 @@ def derive_notices(
     for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
         points = list(_points_due(chunk, ladder, as_of, changed_after, stages_of))
         so_far = _created_so_far(conn, [row[0] for row, _, _, _ in points]) if points else {}
-        acked, closed = _stopped(conn, [row[0] for row, _, _, _ in points]) if points else (set(), set())
+        acked, closed, explained = _stopped(conn, [row[0] for row, _, _, _ in points]) if points \
+            else (set(), set(), set())
         for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on \
                 in points:
             key = (case_id, rule, subject, period, seq)
-            if key in closed or (*key, stage.name) in acked:
-                continue  # followed up to closure, or this stage acknowledged
+            if key in closed or (*key, stage.name) in acked or (stage.without_reason and key in explained):
+                continue  # followed up to closure, this stage acknowledged, or the reason is in
             addresses: set[str] = set()
             for role in stage.to:
                 address = organisation.address(role, unit)
@@ -369,6 +374,15 @@ def _refresh_pending(conn: Connection, ladder: Ladder, organisation: Organisatio
         *(c == v for c, v in zip(_CLOSED_KEY, _NOTICE_KEY)), BreachReason.status == "closed"))).rowcount
     cancelled += conn.execute(cancel.where(pending, exists().where(
         *(c == v for c, v in zip(_ACK_KEY, _NOTICE_KEY)), Acknowledgement.stage == n.stage))).rowcount
+    # A stage for deadlines without a reason, once a reason is recorded.
+    unexplained: dict[str, list[str]] = {}
+    for rule, stage_name in conn.execute(select(n.rule, n.stage).where(pending).distinct()).all():
+        stage = ladder.stage(rule, stage_name)
+        if stage is not None and stage.without_reason:
+            unexplained.setdefault(stage_name, []).append(rule)
+    for stage_name, rules in sorted(unexplained.items()):
+        cancelled += conn.execute(cancel.where(pending, n.stage == stage_name, n.rule.in_(sorted(rules)), exists().where(
+            *(c == v for c, v in zip(_CLOSED_KEY, _NOTICE_KEY))))).rowcount
     # In the other state than the stage's (a reminder of an overdue deadline, a breach
     # notice of a deadline open again after a corrected import). A stage no longer in
     # the ladder is left alone.

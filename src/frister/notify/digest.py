@@ -61,9 +61,10 @@ from frister.text import printable
 
 DUTY_WORDS = {"law": "lovkrav", "guidance": "retningslinje, ikke lov",
               "local": "tjenestens egen rutine, ikke lovkrav"}
-STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd"}
+STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd",
+                "unexplained": "Fristbrudd uten årsak"}
 STAGE_NOUNS = {"reminder": ("påminnelse", "påminnelser"), "warning": ("varsel", "varsler"),
-               "breach": ("fristbrudd", "fristbrudd")}
+               "breach": ("fristbrudd", "fristbrudd"), "unexplained": ("brudd uten årsak", "brudd uten årsak")}
 ROLE_GREETING = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab",
                  "teamleder": "teamleder"}
 LINES_SHOWN = 50  # lines listed in one e-mail (delivery.lines_per_email)
