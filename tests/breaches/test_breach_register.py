@@ -105,7 +105,8 @@ def test_an_open_deadline_can_be_assessed_before_its_breach_and_keeps_its_follow
         assert deviation_counts(conn) == {}
         explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "Rutine gjennomgått", NOW)
         set_status(conn, BreachKey("A-1", "referral_review", "M2"), "closed", NOW, note="Kan ikke rettes")
-        assert deviation_counts(conn) == {("referral_review", "mottak"): {"open": 0, "in_progress": 0, "closed": 1}}
+        assert deviation_counts(conn) == {("referral_review", "mottak"): {"open": 0, "in_progress": 0, "closed": 1,
+                                                                         "recurrences": 0}}
 
 
 def test_the_visit_period_is_found_when_only_one_is_a_breach(evaluated):
@@ -163,3 +164,19 @@ def test_cli_explain_and_list(evaluated, cli_env):
     bad = runner.invoke(build(), ["breach", "explain", "A-1", "referral_review", "M1", "--reason", "other",
                                   "--action", "x"])
     assert bad.exit_code == 2 and "met ones are not breaches" in bad.output
+
+
+def test_a_breach_of_the_same_case_and_rule_within_twelve_months_counts_as_a_recurrence(engine, rules, tmp_path):
+    # three referrals reviewed late: April 2024, March 2025 (within 12 months of
+    # the first), and again in 2026 (more than 12 months after the second).
+    late = [("M1", "2024-04-01", "2024-04-15"), ("M2", "2025-03-01", "2025-03-20"), ("M3", "2026-04-01", "2026-04-20")]
+    case = {"case_id": "R-1", "unit": "mottak", "referrals": [
+        {"id": i, "received_on": r, "concluded_on": c, "conclusion": "closed", "feedback_sent_on": c}
+        for i, r, c in late]}
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(case) + "\n", encoding="utf-8")
+    import_file(engine, path, as_of=date(2026, 5, 1))
+    run_evaluation(engine, rules, date(2026, 5, 1))
+    with engine.connect() as conn:
+        counts = deviation_counts(conn)
+    assert counts[("referral_review", "mottak")]["recurrences"] == 1

@@ -50,6 +50,7 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
 
+from frister.calendar import add_months
 from frister.engine.results import BREACH_STATUSES
 from frister.errors import FristerError, ImportRejected, ValidationIssue
 from frister.escalation.models import Notice
@@ -297,17 +298,27 @@ def acknowledge(conn: Connection, key: BreachKey, stage: str, at: dt.datetime, b
 
 
 def deviation_counts(conn: Connection) -> dict[tuple[str, str], dict[str, int]]:
-    """``{(rule, unit): {open, in_progress, closed}}``: the recorded deviations of the
-    breaches of the latest evaluation, by follow-up status (for the reports)."""
+    """``{(rule, unit): {open, in_progress, closed, recurrences}}`` over the breaches of
+    the latest evaluation: the recorded deviations by follow-up status, and the breaches
+    that recur (the same case and rule broken again within 12 months of an earlier breach's
+    due date, counted at the later one). For the reports and ``frister breach deviations``."""
     O, B = Obligation, BreachReason
     rows = conn.execute(
         select(O.rule, O.unit, B.status, func.count())
         .join(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
                       B.period == O.period, B.seq == O.seq))
         .where(O.status.in_(BREACH_STATUSES)).group_by(O.rule, O.unit, B.status))
+    empty = dict.fromkeys((*FOLLOW_UP, "recurrences"), 0)
     out: dict[tuple[str, str], dict[str, int]] = {}
     for rule, unit, status, n in rows:
-        out.setdefault((rule, unit), dict.fromkeys(FOLLOW_UP, 0))[status] = n
+        out.setdefault((rule, unit), dict(empty))[status] = n
+    previous: tuple[str, str, dt.date] | None = None
+    for case_id, rule, unit, due_on in conn.execute(
+            select(O.case_id, O.rule, O.unit, O.due_on).where(O.status.in_(BREACH_STATUSES))
+            .order_by(O.case_id, O.rule, O.due_on)):
+        if previous and previous[:2] == (case_id, rule) and due_on <= add_months(previous[2], 12):
+            out.setdefault((rule, unit), dict(empty))["recurrences"] += 1
+        previous = (case_id, rule, due_on)
     return out
 
 

@@ -124,13 +124,14 @@ def status_cmd(app: App, case_id, rule, subject, period, seq, status, note, by) 
 @breach.command("deviations")
 @pass_app
 def deviations_cmd(app: App) -> None:
-    """Count the deviations of the latest evaluation by rule, unit and follow-up status."""
+    """Count the deviations of the latest evaluation by rule, unit and follow-up status,
+    and the breaches that recur (same case and rule within 12 months)."""
     from frister.breaches.service import deviation_counts
 
     with app.ready_engine().connect() as conn:
         counts = deviation_counts(conn)
-    print_table("Deviations", ("rule", "unit", *FOLLOW_UP),
-                ([rule, unit, *(c[s] for s in FOLLOW_UP)] for (rule, unit), c in sorted(counts.items())))
+    print_table("Deviations", ("rule", "unit", *FOLLOW_UP, "recurrences"),
+                ([rule, unit, *(c[s] for s in (*FOLLOW_UP, "recurrences"))] for (rule, unit), c in sorted(counts.items())))
 
 
 @breach.command("import")
