@@ -131,3 +131,21 @@ def test_org_check_lists_the_units_and_municipalities_the_file_does_not_know(cli
     assert "note: caseworker 'ks01' holds steps in 2 units: mottak, ny-enhet" in lines
     assert "note: unit 'omsorg' holds nothing in the data" in lines
     assert "note: municipality 9902 (Sørdal) has no case in the data" in lines
+
+
+def test_a_leader_may_have_several_addresses_and_a_deputy_in_copy_while_away(tmp_path):
+    text = ORG.replace("email: mottak@barnevern.kommune.example, units: [mottak]",
+                       "email: [mottak@barnevern.kommune.example, felles@barnevern.kommune.example], units: [mottak], "
+                       "deputy: vara@barnevern.kommune.example, away_until: 2025-07-31")
+    org = load_organisation(write(tmp_path, text))
+    assert org.address("avdelingsleder", "mottak") == "mottak@barnevern.kommune.example"
+    assert org.copies_for("mottak@barnevern.kommune.example", dt.date(2025, 7, 31)) == \
+        ["felles@barnevern.kommune.example", "vara@barnevern.kommune.example"]
+    assert org.copies_for("mottak@barnevern.kommune.example", dt.date(2025, 8, 1)) == ["felles@barnevern.kommune.example"]
+    assert "vara@barnevern.kommune.example" in org.all_addresses()
+    bad = ORG.replace("email: mottak@barnevern.kommune.example, units: [mottak]",
+                      "email: [mottak@barnevern.kommune.example, ola@gmail.com], units: [mottak], away_until: 2025-07-31")
+    with pytest.raises(ConfigError) as err:
+        load_organisation(write(tmp_path, bad, "bad.yaml"))
+    assert "leaders[1].email[1]: address outside the allowed domains" in str(err.value)
+    assert "leaders[1].away_until: away_until needs a deputy" in str(err.value)

@@ -85,7 +85,26 @@ def upgrade() -> None:
     sa.Column('action', sa.Text(), nullable=True),
     sa.Column('explained_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('explained_by', sa.String(length=64), nullable=True),
+    sa.Column('decision', sa.String(length=32), nullable=True),
+    sa.Column('owner', sa.String(length=64), nullable=True),
+    sa.Column('follow_up_by', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=16), server_default='open', nullable=False),
+    sa.Column('status_note', sa.Text(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('case_id', 'rule', 'subject', 'period', 'seq', name=op.f('pk_breach_reasons'))
+    )
+    op.create_table('acknowledgements',
+    sa.Column('case_id', sa.String(length=64), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('subject', sa.String(length=64), nullable=False),
+    sa.Column('period', sa.String(length=8), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=32), nullable=False),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_by', sa.String(length=64), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('case_id', 'rule', 'subject', 'period', 'seq', 'stage', name=op.f('pk_acknowledgements'))
     )
     op.create_table('case_changes',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -383,4 +402,5 @@ def downgrade() -> None:
 
     op.drop_table('case_evaluations')
     op.drop_table('case_changes')
+    op.drop_table('acknowledgements')
     op.drop_table('breach_reasons')

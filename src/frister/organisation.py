@@ -18,8 +18,13 @@ leaders at each level — loaded strictly from one YAML file (``config/organisat
     leaders:
       - {role: barnevernsjef, email: sjef@barnevern.kommune.example}
       - {role: avdelingsleder, email: leder.us@barnevern.kommune.example, units: [undersokelse]}
-      - {role: teamleder, email: leder.nord@barnevern.kommune.example, units: [us-nord]}
-      - {role: stab, email: controller@barnevern.kommune.example}
+      - {role: teamleder, email: leder.nord@barnevern.kommune.example, units: [us-nord],
+         deputy: nestleder.nord@barnevern.kommune.example, away_until: 2025-07-31}
+      - {role: stab, email: [controller@barnevern.kommune.example, stab@barnevern.kommune.example]}
+
+**Several addresses, a deputy.** ``email`` may be a list: e-mails go to the first, with
+the others in copy (Cc). A ``deputy`` (stedfortreder) is in copy while the leader is
+away: on every night up to and including ``away_until``.
 
 **Routing.** A notice for ``role`` about an obligation held by unit U goes to the leader
 of that role who holds U or, failing that, the nearest unit above U; a teamleder that
@@ -40,6 +45,7 @@ Every address is one plain address in an allowed domain
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -69,8 +75,11 @@ class Unit:
 @dataclass(frozen=True, slots=True)
 class Leader:
     role: str
-    email: str
+    email: str  # the first address: the one notices are addressed to
     units: tuple[str, ...] = ()
+    copies: tuple[str, ...] = ()  # the other addresses given (a shared mailbox): in copy
+    deputy: str | None = None  # the stedfortreder, in copy while the leader is away
+    away_until: dt.date | None = None  # the last day the leader is away (inclusive)
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,20 @@ class Organisation:
         return next((role for role in ROLES if role in roles), "stab")
 
     def all_addresses(self) -> list[str]:
-        return list(dict.fromkeys(leader.email for leader in self.leaders))
+        """Every address of the file: leaders', their copies and deputies."""
+        return list(dict.fromkeys(a for leader in self.leaders
+                                  for a in (leader.email, *leader.copies, *filter(None, [leader.deputy]))))
+
+    def copies_for(self, address: str, as_of: dt.date) -> list[str]:
+        """Who gets a copy of an e-mail to ``address`` as of ``as_of``: the other
+        addresses given with it, and the deputy of a leader away on that day."""
+        out: list[str] = []
+        for leader in self.leaders:
+            if leader.email == address:
+                out.extend(leader.copies)
+                if leader.deputy and leader.away_until and as_of <= leader.away_until:
+                    out.append(leader.deputy)
+        return [a for a in dict.fromkeys(out) if a != address]
 
     def check(self, address: str) -> None:
         """Refuse an address outside the allowed domains (the last check before sending)."""
@@ -326,10 +348,20 @@ def _leaders(node: _Node, domains: list[str], units: Mapping[str, Unit]) -> list
     out = []
     for i, raw in enumerate(node.value):
         item = _Node(node.file, f"{node.path}[{i}]", raw, node.errors)
-        if not item.mapping({"role", "email", "units"}, {"role", "email"}):
+        if not item.mapping({"role", "email", "units", "deputy", "away_until"}, {"role", "email"}):
             continue
         role = item.child("role").choice(ROLES)
-        email = _address(item.child("email"), domains)
+        given_emails = item.child("email")
+        if isinstance(given_emails.value, list) and given_emails.value:
+            emails = [_address(_Node(item.file, f"{given_emails.path}[{j}]", v, item.errors), domains)
+                      for j, v in enumerate(given_emails.value)]
+        else:
+            emails = [_address(given_emails, domains)]
+        email = emails[0] if all(emails) else None
+        deputy = _address(item.child("deputy"), domains) if raw.get("deputy") is not None else None
+        away_until = item.child("away_until").date(required=False) if raw.get("away_until") is not None else None
+        if away_until is not None and deputy is None:
+            item.error("away_until needs a deputy", "away_until")
         held: list[str] = []
         given = item.child("units")
         if role in LEADING:
@@ -344,7 +376,8 @@ def _leaders(node: _Node, domains: list[str], units: Mapping[str, Unit]) -> list
         elif given.value is not None:
             given.error(f"a {role} holds every unit: give no units")
         if role and email and (held or role not in LEADING):
-            out.append(Leader(role, email, tuple(held)))
+            out.append(Leader(role, email, tuple(held), tuple(dict.fromkeys(e for e in emails[1:] if e != email)),
+                              deputy, away_until))
     return out
 
 

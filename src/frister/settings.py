@@ -19,7 +19,7 @@ DEFAULT_LOCK_WAIT_SECONDS = 600
 DEFAULT_MAX_REMOVED_PERCENT = 10
 
 
-def _project_dir(name: str) -> Path:
+def project_dir(name: str) -> Path:
     """Find a data directory shipped with frister (``rules``, ``migrations``, ``templates``).
 
     A source checkout (editable install) has them at the repository root; a wheel
@@ -51,9 +51,9 @@ def read_env(environ: Mapping[str, str], name: str, default: str | None = None) 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    rules_dir: Path = field(default_factory=lambda: _project_dir("rules"))
-    migrations_dir: Path = field(default_factory=lambda: _project_dir("migrations"))
-    templates_dir: Path = field(default_factory=lambda: _project_dir("templates"))
+    rules_dir: Path = field(default_factory=lambda: project_dir("rules"))
+    migrations_dir: Path = field(default_factory=lambda: project_dir("migrations"))
+    templates_dir: Path = field(default_factory=lambda: project_dir("templates"))
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -74,7 +74,7 @@ class Settings:
     @property
     def config_dir(self) -> Path:
         """``FRISTER_CONFIG_DIR``, else the bundled ``config/``."""
-        return Path(self.get("FRISTER_CONFIG_DIR") or _project_dir("config"))
+        return Path(self.get("FRISTER_CONFIG_DIR") or project_dir("config"))
 
     @property
     def local_config(self) -> Path:

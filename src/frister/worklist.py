@@ -14,7 +14,8 @@ in the organisation file (a department's list holds its teams'), grouped by case
 
 **What is listed.**
 
-* *overdue*: every deadline past its due date and not met (days late as of the date);
+* *overdue*: every deadline past its due date and not met (days late as of the date),
+  unless its deviation is closed (`frister breach status … closed`);
 * *due*: every open deadline due within ``weeks`` weeks;
 * *visits*: every visit period that contains the date and has fewer visits than
   required, with how many are missing and the last visit made (any date of the
@@ -31,11 +32,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, exists, select, tuple_
 
 from frister.disclosure import reveals_birth_date
 from frister.errors import FristerError
-from frister.evaluation.models import Obligation
+from frister.evaluation.models import BreachReason, Obligation
 from frister.evaluation.service import latest_run, shown_days_late
 from frister.organisation import Organisation
 from frister.rules.model import RuleSet
@@ -115,6 +116,10 @@ def worklist(conn: Connection, rules: RuleSet, unit: str | None = None, casework
     o = Obligation.__table__.c
     stmt = select(o.case_id, o.rule, o.subject, o.period, o.unit, o.caseworker, o.status, o.due_on, o.days_late,
                   o.required, o.done, o.rule_version, o.confidence).where(o.status.in_(("open", "overdue")))
+    # A deviation closed by its leader (repaired, or closed as beyond repair) leaves the list.
+    b = BreachReason.__table__.c
+    stmt = stmt.where(~exists().where(b.case_id == o.case_id, b.rule == o.rule, b.subject == o.subject,
+                                      b.period == o.period, b.seq == o.seq, b.status == "closed"))
     if units:
         stmt = stmt.where(o.unit.in_(units))
     if caseworker is not None:

@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from frister.breaches.service import BreachKey, explain, import_reasons, list_breaches, resolve_key
+from frister.breaches.service import (
+    BreachKey, deviation_counts, explain, import_reasons, list_breaches, resolve_key, set_status,
+)
 from frister.cli import build
 from frister.errors import FristerError, ImportRejected
 from frister.evaluation.models import BreachReason
@@ -86,6 +88,27 @@ def test_explain_validates_code_obligation_and_status(evaluated):
     assert reasons(evaluated) == 0
 
 
+def test_an_open_deadline_can_be_assessed_before_its_breach_and_keeps_its_follow_up(evaluated):
+    h2 = BreachKey("G-1", "foster_home_followup_visits", "F1", "2025-H2")  # open as of 01.08.2025
+    with evaluated.begin() as conn:
+        assert explain(conn, h2, "holiday_absence", "Besøk avtalt i august", NOW, by="leder1", owner="ks03",
+                       follow_up_by=date(2025, 9, 1)) == "open"
+        with pytest.raises(FristerError, match="does not apply to foster_home_followup_visits"):
+            explain(conn, h2, "other", "x", NOW, decision="extension")
+        explain(conn, h2, "complex_case", "Nytt besøk avtalt", NOW)  # the latest word wins, the owner stays
+        row = conn.execute(select(BreachReason.reason, BreachReason.owner, BreachReason.follow_up_by,
+                                  BreachReason.status)).one()
+        assert tuple(row) == ("complex_case", "ks03", date(2025, 9, 1), "open")
+        # Not a breach: it has no place in the breach list or the deviation counts yet.
+        assert [str(r.key) for r in list_breaches(conn)] == ["A-1 referral_review M2",
+                                                             "G-1 foster_home_supervision_visits F1 2025-H1"]
+        assert deviation_counts(conn) == {}
+        explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "Rutine gjennomgått", NOW)
+        set_status(conn, BreachKey("A-1", "referral_review", "M2"), "closed", NOW, note="Kan ikke rettes")
+        assert deviation_counts(conn) == {("referral_review", "mottak"): {"open": 0, "in_progress": 0, "closed": 1,
+                                                                         "recurrences": 0}}
+
+
 def test_the_visit_period_is_found_when_only_one_is_a_breach(evaluated):
     with evaluated.connect() as conn:
         key = resolve_key(conn, "G-1", "foster_home_supervision_visits", "F1")
@@ -141,3 +164,19 @@ def test_cli_explain_and_list(evaluated, cli_env):
     bad = runner.invoke(build(), ["breach", "explain", "A-1", "referral_review", "M1", "--reason", "other",
                                   "--action", "x"])
     assert bad.exit_code == 2 and "met ones are not breaches" in bad.output
+
+
+def test_a_breach_of_the_same_case_and_rule_within_twelve_months_counts_as_a_recurrence(engine, rules, tmp_path):
+    # three referrals reviewed late: April 2024, March 2025 (within 12 months of
+    # the first), and again in 2026 (more than 12 months after the second).
+    late = [("M1", "2024-04-01", "2024-04-15"), ("M2", "2025-03-01", "2025-03-20"), ("M3", "2026-04-01", "2026-04-20")]
+    case = {"case_id": "R-1", "unit": "mottak", "referrals": [
+        {"id": i, "received_on": r, "concluded_on": c, "conclusion": "closed", "feedback_sent_on": c}
+        for i, r, c in late]}
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(case) + "\n", encoding="utf-8")
+    import_file(engine, path, as_of=date(2026, 5, 1))
+    run_evaluation(engine, rules, date(2026, 5, 1))
+    with engine.connect() as conn:
+        counts = deviation_counts(conn)
+    assert counts[("referral_review", "mottak")]["recurrences"] == 1

@@ -25,7 +25,7 @@ def test_it_loads_the_bundled_ladder(rules):
     assert [(s.name, s.offset, s.to, s.repeat_every) for s in ladder.default] == [
         ("reminder", -14, ("avdelingsleder",), None),
         ("warning", -3, ("avdelingsleder", "barnevernsjef"), None),
-        ("breach", 1, ("barnevernsjef",), 7),
+        ("breach", 1, ("avdelingsleder", "barnevernsjef"), 7),
     ]
     assert ladder.stages_for("emergency_petition")[0].offset == -7
     assert ladder.stages_for("investigation_deadline") == ladder.default
@@ -69,7 +69,7 @@ def test_huge_numbers_of_days_in_a_stage_are_refused_when_the_ladder_is_loaded(t
 @pytest.mark.parametrize("key, bounds", [
     ("catch_up_days", "0 to 3660"), ("delivery.backoff_minutes", "1 to 10080"),
     ("delivery.backoff_cap_minutes", "1 to 10080"), ("delivery.max_attempts", "1 to 1000"),
-    ("delivery.max_lines_per_email", "1 to 100000"),
+    ("delivery.max_lines_per_email", "1 to 100000"), ("delivery.lines_per_email", "1 to 100000"),
 ])
 def test_huge_numbers_elsewhere_in_the_ladder_are_refused_when_it_is_loaded(tmp_path, key, bounds):
     section, _, name = key.rpartition(".")
@@ -121,3 +121,17 @@ def test_an_invalid_ladder_is_an_error_naming_the_file_and_the_field(tmp_path, r
 def test_the_backoff_doubles_and_is_capped():
     delivery = Delivery(backoff_minutes=10, backoff_cap_minutes=60, max_attempts=5)
     assert [delivery.backoff(n) for n in range(1, 6)] == [10, 20, 40, 60, 60]
+
+
+def test_email_goes_out_on_working_days_unless_every_day_is_chosen(tmp_path, rules):
+    shipped = load_ladder(CONFIG / "escalation.yaml", [r.id for r in rules]).delivery
+    assert (shipped.lines_per_email, shipped.max_lines_per_email, shipped.working_days_only) == (50, 5000, True)
+    assert [shipped.sends_on(dt.date(2025, 12, d)) for d in (24, 25, 26, 27, 28, 29)] == \
+        [True, False, False, False, False, True]  # Christmas Day, Boxing Day, a weekend
+    stage = "defaults:\n  stages:\n    - {stage: a, days_after_due: 1, to: [stab]}\n"
+    every = load_ladder(write(tmp_path, stage + "delivery:\n  send_on: every_day\n")).delivery
+    assert every.sends_on(dt.date(2025, 12, 25))
+    path = write(tmp_path, stage + "delivery:\n  send_on: weekdays\n", "bad.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_ladder(path)
+    assert str(err.value) == f"{path}: delivery.send_on: expected one of: working_days, every_day"

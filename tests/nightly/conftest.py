@@ -121,3 +121,26 @@ def digest_lines(message) -> list[tuple[str, str, str, str]]:
 
 def all_lines(messages) -> list[tuple[str, str, str, str]]:
     return sorted(x for m in messages for x in digest_lines(m))
+
+
+def accounted(messages) -> int:
+    """How many notices the received digests account for: each e-mail's total of
+    deadlines plus the notices it folded into a deadline already shown (one line per
+    deadline, at its most urgent stage)."""
+    total = 0
+    for message in messages:
+        body = message.get_body(("plain",)).get_content()
+        total += int(re.search(r"^  Totalt\s+(\d+)\r?$", body, re.M).group(1))
+        if m := re.search(r"^(\d+) av de \d+ varslene gjaldt", body, re.M):
+            total += int(m.group(1))
+    return total
+
+
+def own_organisation(directory: Path) -> Path:
+    """The shipped example organisation with the service's own addresses (the example's
+    are refused for e-mail): ``bv.`` before each local part, e.g.
+    ``bv.barnevernsjef@barnevern.kommune.example``."""
+    text = (ROOT / "config" / "organisation.example.yaml").read_text(encoding="utf-8")
+    path = directory / "own-organisation.yaml"
+    path.write_text(text.replace("email: ", "email: bv."), encoding="utf-8")
+    return path

@@ -71,19 +71,19 @@ def test_a_breach_is_repeated_until_its_ladder_ends_and_then_no_longer_read(muni
     with SmtpCatcher() as server:
         for night in nights:
             run(municipality, rules, bounded, smtp(server.port), as_of=night)
-    # First breach notice due 09.11; repeats every 7 days, the last (4) on 07.12.
+    # First breach notice due 09.11, sent with the first night (25.11); repeats count
+    # from the night that sent the last one: 02.12; the next (09.12) would fall after
+    # the ladder's end (09.11 + 28 days = 07.12).
     assert breach_notices(municipality, "BV-2") == [
         ("investigation_deadline", 2, 1, dt.date(2025, 11, 23)),
-        ("investigation_deadline", 3, 2, dt.date(2025, 11, 30)),
-        ("investigation_deadline", 4, 3, dt.date(2025, 12, 7)),
+        ("investigation_deadline", 3, 2, dt.date(2025, 12, 2)),
     ]
     shown = [line for m in server.messages for line in body_lines(m, "BV-2")]
-    assert [line.split("ks07.")[1] for line in shown] == ["", " (Gjentatt varsel nr. 1.)",
-                                                          " (Gjentatt varsel nr. 2, det siste.)"]
+    assert [line.split("ks07; årsak mangler.")[1] for line in shown] == ["", " (Gjentatt varsel nr. 1, det siste.)"]
     last = next(m for m in server.messages if body_lines(m, "BV-2") == shown[-1:])
     plain = last.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "varsles ikke igjen. Det følges\nvidere opp i bruddregisteret" in plain
-    assert "gjentatt nr. 2, det siste" in last.get_body(("html",)).get_content()
+    assert "gjentatt nr. 1, det siste" in last.get_body(("html",)).get_content()
     # Read every night while its ladder runs (and on 16.12: its last notice is 9 days old),
     # not on 23.12: due 08.11 is before the lookback (23.12 - 39 days = 14.11).
     assert [BV2_INVESTIGATION in keys for keys in read_keys] == [True, True, True, True, False]
@@ -104,7 +104,7 @@ def test_a_deadline_that_comes_in_late_gets_its_notice_whatever_its_age_once(mun
         ("referral_review", 4, 1, dt.date(2025, 2, 15)),
         ("reporter_feedback", 4, 1, dt.date(2025, 3, 1)),
     ]
-    assert [line.endswith("ks02. (Eneste varsel.)") for m in server.messages for line in body_lines(m, "BV-4")] \
+    assert [line.endswith("ks02; årsak mangler. (Eneste varsel.)") for m in server.messages for line in body_lines(m, "BV-4")] \
         == [True, True]
     with municipality.connect() as conn:
         created_by = set(conn.execute(select(Notice.created_run_id).where(Notice.case_id == "BV-4")).scalars())
@@ -124,9 +124,9 @@ def test_a_changed_deadline_whose_ladder_has_ended_gets_no_second_notice(municip
         load_cases(municipality, tmp_path, moved, as_of=later, name="moved.jsonl")
         report = run(municipality, rules, bounded, smtp(server.port), as_of=later)
     # The new caseworker rewrote the obligation, so the night read it again, and found
-    # its last repeat (4) already created.
+    # its ladder ended (the last notice sent on 02.12, the next would fall after 07.12).
     assert BV2_INVESTIGATION in read_keys[3]
-    assert [repeat for _, repeat, _, _ in breach_notices(municipality, "BV-2")] == [2, 3, 4]
+    assert [repeat for _, repeat, _, _ in breach_notices(municipality, "BV-2")] == [2, 3]
     assert report.counts["notices_existing"] >= 1
     assert report.counts["notices_due"] == report.counts["notices_created"] + report.counts["notices_existing"]
 

@@ -13,7 +13,7 @@ from frister.cli import build
 from frister.db.engine import create_db_engine
 from frister.nightly.models import COUNT_FIELDS, NightlyRun
 
-from tests.nightly.conftest import AS_OF, ROOT, case_records, load_cases
+from tests.nightly.conftest import AS_OF, ROOT, case_records, load_cases, own_organisation
 from tests.notify.smtp_catcher import SmtpCatcher, free_port
 
 SUMMARY = re.compile(r"^run \d+ as of 2025-11-25: \d+ obligations, \d+ notices created, \d+ sent, \d+ retrying, \d+ dead$")
@@ -46,7 +46,7 @@ def test_frister_run_sends_by_smtp_with_the_settings_from_the_environment(cli_en
     with SmtpCatcher() as server:
         for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(server.port),
                             "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
-                            "FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml")}.items():
+                            "FRISTER_ORGANISATION_CONFIG": str(own_organisation(tmp_path))}.items():
             monkeypatch.setenv(name, value)
         result = invoke("run", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.output
@@ -63,7 +63,7 @@ def test_a_hostile_sender_setting_stops_the_run_before_the_night_starts(cli_env,
     with SmtpCatcher() as server:
         for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(server.port),
                             "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": sender,
-                            "FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml")}.items():
+                            "FRISTER_ORGANISATION_CONFIG": str(own_organisation(tmp_path))}.items():
             monkeypatch.setenv(name, value)
         result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 2, result.output
@@ -88,7 +88,7 @@ def test_frister_runs_lists_the_recent_runs(cli_env, engine, tmp_path):
     header, line = result.output.splitlines()
     assert header.split() == ["id", "as", "of", "started", "(Oslo)", "duration", "status", "transport", "oblig.",
                               "created", "delivered", "waiting", "dead"]
-    assert re.fullmatch(r"\s+1  2025-11-25  \d{4}-\d\d-\d\d \d\d:\d\d\s+\d+s  succeeded\s+console\s+6\s+4\s+4\s+0\s+0",
+    assert re.fullmatch(r"\s+1  2025-11-25  \d{4}-\d\d-\d\d \d\d:\d\d\s+\d+s  succeeded\s+console\s+6\s+5\s+5\s+0\s+0",
                         line), line
 
 
@@ -122,30 +122,30 @@ def test_frister_health_tells_how_many_imported_cases_wait_for_the_next_run(cli_
     assert invoke("health").output.splitlines()[1] == "0 changed case(s) waiting for the next run"
 
 
-def smtp_settings(monkeypatch, port: int) -> None:
+def smtp_settings(monkeypatch, port: int, tmp_path) -> None:
     for name, value in {"FRISTER_SMTP_HOST": "127.0.0.1", "FRISTER_SMTP_PORT": str(port),
                         "FRISTER_SMTP_SECURITY": "none", "FRISTER_SMTP_FROM": "frister@barnevern.kommune.example",
                         "FRISTER_SMTP_TIMEOUT": "5",
-                        "FRISTER_ORGANISATION_CONFIG": str(ROOT / "config" / "organisation.example.yaml")}.items():
+                        "FRISTER_ORGANISATION_CONFIG": str(own_organisation(tmp_path))}.items():
         monkeypatch.setenv(name, value)
 
 
 def test_a_night_with_the_mail_server_down_ends_degraded_and_health_fails_past_the_grace(
         cli_env, engine, tmp_path, monkeypatch):
     load_cases(engine, tmp_path, case_records())
-    smtp_settings(monkeypatch, free_port())  # nothing listens there
+    smtp_settings(monkeypatch, free_port(), tmp_path)  # nothing listens there
     result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 3, result.output
-    assert result.stdout.strip().endswith("4 notices created, 0 sent, 4 retrying, 0 dead")
-    assert result.stderr == ("warning: run 1 degraded: notices not all delivered (4 waiting, 0 dead this run); "
+    assert result.stdout.strip().endswith("5 notices created, 0 sent, 5 retrying, 0 dead")
+    assert result.stderr == ("warning: run 1 degraded: notices not all delivered (5 waiting, 0 dead this run); "
                              "see 'frister notices --status waiting' and '--status dead'\n")
     line = invoke("runs").output.splitlines()[1]
-    assert re.search(r"  degraded\s+smtp\s+6\s+4\s+0\s+4\s+0$", line), line
+    assert re.search(r"  degraded\s+smtp\s+6\s+5\s+0\s+5\s+0$", line), line
     # Within the grace (2 hours by default) the night is still healthy; past it, not.
     assert invoke("health").exit_code == 0
     late = invoke("health", "--delivery-grace", "0m")
     assert late.exit_code == 1
-    assert re.fullmatch(r"UNHEALTHY: 4 notice\(s\) waiting for delivery for more than 0m \(the oldest since "
+    assert re.fullmatch(r"UNHEALTHY: 5 notice\(s\) waiting for delivery for more than 0m \(the oldest since "
                         r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Oslo\): see 'frister notices --status waiting'\n", late.output)
     monkeypatch.setenv("FRISTER_DELIVERY_GRACE", "0m")
     assert invoke("health").exit_code == 1
@@ -155,11 +155,11 @@ def test_health_fails_while_a_notice_is_dead(cli_env, engine, tmp_path, monkeypa
     load_cases(engine, tmp_path, case_records())
     with SmtpCatcher() as server:
         server.reply = "550 5.1.1 mailbox unavailable"
-        smtp_settings(monkeypatch, server.port)
+        smtp_settings(monkeypatch, server.port, tmp_path)
         assert invoke("run", "--as-of", AS_OF.isoformat()).exit_code == 3
     result = invoke("health")
     assert result.exit_code == 1
-    assert result.output == ("UNHEALTHY: 4 dead notice(s), never delivered: see 'frister notices --status dead', "
+    assert result.output == ("UNHEALTHY: 5 dead notice(s), never delivered: see 'frister notices --status dead', "
                              "then 'frister notices resend'\n")
 
 

@@ -21,6 +21,7 @@ free text and names recorded by leaders never appear in an e-mail or a log.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -90,6 +91,9 @@ def night(tmp_path_factory, rules):
         cases = conn.execute(select(case_table.c.case_id, case_table.c.unit, case_table.c.caseworker)).all()
     settings = Settings.from_env({"FRISTER_TEMPLATES_DIR": str(ROOT / "templates")})
     config = load_config(settings, rules, "console")
+    # Every line listed, not the first 50: the scan reads what any line could say.
+    config.ladder = dataclasses.replace(config.ladder, delivery=dataclasses.replace(
+        config.ladder.delivery, lines_per_email=100_000))
     transport = ConsoleTransport(quiet=True, keep=True)
     handler = _Capture()
     logging.getLogger("frister").addHandler(handler)
@@ -217,7 +221,7 @@ def test_every_line_of_every_email_comes_from_the_template(night, rules):
     for message in night.messages:
         body = message.get_body(("plain",)).get_content()
         assert stray_lines(body, patterns) == [], message["To"]
-        injected += body.count("\\nBcc: evil@attacker.example\\nSubject: pwned.")
+        injected += body.count("\\nBcc: evil@attacker.example\\nSubject: pwned; årsak")
         assert message["Bcc"] is None and "pwned" not in message["Subject"]
     assert injected > 50  # the hostile codes were rendered, on their notice lines
 

@@ -43,5 +43,5 @@ def test_an_injected_unit_name_or_caseworker_code_stays_on_its_notice_line(engin
         for body in (text, html):
             assert not [line for line in body.splitlines() if line.startswith(("Bcc:", "Subject:"))]
         assert stray_lines(text, patterns) == []
-        assert f"Enhet mottak{SHOWN}, saksbehandler ks01{SHOWN}." in text
+        assert f"Enhet mottak{SHOWN}, saksbehandler ks01{SHOWN}; årsak ikke vurdert." in text
         assert f"<td>mottak{SHOWN}</td>" in html

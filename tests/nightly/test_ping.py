@@ -66,7 +66,7 @@ def test_a_ping_url_that_is_not_http_is_refused_without_echoing_it(url):
 
 def test_frister_run_pings_the_url_from_the_settings(cli_env, engine, tmp_path, monkeypatch):
     load_cases(engine, tmp_path, case_records())
-    smtp_settings(monkeypatch, free_port())
+    smtp_settings(monkeypatch, free_port(), tmp_path)
     with HttpCatcher() as monitor:
         monkeypatch.setenv("FRISTER_PING_URL", monitor.url + UUID)
         result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])

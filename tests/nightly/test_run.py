@@ -13,7 +13,7 @@ from frister.notify.transport import SmtpConfig, SmtpTransport
 
 from tests.notify.smtp_catcher import SmtpCatcher, free_port
 from tests.nightly.conftest import (
-    AS_OF, CHIEF, MOTTAK, OMSORG, all_lines, at, case_records, load_cases, run,
+    AS_OF, CHIEF, MOTTAK, OMSORG, accounted, all_lines, at, case_records, load_cases, run,
 )
 
 SENDER = "frister@barnevern.kommune.example"
@@ -42,13 +42,16 @@ def test_it_sends_one_digest_per_recipient_with_the_right_content(municipality, 
     with SmtpCatcher() as server:
         report = run(municipality, rules, config, smtp(server.port))
     assert sorted(m["To"] for m in server.messages) == sorted([CHIEF, MOTTAK, OMSORG])
+    # One line per deadline: BV-1's reminder and warning, due the same night, are one line.
     assert all_lines(server.messages) == sorted([
-        (MOTTAK, "Påminnelse", t["referral_review"], "BV-1"),
         (MOTTAK, "Varsel", t["referral_review"], "BV-1"),
         (CHIEF, "Varsel", t["referral_review"], "BV-1"),
         (CHIEF, "Fristbrudd", t["investigation_deadline"], "BV-2"),
         (OMSORG, "Påminnelse", t["emergency_petition"], "BV-3"),
     ])
+    mottak = next(m for m in server.messages if m["To"] == MOTTAK).get_body(("plain",)).get_content()
+    assert "1 av de 2 varslene gjaldt en frist som alt står i oversikten" in mottak
+    assert accounted(server.messages) == 5
     chief = next(m for m in server.messages if m["To"] == CHIEF)
     body = chief.get_body(("plain",)).get_content()
     assert chief["Subject"] == "[frister] 1 fristbrudd, 1 varsel per 25.11.2025"
@@ -57,9 +60,9 @@ def test_it_sends_one_digest_per_recipient_with_the_right_content(municipality, 
     assert body.index("Fristbrudd       1") < body.index("Varsel           1") < body.index("== Fristbrudd")
     assert body.index("== Fristbrudd (1) ==") < body.index("== Varsel (1) ==")
     # The first notice ever of a breach overdue for weeks is a first notice, not "repeat nr. 2".
-    assert "  - Sak BV-2: frist 08.11.2025, 17 dager over fristen. Enhet undersokelse, saksbehandler ks07.\r\n" in body
+    assert "  - Sak BV-2: frist 08.11.2025, 17 dager over fristen. Enhet undersokelse, saksbehandler ks07; årsak mangler.\r\n" in body
     assert "Gjentatt" not in body
-    assert "  - Sak BV-1: frist 27.11.2025, 2 dager igjen. Enhet mottak, saksbehandler ks01." in body
+    assert "  - Sak BV-1: frist 27.11.2025, 2 dager igjen. Enhet mottak, saksbehandler ks01; årsak ikke vurdert." in body
     assert "Hjemmel: barnevernsloven" in body
     html = chief.get_body(("html",)).get_content()
     assert "BV-2" in html and "17 dager over fristen" in html
@@ -95,7 +98,7 @@ def test_when_smtp_is_down_the_notices_wait_and_go_out_on_the_next_run(municipal
         nxt = run(municipality, rules, config, smtp(server.port), as_of=AS_OF + dt.timedelta(days=1))
     assert (nxt.counts["sent"], nxt.counts["retried"], nxt.counts["notices_created"]) == (5, 5, 0)
     assert (nxt.status, nxt.counts["waiting"]) == ("succeeded", 0)
-    assert len(all_lines(server.messages)) == 5
+    assert accounted(server.messages) == 5
     assert {n.status for n in notices(municipality)} == {"sent"}
 
 

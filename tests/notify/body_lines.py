@@ -26,6 +26,7 @@ MONTH = r"(?:" + "|".join(month_text(dt.date(2000, m, 1)).split()[0] for m in ra
 DAYS = r"(?:\d+ dager igjen|1 dag igjen|fristen er i dag|1 dag over fristen|\d+ dager over fristen|over fristen" \
        r"|ikke forfalt ennå)"
 PERIOD = r"[1-4]\. (?:halvår|kvartal) \d{4}"
+ASSESSED = r"; (?:årsak vurdert|årsak registrert|årsak ikke vurdert|årsak mangler)"
 REPEAT = r"(?: \((?:Gjentatt varsel nr\. \d+(?:, det siste)?|Eneste varsel)\.\))?"
 
 
@@ -44,7 +45,7 @@ def line_patterns(rules, case_ids: Iterable[str], units: Iterable[str], casework
     bases = _alternatives(v.basis for r in rules for v in r.versions)
     roles = _alternatives(ROLE_GREETING.values())
     notice = (rf"  - Sak {_alternatives(case_ids)}(?:, {PERIOD})?: frist (?:{DATE}|{MONTH}), {DAYS}\. "
-              rf"Enhet {_alternatives(units)}, saksbehandler {_alternatives([*caseworkers, '–'])}\.{REPEAT}")
+              rf"Enhet {_alternatives(units)}, saksbehandler {_alternatives([*caseworkers, '–'])}{ASSESSED}\.{REPEAT}")
     return [re.compile(p) for p in (
         rf"Hei {roles},",
         rf"Dette er frister sin oversikt per {DATE} over frister som nærmer seg",
@@ -54,6 +55,9 @@ def line_patterns(rules, case_ids: Iterable[str], units: Iterable[str], casework
         rf"== {stages} \(\d+\) ==",
         rf"{titles} \(\d+\)",
         rf"Hjemmel: {bases} \((lovkrav|retningslinje, ikke lov|tjenestens egen rutine, ikke lovkrav)\)",
+        rf"  {_alternatives(units)}, {titles}: \d+ / \d+ / \d+",
+        r"\d+ av de \d+ varslene gjaldt en frist som alt står i oversikten, og",
+        r"Og \d+ til som ikke er listet her \(\d+ av \d+ vist, de mest",
         notice,
     )]
 

@@ -36,7 +36,7 @@ def test_the_most_urgent_stage_comes_first_and_counts_are_at_the_top():
     assert msg["Subject"] == "[frister] 1 fristbrudd, 1 varsel, 2 påminnelser per 25.11.2025"
     assert body.index("Totalt") < body.index("== Fristbrudd (1) ==") < body.index("== Varsel (1) ==") \
         < body.index("== Påminnelse (2) ==")
-    assert "  - Sak BV-2: frist 01.11.2025, 24 dager over fristen. Enhet mottak, saksbehandler ks01. " \
+    assert "  - Sak BV-2: frist 01.11.2025, 24 dager over fristen. Enhet mottak, saksbehandler ks01; årsak mangler. " \
            "(Gjentatt varsel nr. 3.)" in body
 
 
@@ -78,7 +78,7 @@ def test_a_birth_linked_due_date_shows_the_month_and_no_day_count():
                    AS_OF, "barnevernsjef", "frister@kommune.example", "sjef@kommune.example",
                    "<frister.y@kommune.example>", dt.datetime(2025, 11, 25, 1, tzinfo=dt.timezone.utc))
     body = msg.get_body(("plain",)).get_content()
-    assert "  - Sak BV-1: frist november 2025, over fristen. Enhet mottak, saksbehandler ks01." in body
+    assert "  - Sak BV-1: frist november 2025, over fristen. Enhet mottak, saksbehandler ks01; årsak mangler." in body
     assert "  - Sak BV-2: frist desember 2025, ikke forfalt ennå." in body
     assert "10.11.2025" not in body and "05.12.2025" not in body and "dager" not in body
 
@@ -89,7 +89,40 @@ def test_a_line_break_from_the_data_is_shown_as_an_escape_not_as_a_new_line():
     msg = render([injected])
     text, html = msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
     assert "  - Sak BV-1\\r\\nX-Header: 1: frist 27.11.2025, 2 dager igjen. Enhet mottak\\nBcc: evil@attacker.example, " \
-           "saksbehandler ks01\\u2028Subject: pwned." in text
+           "saksbehandler ks01\\u2028Subject: pwned; årsak ikke vurdert." in text
     for body in (text, html):
         assert not [x for x in body.splitlines() if x.startswith(("Bcc:", "Subject:", "X-Header:"))]
         assert "\u2028" not in body
+
+
+def test_a_warning_of_an_investigation_says_an_extension_must_be_decided_before_the_deadline():
+    r = DigestRenderer(ROOT / "templates", {"investigation_deadline": "Frist for undersøkelse"}, URGENCY)
+    warning = line("BV-1", "warning", rule="investigation_deadline", due=dt.date(2025, 11, 28))
+    overdue = line("BV-2", "breach", rule="investigation_deadline", due=dt.date(2025, 11, 1))
+    bodies = [r.render([x], AS_OF, "avdelingsleder", "f@kommune.example", "l@kommune.example", "<x@k.example>",
+                       dt.datetime(2025, 11, 25, 1, tzinfo=dt.timezone.utc)).get_body(("plain",)).get_content()
+              for x in (warning, overdue)]
+    assert "Forlengelse av undersøkelsen må være besluttet før fristen; en forlengelse\n" \
+           "besluttet etter fristen redder den ikke." in bodies[0]
+    assert "Forlengelse" not in bodies[1]
+
+
+def test_it_lists_at_most_the_cap_the_most_urgent_first_and_says_how_many_more():
+    lines = [line(f"BV-{i}", "reminder", due=dt.date(2025, 12, 1)) for i in range(10, 20)] + \
+            [line("BV-1", "breach", due=dt.date(2025, 11, 1))]
+    msg = renderer().render(lines, AS_OF, "barnevernsjef", "f@kommune.example", "s@kommune.example",
+                            "<x@k.example>", dt.datetime(2025, 11, 25, 1, tzinfo=dt.timezone.utc), shown=3)
+    body = msg.get_body(("plain",)).get_content()
+    assert [x.split(":")[0] for x in body.splitlines() if x.startswith("  - Sak ")] == \
+        ["  - Sak BV-1", "  - Sak BV-10", "  - Sak BV-11"]
+    assert "Og 8 til som ikke er listet her (3 av 11 vist, de mest\nhastende først)" in body
+    assert "  Påminnelse      10" in body and "  Totalt          11" in body  # the counts hold every notice
+    assert "  mottak, Gjennomgang av melding: 1 / 1 / 10" in body
+
+
+def test_a_deadline_is_one_line_at_its_most_urgent_stage():
+    msg = render([line("BV-1", "reminder"), line("BV-1", "warning"), line("BV-2", "reminder")])
+    body = msg.get_body(("plain",)).get_content()
+    assert [x.split(":")[0] for x in body.splitlines() if x.startswith("  - Sak ")] == ["  - Sak BV-1", "  - Sak BV-2"]
+    assert "== Varsel (1) ==" in body and "== Påminnelse (1) ==" in body
+    assert "1 av de 3 varslene gjaldt en frist som alt står i oversikten" in body

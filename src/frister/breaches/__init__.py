@@ -3,10 +3,14 @@
 from frister.breaches.service import (
     BreachKey,
     BreachRow,
+    acknowledge,
+    deviation_counts,
     explain,
     import_reasons,
     list_breaches,
     reasons_by_key,
+    set_status,
 )
 
-__all__ = ["BreachKey", "BreachRow", "explain", "import_reasons", "list_breaches", "reasons_by_key"]
+__all__ = ["BreachKey", "BreachRow", "acknowledge", "deviation_counts", "explain", "import_reasons", "list_breaches",
+           "reasons_by_key", "set_status"]

@@ -1,23 +1,41 @@
-"""The breach register: list breaches, record a reason and corrective action, import them.
+"""The breach register: the assessment of a deadline, before or after its due date; the
+deviation's follow-up to closure; acknowledgements of notices.
 
 A *breach* (avvik, fristbrudd) is an obligation whose status is ``late`` or ``overdue``
-in the stored ``obligations`` (the latest evaluation run). A leader gives it a reason
-code (``facts.contract.REASON_CODES``) and a corrective action (free text). The reason is
-stored in ``breach_reasons`` under the obligation key ``(case_id, rule, subject,
-period, seq)`` (``period`` is ``''`` for obligations that are not visit periods), which
-is stable across runs, so the reason stays attached while the obligation's status
-changes and every report can show it.
+in the stored ``obligations`` (the latest evaluation run). A leader records for a
+deadline a reason code (``facts.contract.REASON_CODES``: the cause), a corrective action
+(free text) and, where the law allows, the decision taken (:data:`DECISIONS`, e.g. an
+extension of an investigation). Recorded while the deadline is still ``open`` it is the
+assessment the services' routine asks for *before* the breach («i forkant, for vurdering
+av årsak og eventuelle korrigerende tiltak»), and the warning e-mails say it is done;
+after the breach the same record is its explanation. It is stored in ``breach_reasons``
+under the obligation key ``(case_id, rule, subject, period, seq)`` (``period`` is ``''``
+for obligations that are not visit periods), which is stable across runs.
+
+**Follow-up.** The record is also the deviation's follow-up: an owner, the date the
+action is due (``follow_up_by``) and a status, ``open``, ``in_progress`` or ``closed``
+with a note (:func:`set_status`). A closed deviation gets no more notices (the
+derivation skips it and cancels what waits), and leaves the worklists; the audit
+listing keeps it as the breach it was. A breach that can no longer be repaired (a
+feedback never sent) is closed the same way, with the reason in the note.
+
+**Acknowledgement.** :func:`acknowledge` records who acknowledged which stage of a
+deadline's notices, when and with what note; that stage is not repeated, the next one
+still fires.
 
 Contracts:
 
-* :func:`explain` and :func:`import_reasons` accept only obligations that exist in the
-  latest run **and** are breaches there; anything else is a :class:`FristerError` that
-  says what was expected.
+* :func:`explain` accepts obligations that exist in the latest run and are ``open``,
+  ``late`` or ``overdue``; :func:`import_reasons` and :func:`set_status` only breaches
+  and recorded assessments. Anything else is a :class:`FristerError` that says what was
+  expected.
 * :func:`import_reasons` is all-or-nothing: every line is validated first, and one
   invalid field rejects the whole file (``ImportRejected``, naming line and field).
   Values from the file are never echoed in messages.
-* Recording a reason for a key that already has one replaces it (the latest word wins).
-* The free-text action is for reports and the CLI only; nothing here sends it anywhere.
+* Recording a reason for a key that already has one replaces the reason, action and
+  decision (the latest word wins) and keeps its follow-up status.
+* The free-text action and notes are for reports and the CLI only; nothing here sends
+  them anywhere (an e-mail says only whether a reason is recorded).
 """
 
 from __future__ import annotations
@@ -30,16 +48,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sqlalchemy import Connection, and_, delete, insert, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
 
+from frister.calendar import add_months
 from frister.engine.results import BREACH_STATUSES
 from frister.errors import FristerError, ImportRejected, ValidationIssue
-from frister.evaluation.models import BreachReason, Obligation
+from frister.escalation.models import Notice
+from frister.evaluation.models import Acknowledgement, BreachReason, Obligation
 from frister.evaluation.service import latest_run, shown_days_late
 from frister.facts.contract import REASON_CODES
 from frister.text import NotUtf8, decode_utf8
 
 MAX_ACTION = 2000
+ASSESSABLE = ("open", *BREACH_STATUSES)  # a deadline can be assessed before its breach
+FOLLOW_UP = ("open", "in_progress", "closed")
+# Decisions a leader may record with an assessment, and the rules whose deadline they
+# concern: an extension of an investigation (bvl21 § 2-2, bvl92 § 6-9) is decided
+# before the deadline, or it cannot save it.
+DECISIONS = {"extension": ("investigation_deadline",)}
 IMPORT_FIELDS = ("case_id", "rule", "subject", "period", "seq", "reason", "action", "explained_by")
 REQUIRED_IMPORT_FIELDS = ("case_id", "rule", "subject", "reason", "action")
 
@@ -84,11 +110,26 @@ class BreachRow:
     days_late: int
     reason: str | None
     action: str | None
+    follow_up: str | None = None  # open | in_progress | closed, when a reason is recorded
 
 
 def _require_evaluation(conn: Connection) -> None:
     if conn.execute(select(Obligation.case_id).limit(1)).first() is None:
         raise FristerError("no evaluation is stored yet: run `frister evaluate` first")
+
+
+def assessed_keys(conn: Connection, keys: Sequence[tuple[str, str, str, str, int]]) -> set[tuple]:
+    """The obligation keys among ``keys`` that have a recorded reason (an assessment)."""
+    B = BreachReason
+    wanted = set(keys)
+    case_ids = sorted({k[0] for k in wanted})
+    found: set[tuple] = set()
+    for i in range(0, len(case_ids), 500):
+        for r in conn.execute(select(B.case_id, B.rule, B.subject, B.period, B.seq)
+                              .where(B.case_id.in_(case_ids[i:i + 500]))):
+            if tuple(r) in wanted:
+                found.add(tuple(r))
+    return found
 
 
 def reasons_by_key(conn: Connection) -> dict[tuple[str, str, str, str, int], Explanation]:
@@ -108,7 +149,7 @@ def list_breaches(conn: Connection, unit: str | None = None, rule: str | None = 
     O, B = Obligation, BreachReason
     stmt = (
         select(O.case_id, O.rule, O.subject, O.period, O.seq, O.unit, O.status, O.due_on, O.met_on, O.days_late,
-               B.reason, B.action)
+               B.reason, B.action, B.status)
         .outerjoin(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
                            B.period == O.period, B.seq == O.seq))
         .where(O.status.in_(BREACH_STATUSES))
@@ -123,14 +164,16 @@ def list_breaches(conn: Connection, unit: str | None = None, rule: str | None = 
     as_of = latest_run(conn).as_of
     return [
         BreachRow(BreachKey(r[0], r[1], r[2], r[3], r[4]), r[5], r[6], r[7], r[8],
-                  shown_days_late(r[6], r[7], r[9], as_of), r[10], r[11])
+                  shown_days_late(r[6], r[7], r[9], as_of), r[10], r[11], r[12])
         for r in conn.execute(stmt)
     ]
 
 
 def resolve_key(conn: Connection, case_id: str, rule: str, subject: str,
-                period: str | None = None, seq: int | None = None) -> BreachKey:
-    """The one breach matching the given parts; ``period``/``seq`` may be omitted when unambiguous."""
+                period: str | None = None, seq: int | None = None,
+                accept: tuple[str, ...] = BREACH_STATUSES) -> BreachKey:
+    """The one obligation in one of the ``accept`` statuses (default: a breach) matching
+    the given parts; ``period``/``seq`` may be omitted when unambiguous."""
     _require_evaluation(conn)
     O = Obligation
     stmt = select(O.period, O.seq, O.status).where(O.case_id == case_id, O.rule == rule, O.subject == subject)
@@ -143,14 +186,14 @@ def resolve_key(conn: Connection, case_id: str, rule: str, subject: str,
     if not rows:
         raise FristerError(f"no obligation {wanted} that is open or broken in the latest evaluation (met ones are "
                            "not breaches; check case, rule, subject, --period, --seq)")
-    breaches = [r for r in rows if r[2] in BREACH_STATUSES]
+    breaches = [r for r in rows if r[2] in accept]
     if not breaches:
         statuses = ", ".join(sorted({r[2] for r in rows}))
-        raise FristerError(f"obligation {wanted} is not a breach (status {statuses}); "
-                           "only late or overdue obligations take a reason")
+        expected = "open, late or overdue" if "open" in accept else "late or overdue"
+        raise FristerError(f"obligation {wanted} is {statuses}; expected an obligation that is {expected}")
     if len(breaches) > 1:
         options = ", ".join(_describe(p, s) for p, s, _ in breaches)
-        raise FristerError(f"several breaches match {case_id} {rule} {subject}: give --period/--seq ({options})")
+        raise FristerError(f"several obligations match {case_id} {rule} {subject}: give --period/--seq ({options})")
     p, s, _ = breaches[0]
     return BreachKey(case_id, rule, subject, p, s)
 
@@ -173,24 +216,110 @@ def _clean_action(action: str | None) -> str:
     return text
 
 
+FOLLOW_UP_COLUMNS = ("owner", "follow_up_by", "status", "status_note", "closed_at", "closed_by")
+
+
 def _upsert(conn: Connection, rows: Sequence[dict]) -> None:
-    """Replace the reasons of the given keys (delete + insert: portable and atomic in the caller's transaction)."""
+    """Replace the reasons of the given keys, keeping each one's follow-up (owner, due
+    date, status) unless the row gives it (delete + insert: portable and atomic in the
+    caller's transaction)."""
     B = BreachReason
     keys = [(r["case_id"], r["rule"], r["subject"], r["period"], r["seq"]) for r in rows]
+    kept: dict[tuple, dict] = {}
     for i in range(0, len(keys), 500):
-        conn.execute(delete(B).where(tuple_(B.case_id, B.rule, B.subject, B.period, B.seq).in_(keys[i:i + 500])))
+        where = tuple_(B.case_id, B.rule, B.subject, B.period, B.seq).in_(keys[i:i + 500])
+        for r in conn.execute(select(B.case_id, B.rule, B.subject, B.period, B.seq,
+                                     *(getattr(B, c) for c in FOLLOW_UP_COLUMNS)).where(where)):
+            kept[tuple(r[:5])] = dict(zip(FOLLOW_UP_COLUMNS, r[5:]))
+        conn.execute(delete(B).where(where))
     if rows:
-        conn.execute(insert(B), list(rows))
+        empty = dict.fromkeys(FOLLOW_UP_COLUMNS) | {"status": "open"}
+        conn.execute(insert(B), [empty | kept.get(k, {}) | {c: v for c, v in row.items() if v is not None
+                                                           or c not in FOLLOW_UP_COLUMNS}
+                                 for k, row in zip(keys, rows)])
 
 
 def explain(conn: Connection, key: BreachKey, reason: str, action: str, at: dt.datetime,
-            by: str | None = None) -> None:
-    """Record ``reason`` and ``action`` for the breach ``key`` (which must be a breach now)."""
+            by: str | None = None, decision: str | None = None, owner: str | None = None,
+            follow_up_by: dt.date | None = None) -> str:
+    """Record the assessment of the deadline ``key`` (open, late or overdue now): the
+    cause ``reason``, the corrective ``action``, and optionally the ``decision`` taken
+    (:data:`DECISIONS`), the follow-up's ``owner`` and the date its action is due.
+    Returns the obligation's status (an extension recorded for an overdue deadline does
+    not save it: the caller says so)."""
     _check_reason(reason)
     text = _clean_action(action)
-    resolved = resolve_key(conn, key.case_id, key.rule, key.subject, key.period, key.seq)
+    if decision is not None and key.rule not in DECISIONS.get(decision, ()):
+        allowed = ", ".join(f"{d} ({', '.join(r)})" for d, r in DECISIONS.items())
+        raise FristerError(f"decision {decision!r} does not apply to {key.rule}; expected one of: {allowed}")
+    resolved = resolve_key(conn, key.case_id, key.rule, key.subject, key.period, key.seq, accept=ASSESSABLE)
     _upsert(conn, [{**_key_dict(resolved), "reason": reason, "action": text, "explained_at": at,
-                    "explained_by": by}])
+                    "explained_by": by, "decision": decision, "owner": owner, "follow_up_by": follow_up_by}])
+    return _statuses(conn, [resolved.as_tuple()])[resolved.as_tuple()]
+
+
+def set_status(conn: Connection, key: BreachKey, status: str, at: dt.datetime, by: str | None = None,
+               note: str | None = None) -> None:
+    """Move the deviation ``key`` (a recorded assessment) to ``status``; ``closed`` needs
+    a note (what was done, or why the breach cannot be repaired) and stops its notices."""
+    if status not in FOLLOW_UP:
+        raise FristerError(f"unknown status; expected one of: {', '.join(FOLLOW_UP)}")
+    text = (note or "").strip() or None
+    if status == "closed" and text is None:
+        raise FristerError("closing a deviation needs a note: what was done, or why it cannot be repaired")
+    if text is not None and len(text) > MAX_ACTION:
+        raise FristerError(f"the note is longer than {MAX_ACTION} characters")
+    B = BreachReason
+    found = conn.execute(update(B).where(*(c == v for c, v in zip(
+        (B.case_id, B.rule, B.subject, B.period, B.seq), key.as_tuple()))).values(
+        status=status, status_note=text, closed_at=at if status == "closed" else None,
+        closed_by=by if status == "closed" else None)).rowcount
+    if not found:
+        raise FristerError(f"no assessment is recorded for {key}: record one first (frister breach explain)")
+
+
+def acknowledge(conn: Connection, key: BreachKey, stage: str, at: dt.datetime, by: str,
+                note: str | None = None) -> None:
+    """Record that ``by`` acknowledged the ``stage`` notices of ``key``: that stage is
+    not repeated. A notice of that stage must have been sent for the deadline."""
+    if not by or len(by) > 64:
+        raise FristerError("expected who acknowledges (--by, a user code of at most 64 characters)")
+    n = Notice
+    sent = conn.execute(select(n.id).where(*(c == v for c, v in zip(
+        (n.case_id, n.rule, n.subject, n.period, n.seq), key.as_tuple())), n.stage == stage,
+        n.status == "sent").limit(1)).first()
+    if sent is None:
+        raise FristerError(f"no {stage} notice has been sent for {key}: nothing to acknowledge")
+    A = Acknowledgement
+    conn.execute(delete(A).where(*(c == v for c, v in zip(
+        (A.case_id, A.rule, A.subject, A.period, A.seq), key.as_tuple())), A.stage == stage))
+    conn.execute(insert(A).values(**_key_dict(key), stage=stage, acknowledged_at=at, acknowledged_by=by,
+                                  note=(note or "").strip()[:MAX_ACTION] or None))
+
+
+def deviation_counts(conn: Connection) -> dict[tuple[str, str], dict[str, int]]:
+    """``{(rule, unit): {open, in_progress, closed, recurrences}}`` over the breaches of
+    the latest evaluation: the recorded deviations by follow-up status, and the breaches
+    that recur (the same case and rule broken again within 12 months of an earlier breach's
+    due date, counted at the later one). For the reports and ``frister breach deviations``."""
+    O, B = Obligation, BreachReason
+    rows = conn.execute(
+        select(O.rule, O.unit, B.status, func.count())
+        .join(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
+                      B.period == O.period, B.seq == O.seq))
+        .where(O.status.in_(BREACH_STATUSES)).group_by(O.rule, O.unit, B.status))
+    empty = dict.fromkeys((*FOLLOW_UP, "recurrences"), 0)
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for rule, unit, status, n in rows:
+        out.setdefault((rule, unit), dict(empty))[status] = n
+    previous: tuple[str, str, dt.date] | None = None
+    for case_id, rule, unit, due_on in conn.execute(
+            select(O.case_id, O.rule, O.unit, O.due_on).where(O.status.in_(BREACH_STATUSES))
+            .order_by(O.case_id, O.rule, O.due_on)):
+        if previous and previous[:2] == (case_id, rule) and due_on <= add_months(previous[2], 12):
+            out.setdefault((rule, unit), dict(empty))["recurrences"] += 1
+        previous = (case_id, rule, due_on)
+    return out
 
 
 def _key_dict(key: BreachKey) -> dict:

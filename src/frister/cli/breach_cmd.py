@@ -1,4 +1,5 @@
-"""``frister breach``: the breach register (list, explain, import reasons)."""
+"""``frister breach``: the breach register (list, explain before or after the breach,
+acknowledge a stage's notices, follow a deviation to closure, import reasons)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import datetime as dt
 
 import click
 
-from frister.cli.common import CASE_REF, TEXT, App, pass_app, print_table
+from frister.cli.common import CASE_REF, DATE, TEXT, App, pass_app, print_table
+from frister.breaches.service import DECISIONS, FOLLOW_UP
 from frister.facts.contract import REASON_CODES, REASON_LABELS
 
 
@@ -16,7 +18,7 @@ def register(group: click.Group) -> None:
 
 @click.group()
 def breach() -> None:
-    """Breaches (late or overdue obligations) and their reasons."""
+    """Breaches (late or overdue obligations), assessments and their follow-up."""
 
 
 @breach.command("list")
@@ -32,33 +34,104 @@ def list_cmd(app: App, unit, rule, unexplained) -> None:
         rows = list_breaches(conn, unit=unit, rule=rule, unexplained=unexplained)
     print_table(
         f"Breaches ({len(rows)})",
-        ("case", "unit", "rule", "subject", "period", "seq", "due", "met", "status", "days late", "reason", "action"),
+        ("case", "unit", "rule", "subject", "period", "seq", "due", "met", "status", "days late", "reason", "action",
+         "follow-up"),
         ([r.key.case_id, r.unit, r.key.rule, r.key.subject, r.key.period, r.key.seq, r.due_on.isoformat(),
-          r.met_on.isoformat() if r.met_on else None, r.status, r.days_late, r.reason, r.action] for r in rows),
+          r.met_on.isoformat() if r.met_on else None, r.status, r.days_late, r.reason, r.action, r.follow_up]
+         for r in rows),
         wrap=("action",),
     )
 
 
+def _key_options(f):
+    for option in reversed((
+        click.argument("case_id", type=CASE_REF), click.argument("rule", type=TEXT),
+        click.argument("subject", type=TEXT),
+        click.option("--period", default=None, type=TEXT, help="The visit period (2025-H1, 2025-Q3) for visit rules."),
+        click.option("--seq", type=click.IntRange(min=1), default=None,
+                     help="Which evaluation of a rolling rule (1, 2, …)."),
+    )):
+        f = option(f)
+    return f
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 @breach.command("explain")
-@click.argument("case_id", type=CASE_REF)
-@click.argument("rule", type=TEXT)
-@click.argument("subject", type=TEXT)
-@click.option("--period", default=None, type=TEXT, help="The visit period (2025-H1, 2025-Q3) for visit rules.")
-@click.option("--seq", type=click.IntRange(min=1), default=None, help="Which evaluation of a rolling rule (1, 2, …).")
+@_key_options
 @click.option("--reason", required=True, type=click.Choice(REASON_CODES),
               help="; ".join(f"{c}: {REASON_LABELS[c]}" for c in REASON_CODES))
 @click.option("--action", required=True, type=TEXT, help="The corrective action (free text; shown in reports, never e-mailed).")
+@click.option("--decision", type=click.Choice(sorted(DECISIONS)), default=None,
+              help="The decision taken: extension (of an investigation, decided before its deadline).")
+@click.option("--owner", type=TEXT, default=None, help="Who follows the deviation up (a user code).")
+@click.option("--follow-up-by", "follow_up_by", type=DATE, default=None, help="When the action is due (YYYY-MM-DD).")
 @click.option("--by", "by", default=None, type=TEXT, help="Who explains (a user code).")
 @pass_app
-def explain_cmd(app: App, case_id, rule, subject, period, seq, reason, action, by) -> None:
-    """Record the reason and corrective action for one breach."""
-    from frister.breaches.service import BreachKey, explain, resolve_key
+def explain_cmd(app: App, case_id, rule, subject, period, seq, reason, action, decision, owner, follow_up_by,
+                by) -> None:
+    """Record the cause, corrective action and decision for a deadline: before its
+    breach (an open deadline: the assessment the warning e-mails ask for) or after it
+    (its explanation)."""
+    from frister.breaches.service import ASSESSABLE, explain, resolve_key
+
+    with app.ready_engine().begin() as conn:
+        key = resolve_key(conn, case_id, rule, subject, period, seq, accept=ASSESSABLE)
+        status = explain(conn, key, reason, action, at=_now(), by=by, decision=decision, owner=owner,
+                         follow_up_by=follow_up_by)
+    click.echo(f"{'assessed' if status == 'open' else 'explained'} {key}: {reason}")
+    if decision == "extension" and status != "open":
+        click.echo("warning: the deadline has passed; an extension decided after it does not cure the breach",
+                   err=True)
+
+
+@breach.command("ack")
+@_key_options
+@click.option("--stage", required=True, type=TEXT, help="The stage acknowledged (reminder, warning, breach, …).")
+@click.option("--by", "by", required=True, type=TEXT, help="Who acknowledges (a user code).")
+@click.option("--note", default=None, type=TEXT, help="What was done (free text; never e-mailed).")
+@pass_app
+def ack_cmd(app: App, case_id, rule, subject, period, seq, stage, by, note) -> None:
+    """Acknowledge a stage's notices for a deadline: that stage is not repeated (the
+    next stage still fires). Recorded with who, when and the note."""
+    from frister.breaches.service import ASSESSABLE, acknowledge, resolve_key
+
+    with app.ready_engine().begin() as conn:
+        key = resolve_key(conn, case_id, rule, subject, period, seq, accept=ASSESSABLE)
+        acknowledge(conn, key, stage, at=_now(), by=by, note=note)
+    click.echo(f"acknowledged {stage} of {key}")
+
+
+@breach.command("status")
+@_key_options
+@click.argument("status", type=click.Choice(FOLLOW_UP))
+@click.option("--note", default=None, type=TEXT, help="What was done, or why it cannot be repaired (needed to close).")
+@click.option("--by", "by", default=None, type=TEXT, help="Who (a user code).")
+@pass_app
+def status_cmd(app: App, case_id, rule, subject, period, seq, status, note, by) -> None:
+    """Move a deviation's follow-up to open, in_progress or closed. A closed one gets
+    no more notices and leaves the worklists; the audit listing keeps the breach."""
+    from frister.breaches.service import resolve_key, set_status
 
     with app.ready_engine().begin() as conn:
         key = resolve_key(conn, case_id, rule, subject, period, seq)
-        explain(conn, BreachKey(key.case_id, key.rule, key.subject, key.period, key.seq), reason, action,
-                at=dt.datetime.now(dt.timezone.utc), by=by)
-    click.echo(f"explained {key}: {reason}")
+        set_status(conn, key, status, at=_now(), by=by, note=note)
+    click.echo(f"{key}: {status}")
+
+
+@breach.command("deviations")
+@pass_app
+def deviations_cmd(app: App) -> None:
+    """Count the deviations of the latest evaluation by rule, unit and follow-up status,
+    and the breaches that recur (same case and rule within 12 months)."""
+    from frister.breaches.service import deviation_counts
+
+    with app.ready_engine().connect() as conn:
+        counts = deviation_counts(conn)
+    print_table("Deviations", ("rule", "unit", *FOLLOW_UP, "recurrences"),
+                ([rule, unit, *(c[s] for s in (*FOLLOW_UP, "recurrences"))] for (rule, unit), c in sorted(counts.items())))
 
 
 @breach.command("import")

@@ -15,9 +15,15 @@ Ladder (``config/escalation.yaml``)::
       backoff_minutes: 10      # first retry after a transient failure
       backoff_cap_minutes: 360 # never wait longer than this (keep below the run interval)
       max_attempts: 10         # then the notice is dead
-      max_lines_per_email: 500 # a longer digest goes out in parts ("del 2 av 7")
+      lines_per_email: 50      # lines listed in an e-mail, the most urgent first; the rest counted
+      max_lines_per_email: 5000 # notices one e-mail accounts for; more go out in parts ("del 2 av 7")
       retry_until: "07:00"     # retry within the night until then (Europe/Oslo, the as-of day)
+      send_on: working_days    # or every_day; no e-mail on Saturdays, Sundays, Norwegian holidays
     catch_up_days: 31          # how far back a run catches up with notices it missed
+
+A stage with ``without_reason: true`` is created only while no reason is recorded for
+the deadline (``frister breach explain``), and a waiting one is cancelled once one is: e.g.
+the barnevernsjef again when a breach has stayed without a reason for 14 days.
 
 A stage *before* the due date (``days_before_due``, 0 = on the due date) concerns an
 obligation that is still ``open``; a stage *after* it (``days_after_due`` ≥ 1) one that
@@ -27,6 +33,12 @@ it, for as long as the obligation stays overdue). ``catch_up_days`` bounds how o
 a run still creates for an obligation that has not changed since the last night (see
 :mod:`frister.escalation.derive`); a bounded ladder lets a night read only the
 obligations that changed or can get a notice, not every breach ever recorded.
+
+``send_on`` (``working_days``, the default, or ``every_day``): on a Saturday, a Sunday or
+a Norwegian public holiday (:func:`frister.calendar.is_working_day`) the night evaluates
+but creates and sends no notice; the next working night creates every notice that fell
+due in between (the latest repeat of a repeating stage; a stage the deadline has moved
+past gives way to the next), so nothing is lost, only carried.
 
 ``retry_until`` (optional, ``"HH:MM"``) opens the night's retry window: a notice that
 failed for now is tried again within the same run, each time its backoff ends, until
@@ -48,11 +60,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from frister.calendar import is_working_day
 from frister.errors import ConfigError, RuleError
 from frister.organisation import ROLES
 from frister.rules.loader import _Node, read_yaml
 
 CATCH_UP_DAYS = 31
+SEND_ON = ("working_days", "every_day")
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Upper bounds, refused when the file is loaded: a number of days or minutes beyond them
 # means nothing for a deadline's notices, and added to a date it would overflow the night.
@@ -72,6 +86,7 @@ class Stage:
     to: tuple[str, ...]
     repeat_every: int | None = None
     repeat_for: int | None = None  # days after the stage's first day that repeats may still fall on
+    without_reason: bool = False  # only while no reason is recorded for the deadline
 
     @property
     def after_due(self) -> bool:
@@ -101,8 +116,14 @@ class Delivery:
     backoff_minutes: int = 10
     backoff_cap_minutes: int = 360
     max_attempts: int = 10
-    max_lines_per_email: int = 500
+    max_lines_per_email: int = 5000
     retry_until: dt.time | None = None  # the end of the night's retry window (Europe/Oslo)
+    lines_per_email: int = 50  # lines listed in one e-mail; the others are in its counts
+    working_days_only: bool = True  # send_on: working_days (no e-mail on weekends and holidays)
+
+    def sends_on(self, day: dt.date) -> bool:
+        """Whether notices are created and sent on ``day``."""
+        return not self.working_days_only or is_working_day(day)
 
     def backoff(self, attempts: int) -> int:
         """Minutes to wait after the ``attempts``-th failed attempt (1, 2, …): doubling, capped."""
@@ -146,11 +167,16 @@ class Ladder:
             return None
         return max([0, *spans]) + self.catch_up_days
 
-    def is_last_repeat(self, rule: str, stage: str, repeat: int) -> bool:
-        """Whether a notice is the last repeat of a stage whose repeats end (a stage
-        without repeats, or no longer in the ladder, has none)."""
+    def is_last_repeat(self, rule: str, stage: str, due_on: dt.date, fire_on: dt.date) -> bool:
+        """Whether a notice (of ``rule``'s ``stage`` for a deadline due on ``due_on``,
+        due itself on ``fire_on``) is the last of a stage whose repeats end: the next
+        one would fall after them. A stage without repeats, or no longer in the
+        ladder, has none."""
         found = self.stage(rule, stage)
-        return bool(found and found.repeat_every and found.last_repeat is not None and repeat >= found.last_repeat)
+        if not (found and found.repeat_every and found.repeat_for is not None):
+            return False
+        end = due_on + dt.timedelta(days=found.offset + found.repeat_for)
+        return fire_on + dt.timedelta(days=found.repeat_every) > end
 
     def urgency(self, stage: str) -> int:
         """Sort key, most urgent first: later stages (larger offset) come first; unknown last."""
@@ -182,7 +208,8 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
     names: set[str] = set()
     for i, raw in enumerate(node.value):
         s = _Node(node.file, f"{node.path}[{i}]", raw, node.errors)
-        keys = {"stage", "days_before_due", "days_after_due", "to", "repeat_every_days", "repeat_for_days"}
+        keys = {"stage", "days_before_due", "days_after_due", "to", "repeat_every_days", "repeat_for_days",
+                "without_reason"}
         if not s.mapping(keys, {"stage", "to"}):
             continue
         name = s.child("stage").text()
@@ -218,8 +245,9 @@ def _stages(node: _Node, known_roles: tuple[str, ...]) -> tuple[Stage, ...]:
             s.error("repeat_for_days needs repeat_every_days", "repeat_for_days")
         elif repeat_for is not None and repeat is not None and repeat_for < repeat:
             s.error(f"expected at least repeat_every_days ({repeat})", "repeat_for_days")
+        without_reason = s.child("without_reason").boolean(False)
         if name and offset is not None and to:
-            out.append(Stage(name, offset, tuple(to), repeat, repeat_for))
+            out.append(Stage(name, offset, tuple(to), repeat, repeat_for, without_reason))
     return tuple(sorted(out, key=lambda st: st.offset))
 
 
@@ -264,13 +292,15 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     delivery = Delivery()
     d = root.child("delivery")
     if d.value is not None and d.mapping({"backoff_minutes", "backoff_cap_minutes", "max_attempts",
-                                          "max_lines_per_email", "retry_until"}):
+                                          "max_lines_per_email", "retry_until", "lines_per_email", "send_on"}):
         delivery = Delivery(
             d.child("backoff_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_minutes,
             d.child("backoff_cap_minutes").integer(1, False, MAX_MINUTES) or delivery.backoff_cap_minutes,
             d.child("max_attempts").integer(1, False, MAX_ATTEMPTS) or delivery.max_attempts,
             d.child("max_lines_per_email").integer(1, False, MAX_LINES) or delivery.max_lines_per_email,
             _time_of_day(d.child("retry_until")),
+            d.child("lines_per_email").integer(1, False, MAX_LINES) or delivery.lines_per_email,
+            d.child("send_on").choice(SEND_ON, required=False) != "every_day",
         )
     catch_up = root.child("catch_up_days").integer(0, required=False, maximum=MAX_DAYS)
     _raise(errors)

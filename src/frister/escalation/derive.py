@@ -12,11 +12,15 @@ Policy, stated once:
   concerns the obligation's current status is created if its key does not exist yet.
   So a run after days of downtime creates every notice that became due in the gap,
   once; a run on the same day again creates nothing.
-* A repeating stage (``repeat_every``) has repeats 0, 1, 2, … due every N days; only
-  the latest repeat due is created. A missed repeat is not caught up: the latest one
-  says the same ("still overdue"). With ``repeat_for`` the repeats end: the last one
-  falls at most that many days after the stage's first day (a breach is then followed up in the
-  breach register and the reports, not by e-mail every week for years).
+* A repeating stage (``repeat_every``) has repeats 0, 1, 2, … due every N days; the
+  first notice created is the latest repeat due. **Repeats count from the last notice
+  sent**: the next one is due ``repeat_every`` days after the night that sent the
+  previous one (a notice carried over a weekend, or first created in the middle of a
+  cycle, pushes the next one on), and none while the previous one is still on its way.
+  A missed repeat is not caught up: the next one says the same ("still overdue"). With
+  ``repeat_for`` the repeats end: none falls more than that many days after the
+  stage's first day (a breach is then followed up in the breach register and the
+  reports, not by e-mail every week for years).
 * **Catch-up.** A notice that fell due more than ``catch_up_days`` (the ladder's, default
   31) before the run is created only for an obligation stored or changed since the last
   night that derived notices (its row's ``run_id`` is later than that night's
@@ -39,6 +43,9 @@ Policy, stated once:
   a breach overdue for months), the next one 2 ("Gjentatt varsel nr. 1"), and so on;
   cancelled notices do not count. ``repeat`` (counted from the due date) stays in the
   key, so "create once" does not depend on what was created before.
+* A deadline whose deviation is closed (:func:`frister.breaches.set_status`) gets no
+  notice, one with a recorded reason no notice of a ``without_reason`` stage, and a stage a leader acknowledged for a deadline (``acknowledgements``) no
+  repeat; their pending notices are cancelled. The next stage still fires.
 * A repeat at or below the latest repeat already created for the obligation, stage and
   role counts as existing (a run with an earlier as-of date never goes back to an
   older repeat).
@@ -67,14 +74,14 @@ from sqlalchemy import Connection, Row, Select, and_, case, exists, func, or_, s
 from frister.db.dialect import bulk_insert
 from frister.escalation.config import Ladder, Stage
 from frister.organisation import Organisation
-from frister.escalation.models import Notice
-from frister.evaluation.models import Obligation
+from frister.escalation.models import WAITING, Notice
+from frister.evaluation.models import Acknowledgement, BreachReason, Obligation
 from frister.nightly.models import NightlyRun
 from frister.rules.model import RuleSet
 
 CHUNK = 2000
 INSERT_BATCH = 2000
-CANCELLED_WHY = "no longer due, or no recipient for its role"
+CANCELLED_WHY = "no longer due, acknowledged, closed, or no recipient for its role"
 
 Bases = Mapping[tuple[str, str], tuple[str, str]]
 # A new notice's columns, in the order derive_notices builds its rows.
@@ -124,6 +131,9 @@ _O = Obligation
 _KEY = (_O.case_id, _O.rule, _O.subject, _O.period, _O.seq)
 _NOTICE_KEY = (Notice.case_id, Notice.rule, Notice.subject, Notice.period, Notice.seq)
 _SAME_OBLIGATION = and_(*(o == n for o, n in zip(_KEY, _NOTICE_KEY)))
+_CLOSED_KEY = (BreachReason.case_id, BreachReason.rule, BreachReason.subject, BreachReason.period, BreachReason.seq)
+_ACK_KEY = (Acknowledgement.case_id, Acknowledgement.rule, Acknowledgement.subject, Acknowledgement.period,
+            Acknowledgement.seq)
 
 
 def _candidate(horizon: dt.date):
@@ -212,17 +222,54 @@ def _stages_by_status(ladder: Ladder) -> Callable[[str, str], tuple[Stage, ...]]
     return stages_of
 
 
-def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tuple[int, int]]:
-    """For the obligations of the given cases:
-    ``{(*key, stage, role): (latest repeat, notices not cancelled)}``."""
-    n = Notice
+def _created_so_far(conn: Connection, case_ids: Sequence[str]) -> dict[tuple, tuple[int, int, dt.date | None, int]]:
+    """For the obligations of the given cases: ``{(*key, stage, role): (latest repeat,
+    notices not cancelled, the as-of day of the last night that sent one, notices still
+    on their way)}``."""
+    n, night = Notice, NightlyRun
     rows = conn.execute(
         select(*_NOTICE_KEY, n.stage, n.role, func.max(n.repeat),
-               func.count(case((n.status != "cancelled", 1))))
+               func.count(case((n.status != "cancelled", 1))),
+               func.max(case((n.status == "sent", night.as_of))),
+               func.count(case((n.status.in_(WAITING), 1))))
+        .outerjoin(night, night.id == n.claimed_run_id)
         .where(n.case_id.in_(sorted(set(case_ids))))
         .group_by(*_NOTICE_KEY, n.stage, n.role)
     )
-    return {tuple(r[:7]): (r[7], r[8]) for r in rows}
+    return {tuple(r[:7]): (r[7], r[8], r[9], r[10]) for r in rows}
+
+
+def _next_repeat(stage: Stage, due_on: dt.date, as_of: dt.date, latest: int, last_sent: dt.date | None,
+                 waiting: int) -> tuple[int, dt.date] | None:
+    """The ``(repeat, fire_on)`` of the repeat of ``stage`` that follows the notices
+    already created (``latest`` ≥ 0), counted from the last night one was sent; None
+    when it is not due (yet, or any more)."""
+    if waiting:
+        return None  # the previous one is still on its way
+    if last_sent is None:
+        return (latest + 1, as_of)  # none delivered (dead or cancelled): the schedule holds
+    fire_on = last_sent + dt.timedelta(days=stage.repeat_every or 0)
+    if fire_on > as_of:
+        return None
+    if stage.repeat_for is not None and fire_on > due_on + dt.timedelta(days=stage.offset + stage.repeat_for):
+        return None  # the ladder has ended
+    return (latest + 1, fire_on)
+
+
+def _stopped(conn: Connection, case_ids: Sequence[str]) -> tuple[set[tuple], set[tuple], set[tuple]]:
+    """For the obligations of the given cases: the ``(*key, stage)`` acknowledged, the
+    keys whose deviation is closed, and the keys with a recorded reason."""
+    ids = sorted(set(case_ids))
+    a, b = Acknowledgement, BreachReason
+    acked = {tuple(r) for r in conn.execute(select(a.case_id, a.rule, a.subject, a.period, a.seq, a.stage)
+                                            .where(a.case_id.in_(ids)))}
+    closed, explained = set(), set()
+    for *key, status in conn.execute(select(b.case_id, b.rule, b.subject, b.period, b.seq, b.status)
+                                     .where(b.case_id.in_(ids))):
+        explained.add(tuple(key))
+        if status == "closed":
+            closed.add(tuple(key))
+    return acked, closed, explained
 
 
 def last_derived_night(conn: Connection) -> LastNight | None:
@@ -263,8 +310,13 @@ def derive_notices(
     for chunk in obligation_chunks(conn, ladder, as_of, changed_after, chunk_size):
         points = list(_points_due(chunk, ladder, as_of, changed_after, stages_of))
         so_far = _created_so_far(conn, [row[0] for row, _, _, _ in points]) if points else {}
+        acked, closed, explained = _stopped(conn, [row[0] for row, _, _, _ in points]) if points \
+            else (set(), set(), set())
         for (case_id, rule, subject, period, seq, _, due_on, unit, caseworker, version, _), stage, repeat, fire_on \
                 in points:
+            key = (case_id, rule, subject, period, seq)
+            if key in closed or (*key, stage.name) in acked or (stage.without_reason and key in explained):
+                continue  # followed up to closure, this stage acknowledged, or the reason is in
             addresses: set[str] = set()
             for role in stage.to:
                 address = organisation.address(role, unit)
@@ -272,15 +324,22 @@ def derive_notices(
                     continue
                 addresses.add(address)
                 counts.due += 1
-                latest, earlier = so_far.get((case_id, rule, subject, period, seq, stage.name, role), (-1, 0))
+                latest, earlier, last_sent, waiting = so_far.get(
+                    (case_id, rule, subject, period, seq, stage.name, role), (-1, 0, None, 0))
                 if repeat <= latest:
                     counts.existing += 1
                     continue
+                this = (repeat, fire_on)
+                if stage.repeat_every and latest >= 0:
+                    this = _next_repeat(stage, due_on, as_of, latest, last_sent, waiting)
+                    if this is None:
+                        counts.existing += 1  # the last one sent still stands
+                        continue
                 organisation.check(address)
                 counts.created += 1
-                batch.append((case_id, rule, subject, period, seq, stage.name, repeat, earlier + 1, role, address,
-                              unit, caseworker, due_on, fire_on, *bases.get((rule, version), ("", "law")), run_id, created,
-                              "pending", 0))
+                batch.append((case_id, rule, subject, period, seq, stage.name, this[0], earlier + 1, role, address,
+                              unit, caseworker, due_on, this[1], *bases.get((rule, version), ("", "law")), run_id,
+                              created, "pending", 0))
                 if len(batch) >= INSERT_BATCH:
                     bulk_insert(conn, Notice.__table__, NOTICE_COLUMNS, batch)
                     batch = []
@@ -310,6 +369,20 @@ def _refresh_pending(conn: Connection, ladder: Ladder, organisation: Organisatio
     cancelled = conn.execute(
         cancel.where(pending, ~exists().where(_SAME_OBLIGATION, _candidate(horizon)))
     ).rowcount
+    # A deviation closed, or the stage acknowledged, since the notice was created.
+    cancelled += conn.execute(cancel.where(pending, exists().where(
+        *(c == v for c, v in zip(_CLOSED_KEY, _NOTICE_KEY)), BreachReason.status == "closed"))).rowcount
+    cancelled += conn.execute(cancel.where(pending, exists().where(
+        *(c == v for c, v in zip(_ACK_KEY, _NOTICE_KEY)), Acknowledgement.stage == n.stage))).rowcount
+    # A stage for deadlines without a reason, once a reason is recorded.
+    unexplained: dict[str, list[str]] = {}
+    for rule, stage_name in conn.execute(select(n.rule, n.stage).where(pending).distinct()).all():
+        stage = ladder.stage(rule, stage_name)
+        if stage is not None and stage.without_reason:
+            unexplained.setdefault(stage_name, []).append(rule)
+    for stage_name, rules in sorted(unexplained.items()):
+        cancelled += conn.execute(cancel.where(pending, n.stage == stage_name, n.rule.in_(sorted(rules)), exists().where(
+            *(c == v for c, v in zip(_CLOSED_KEY, _NOTICE_KEY))))).rowcount
     # In the other state than the stage's (a reminder of an overdue deadline, a breach
     # notice of a deadline open again after a corrected import). A stage no longer in
     # the ladder is left alone.

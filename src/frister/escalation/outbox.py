@@ -67,6 +67,7 @@ from frister.clock import utc
 from frister.db.dialect import after_bulk_write
 from frister.escalation.config import Ladder
 from frister.organisation import Organisation
+from frister.breaches.service import assessed_keys
 from frister.escalation.models import WAITING, Delivery, Notice
 from frister.notify.digest import DigestRenderer, NoticeLine
 from frister.notify.transport import SendError, Transport
@@ -290,20 +291,28 @@ class Outbox:
             rows = conn.execute(
                 select(Notice.id, Notice.status, Notice.recipient, Notice.attempts, Notice.claimed_run_id,
                        Notice.role, Notice.case_id, Notice.rule, Notice.period, Notice.stage, Notice.ordinal,
-                       Notice.due_on, Notice.unit, Notice.caseworker, Notice.basis, Notice.duty, Notice.repeat)
+                       Notice.due_on, Notice.unit, Notice.caseworker, Notice.basis, Notice.duty, Notice.repeat,
+                       Notice.subject, Notice.seq, Notice.fire_on)
                 .where(Notice.digest_key == key)
             ).all()
-        rows = [r for r in rows if r.status == "sending" and r.recipient == recipient]
+            rows = [r for r in rows if r.status == "sending" and r.recipient == recipient]
+            assessed = assessed_keys(conn, [(r.case_id, r.rule, r.subject, r.period, r.seq) for r in rows])
         if not rows:
             return
         retried = sum(1 for r in rows if r.id not in self._failed
                       and (r.attempts > 0 or r.claimed_run_id != self.run_id))
         lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.ordinal - 1, r.due_on, r.unit, r.caseworker,
-                            r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.repeat), r.duty) for r in rows]
+                            r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.due_on, r.fire_on), r.duty, r.subject, r.seq,
+                            (r.case_id, r.rule, r.subject, r.period, r.seq) in assessed) for r in rows]
         role = self.organisation.role_of(recipient)
         self.organisation.check(recipient)
         message = self.renderer.render(lines, self.as_of, role, self.sender, recipient, message_id, self.now(),
-                                       part, parts)
+                                       part, parts, self.ladder.delivery.lines_per_email)
+        copies = self.organisation.copies_for(recipient, self.as_of)  # other addresses, a deputy
+        for address in copies:
+            self.organisation.check(address)
+        if copies:
+            message["Cc"] = ", ".join(copies)
         error: SendError | None = None
         try:
             self.transport.send(message)

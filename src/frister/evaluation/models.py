@@ -6,15 +6,19 @@ key ``(case_id, rule, subject, period, seq)`` as of the latest run that evaluate
 case (``run_id`` is the run that wrote it). The explanation is not stored (the core is pure: a report re-evaluates),
 nor the legal basis (it is per rule version: ``RuleSet`` by ``(rule, rule_version)``).
 Escalation and reports query it.
-``breach_reasons`` keeps a leader's reason and corrective action for a breach, by the
-same key, across runs.
+``breach_reasons`` keeps a leader's assessment of a deadline, by the same key, across
+runs: recorded before the due date (cause, corrective action, a decision such as an
+extension) it is the assessment the routine asks for; after the breach the same row is
+its explanation and the deviation's follow-up (owner, action due date, status; closing
+it stops its notices). ``acknowledgements`` records who acknowledged which stage of a
+deadline's notices, when and with what note; that stage is not repeated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 
-
-from sqlalchemy import Boolean, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
@@ -101,6 +105,31 @@ class BreachReason(Base):
     action: Mapped[str | None] = mapped_column(Text)
     explained_at: Mapped[Instant]
     explained_by: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[str | None] = mapped_column(String(32))  # e.g. extension (breaches.DECISIONS)
+    # The deviation's follow-up: who, by when, and where it stands (open | in_progress | closed).
+    owner: Mapped[str | None] = mapped_column(String(64))
+    follow_up_by: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    status_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[Instant | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Acknowledgement(Base):
+    """A leader's acknowledgement of one stage of a deadline's notices: no repeat of that
+    stage is created (or sent) after it; the next stage still is."""
+
+    __tablename__ = "acknowledgements"
+
+    case_id: Mapped[CaseRef] = mapped_column(primary_key=True)
+    rule: Mapped[RuleRef] = mapped_column(primary_key=True)
+    subject: Mapped[SubjectRef] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    stage: Mapped[Code] = mapped_column(primary_key=True)
+    acknowledged_at: Mapped[Instant]
+    acknowledged_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 

@@ -12,7 +12,9 @@
    obligations equal a full run's), then create the notices
    that are due and cancel pending ones no longer due
    (:func:`~frister.escalation.derive.derive_notices`) — results and notices commit
-   together or not at all;
+   together or not at all. On a day without e-mail (``delivery.send_on: working_days``
+   and a weekend or Norwegian public holiday) no notice is created or sent: the next
+   working night creates what fell due in between;
 4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), and, with
    ``delivery.retry_until``, retry what failed for now within the night
    (:func:`retry_window_end`), recording the counts before each wait;
@@ -47,7 +49,7 @@ from frister.disclosure import birth_linked
 from frister.errors import ConfigError, FristerError, NoCases
 from frister.escalation.backlog import waiting_count
 from frister.escalation.config import Ladder, load_ladder
-from frister.escalation.derive import bases_of, derive_notices, last_derived_night
+from frister.escalation.derive import DeriveCounts, bases_of, derive_notices, last_derived_night
 from frister.escalation.outbox import FailAt, Outbox, SendCounts
 from frister.evaluation.service import evaluate_and_store, utcnow
 from frister.evaluation.models import CaseEvaluation, Obligation
@@ -57,9 +59,10 @@ from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
 from frister.notify.ping import Ping
 from frister.notify.transport import Transport
-from frister.organisation import Organisation, organisation_of
+from frister.organisation import LEADING, Organisation, load_organisation, organisation_of
 from frister.rules.model import RuleSet
-from frister.settings import Settings
+from frister.settings import Settings, project_dir
+from frister.store.facts import holdings
 from frister.store.tables import cases as cases_table
 
 log = logging.getLogger("frister.nightly")
@@ -110,7 +113,35 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
         sender = CONSOLE_SENDER
     else:
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
+    if transport != "console" and settings.get("FRISTER_ALLOW_EXAMPLE_ADDRESSES") != "yes":
+        refuse_example_addresses(organisation)  # the compose stack's mail catcher allows them
     return NightlyConfig(ladder, organisation, renderer, sender)
+
+
+def refuse_example_addresses(organisation: Organisation) -> None:
+    """Refuse (ConfigError) an organisation that still holds an address of the shipped
+    example (``config/organisation.example.yaml``): a copied example would mail nobody.
+    ``FRISTER_ALLOW_EXAMPLE_ADDRESSES=yes`` lets a mail catcher (the compose stack) have them."""
+    example = load_organisation(project_dir("config") / "organisation.example.yaml")
+    shipped = sorted(set(organisation.all_addresses()) & set(example.all_addresses()))
+    if shipped:
+        raise ConfigError(f"{organisation.source}: {len(shipped)} address(es) are the shipped example's "
+                          "(organisation.example.yaml): put the service's own leaders in the file")
+
+
+def refuse_units_without_leaders(conn: Connection, organisation: Organisation, ladder: Ladder) -> None:
+    """Refuse (ConfigError) when a unit of the organisation file holds cases or steps but
+    has no avdelingsleder or teamleder at or above it while the ladder sends to one: its
+    leader's notices would go to the barnevernsjef unseen by the unit. (A unit the file
+    does not know goes to the barnevernsjef by design; ``frister org check`` lists it.)"""
+    if not set(ladder.roles) & set(LEADING):
+        return
+    held = holdings(conn).units
+    lacking = sorted(code for code in held if code in organisation.units
+                     and not any(organisation.leaders_of(up) for up in organisation.chain(code)))
+    if lacking:
+        raise ConfigError(f"{organisation.source}: unit(s) {', '.join(lacking)} hold cases but have no "
+                          "avdelingsleder or teamleder at or above them: name one in leaders (frister org check)")
 
 
 @dataclass
@@ -176,6 +207,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         with engine.connect() as conn:
             if not has_cases(conn):
                 raise NoCases(NO_CASES)
+            refuse_units_without_leaders(conn, config.organisation, config.ladder)
         with engine.begin() as conn:
             conn.execute(update(NightlyRun).where(NightlyRun.status == "running")
                          .values(status="interrupted", error="the process ended before the run finished"))
@@ -187,16 +219,22 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
         log.info("run %d as of %s started", run_id, as_of.isoformat())
         ping = ping or Ping(None)
         ping.start()
+        sends = config.ladder.delivery.sends_on(as_of)
         try:
             with engine.begin() as conn:
                 summary = evaluate_and_store(conn, rules, as_of, kind="nightly", now=now, incremental=True)
-                derived = derive_notices(conn, config.ladder, config.organisation, as_of, run_id, now,
-                                         bases_of(rules), since=last_derived_night(conn))
+                if sends:
+                    derived = derive_notices(conn, config.ladder, config.organisation, as_of, run_id, now,
+                                             bases_of(rules), since=last_derived_night(conn))
+                else:  # no e-mail today: the next working night creates what falls due meanwhile
+                    derived = DeriveCounts()
                 report.counts.update(cases=summary.cases, obligations=summary.obligations,
                                      notices_due=derived.due, notices_created=derived.created,
                                      notices_existing=derived.existing, notices_cancelled=derived.cancelled)
+                # Only a night that derived notices records its evaluation: the next one
+                # reads what changed since the last derivation (derive.last_derived_night).
                 conn.execute(update(NightlyRun).where(NightlyRun.id == run_id)
-                             .values(evaluation_run_id=summary.run_id, **report.counts))
+                             .values(evaluation_run_id=summary.run_id if sends else None, **report.counts))
                 hook("evaluated")
             hook("committed")
             if summary.mode == "full":
@@ -214,11 +252,15 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                 with engine.begin() as conn:
                     conn.execute(update(NightlyRun).where(NightlyRun.id == run_id).values(**report.counts))
 
-            with transport:
-                outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.organisation,
-                                config.ladder, config.sender, now, hook, retry_until=retry_window_end(
-                                    as_of, config.ladder), sleep=sleep, progress=progress)
-                record_sent(outbox.send_all())
+            if sends:
+                with transport:
+                    outbox = Outbox(engine, run_id, as_of, transport, config.renderer, config.organisation,
+                                    config.ladder, config.sender, now, hook, retry_until=retry_window_end(
+                                        as_of, config.ladder), sleep=sleep, progress=progress)
+                    record_sent(outbox.send_all())
+            else:
+                log.info("run %d: %s is not a working day: no notice is created or sent tonight "
+                         "(delivery.send_on: working_days)", run_id, as_of.isoformat())
             with engine.connect() as conn:
                 report.counts["waiting"] = waiting_count(conn)
             check_counts(report.counts)

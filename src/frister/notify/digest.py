@@ -18,9 +18,25 @@ whether it has passed, never the day or a count of days.
 Order: groups by stage, most urgent first (the ladder's later stages first), then by
 rule title; within a rule the most overdue / soonest due first, then case reference.
 
-A long digest goes out in parts (see :mod:`frister.escalation.outbox`): each part is a
-complete e-mail of its own lines and counts, and its subject and first paragraph say
-which part it is ("del 2 av 7"). A repeated notice says how many notices went before
+**One line per deadline.** When a recipient has several notices for one deadline in one
+e-mail (a reminder and a warning that fell due on the same night, or were carried over a
+day without e-mail), the deadline is shown once, at its most urgent stage; the e-mail says
+how many notices were folded in this way, so its totals still account for every notice.
+
+**A digest a leader can act on.** The e-mail opens with counts per unit and rule (new
+breaches, breaches still without a recorded reason, deadlines due within 14 days), then
+lists at most ``shown`` lines (``delivery.lines_per_email``, default 50), the most urgent
+first, then one line saying how many more there are and where to see them
+(``frister worklist``). Every notice of the e-mail is in its counts, listed or not.
+
+**Assessment.** A line says whether the cause of the deadline has been assessed
+(``assessed``: a reason recorded with ``frister breach explain``, before or after the due
+date). A warning of an investigation deadline says that an extension must be decided
+before the deadline: one decided later does not save it.
+
+A very long digest still goes out in parts (see :mod:`frister.escalation.outbox`): each
+part is a complete e-mail of its own notices and counts, and its subject and first
+paragraph say which part it is ("del 2 av 7"). A repeated notice says how many notices went before
 it for the same deadline and stage ("Gjentatt varsel nr. 2"); the first notice of an
 old breach is not called a repeat. The last repeat of a stage whose repeats end says so
 ("det siste", or "Eneste varsel" when it is also the first), and the e-mail then says
@@ -45,10 +61,16 @@ from frister.text import printable
 
 DUTY_WORDS = {"law": "lovkrav", "guidance": "retningslinje, ikke lov",
               "local": "tjenestens egen rutine, ikke lovkrav"}
-STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd"}
+STAGE_LABELS = {"reminder": "Påminnelse", "warning": "Varsel", "breach": "Fristbrudd",
+                "unexplained": "Fristbrudd uten årsak"}
 STAGE_NOUNS = {"reminder": ("påminnelse", "påminnelser"), "warning": ("varsel", "varsler"),
-               "breach": ("fristbrudd", "fristbrudd")}
-ROLE_GREETING = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab"}
+               "breach": ("fristbrudd", "fristbrudd"), "unexplained": ("brudd uten årsak", "brudd uten årsak")}
+ROLE_GREETING = {"avdelingsleder": "avdelingsleder", "barnevernsjef": "barnevernsjef", "stab": "stab",
+                 "teamleder": "teamleder"}
+LINES_SHOWN = 50  # lines listed in one e-mail (delivery.lines_per_email)
+SOON_DAYS = 14  # "due within 14 days" in the counts at the top
+# Rules whose deadline an extension decided in time can move: the warning says so.
+EXTENDABLE = {"investigation_deadline"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +88,14 @@ class NoticeLine:
     basis: str
     last: bool = False  # the last repeat of a stage whose repeats end: no notice follows
     duty: str = "law"  # law | guidance | local: shown with the basis, so a routine never reads as law
+    subject: str = ""
+    seq: int = 1
+    assessed: bool = False  # a reason (cause, action, decision) is recorded for the deadline
+
+    @property
+    def deadline(self) -> tuple[str, str, str, str, int]:
+        """The obligation the line is about: one line per deadline in an e-mail."""
+        return (self.case_id, self.rule, self.subject, self.period, self.seq)
 
 
 def _noun(stage: str, count: int) -> str:
@@ -129,27 +159,41 @@ class DigestRenderer:
         return {"due": norwegian_date(line.due_on), "days": days_text(line.due_on, as_of)}
 
     def context(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str, part: int | None = None,
-                parts: int | None = None) -> dict:
-        lines = list(lines)
+                parts: int | None = None, shown: int = LINES_SHOWN) -> dict:
+        notices = list(lines)
+        lines = self._one_per_deadline(notices)
+        lines.sort(key=lambda x: (self.urgency(x.stage), x.stage, self.rule_titles.get(x.rule, x.rule), x.basis,
+                                  x.due_on, x.case_id, x.period))
+        listed = lines[:shown]
         stages: dict[str, list[NoticeLine]] = {}
         for line in lines:
             stages.setdefault(line.stage, []).append(line)
+        listed_by_stage: dict[str, list[NoticeLine]] = {}
+        for line in listed:
+            listed_by_stage.setdefault(line.stage, []).append(line)
         groups = []
         for stage in sorted(stages, key=lambda s: (self.urgency(s), s)):
-            by_rule: dict[tuple[str, str, str], list[NoticeLine]] = {}
-            for line in stages[stage]:
-                key = (self.rule_titles.get(line.rule, line.rule), line.basis, line.duty)
+            by_rule: dict[tuple[str, str, str, str], list[NoticeLine]] = {}
+            for line in listed_by_stage.get(stage, []):
+                key = (self.rule_titles.get(line.rule, line.rule), line.basis, line.duty, line.rule)
                 by_rule.setdefault(key, []).append(line)
             rules = []
-            for (title, basis, duty), items in sorted(by_rule.items()):
+            for (title, basis, duty, rule), items in sorted(by_rule.items()):
                 items.sort(key=lambda x: (x.due_on, x.case_id, x.period))
+                in_stage = sum(1 for x in stages[stage] if x.rule == rule and x.basis == basis)
                 rules.append({
-                    "title": title, "basis": basis, "duty": DUTY_WORDS[duty], "count": len(items),
+                    "title": title, "basis": basis, "duty": DUTY_WORDS[duty], "count": in_stage,
+                    "shown": len(items),
+                    # Our reading of bvl21 § 2-2 (RULES.md): an extension decided after the
+                    # due date does not cure the breach, so the warning says it before.
+                    "extension_note": rule in EXTENDABLE and any(x.due_on >= as_of for x in items),
                     "lines": [{
                         "case_id": x.case_id, "period": period_label(x.period) if x.period else "",
                         **self._when(x, as_of),
                         "overdue": x.due_on < as_of, "unit": x.unit, "caseworker": x.caseworker or "–",
                         "repeat": x.earlier, "last": x.last,
+                        "assessed": ("årsak vurdert" if x.due_on >= as_of else "årsak registrert") if x.assessed
+                        else ("årsak ikke vurdert" if x.due_on >= as_of else "årsak mangler"),
                     } for x in items],
                 })
             groups.append({
@@ -159,17 +203,45 @@ class DigestRenderer:
             })
         return {
             "as_of": norwegian_date(as_of), "role": ROLE_GREETING.get(role, role),
-            "total": len(lines), "groups": groups, "any_last": any(x.last for x in lines),
+            "total": len(lines), "notices": len(notices), "folded": len(notices) - len(lines),
+            "groups": groups, "any_last": any(x.last for x in listed),
             "counts": [{"label": g["label"], "noun": g["noun"], "count": g["count"]} for g in groups],
+            "summary": self._summary(lines, as_of),
+            "shown": len(listed), "more": len(lines) - len(listed),
             "part": part if parts and parts > 1 else None, "parts": parts if parts and parts > 1 else None,
         }
 
+    def _one_per_deadline(self, notices: list[NoticeLine]) -> list[NoticeLine]:
+        """Each deadline once, at its most urgent stage (the latest repeat within it)."""
+        best: dict[tuple, NoticeLine] = {}
+        for line in notices:
+            found = best.get(line.deadline)
+            if found is None or (self.urgency(line.stage), -line.earlier) < (self.urgency(found.stage), -found.earlier):
+                best[line.deadline] = line
+        return list(best.values())
+
+    def _summary(self, lines: list[NoticeLine], as_of: dt.date) -> list[dict]:
+        """Per unit and rule: new breaches (a first notice), breaches without a reason,
+        deadlines due within :data:`SOON_DAYS` days; by unit code, then rule title."""
+        rows: dict[tuple[str, str], dict] = {}
+        for x in lines:
+            unit = x.unit  # the code, as on the lines below
+            row = rows.setdefault((unit, self.rule_titles.get(x.rule, x.rule)),
+                                  {"unit": unit, "title": self.rule_titles.get(x.rule, x.rule),
+                                   "new": 0, "unexplained": 0, "soon": 0})
+            if x.due_on < as_of:
+                row["new"] += x.earlier == 0
+                row["unexplained"] += not x.assessed
+            elif (x.due_on - as_of).days <= SOON_DAYS:
+                row["soon"] += 1
+        return [rows[k] for k in sorted(rows)]
+
     def render(self, lines: Iterable[NoticeLine], as_of: dt.date, role: str, sender: str, recipient: str,
                message_id: str, now: dt.datetime, part: int | None = None,
-               parts: int | None = None) -> EmailMessage:
+               parts: int | None = None, shown: int = LINES_SHOWN) -> EmailMessage:
         """One e-mail; ``part`` of ``parts`` when the digest is split (shown only when
-        there is more than one part)."""
-        ctx = self.context(lines, as_of, role, part, parts)
+        there is more than one part); at most ``shown`` lines listed."""
+        ctx = self.context(lines, as_of, role, part, parts, shown)
         msg = EmailMessage()
         subject = " ".join(self.parts["subject.txt"].render(ctx).split())
         msg["Subject"] = subject
