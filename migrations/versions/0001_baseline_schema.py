@@ -75,6 +75,24 @@ def _create_case_change_triggers() -> None:
 
 
 def upgrade() -> None:
+    op.create_table('breach_history',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('case_id', sa.String(length=64), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('subject', sa.String(length=64), nullable=False),
+    sa.Column('period', sa.String(length=8), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.String(length=64), nullable=False),
+    sa.Column('event', sa.String(length=32), nullable=False),
+    sa.Column('reason', sa.String(length=32), nullable=True),
+    sa.Column('action', sa.Text(), nullable=True),
+    sa.Column('decision', sa.String(length=32), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_breach_history'))
+    )
+    op.create_index('ix_breach_history_key', 'breach_history', ['case_id', 'rule', 'subject', 'period', 'seq'], unique=False)
     op.create_table('breach_reasons',
     sa.Column('case_id', sa.String(length=64), nullable=False),
     sa.Column('rule', sa.String(length=64), nullable=False),
@@ -404,3 +422,5 @@ def downgrade() -> None:
     op.drop_table('case_changes')
     op.drop_table('acknowledgements')
     op.drop_table('breach_reasons')
+    op.drop_index('ix_breach_history_key', table_name='breach_history')
+    op.drop_table('breach_history')

@@ -71,20 +71,20 @@ def test_explaining_a_breach_stores_the_reason_across_runs(evaluated, rules):
         assert [str(r.key) for r in list_breaches(conn, unexplained=True)] == ["A-1 referral_review M2"]
     with evaluated.begin() as conn:  # explaining again replaces
         explain(conn, BreachKey("G-1", "foster_home_supervision_visits", "F1", "2025-H1"), "lack_of_capacity",
-                "Ekstra tilsynsfører", NOW)
+                "Ekstra tilsynsfører", NOW, by="leder1")
     assert reasons(evaluated) == 1
 
 
 def test_explain_validates_code_obligation_and_status(evaluated):
     with evaluated.begin() as conn:
         with pytest.raises(FristerError, match="unknown reason code"):
-            explain(conn, BreachKey("A-1", "referral_review", "M2"), "bad_luck", "x", NOW)
+            explain(conn, BreachKey("A-1", "referral_review", "M2"), "bad_luck", "x", NOW, by="leder1")
         with pytest.raises(FristerError, match="met ones are not breaches"):
-            explain(conn, BreachKey("A-1", "referral_review", "M1"), "other", "x", NOW)  # met in time
+            explain(conn, BreachKey("A-1", "referral_review", "M1"), "other", "x", NOW, by="leder1")  # met in time
         with pytest.raises(FristerError, match="no obligation"):
-            explain(conn, BreachKey("A-1", "referral_review", "M9"), "other", "x", NOW)
+            explain(conn, BreachKey("A-1", "referral_review", "M9"), "other", "x", NOW, by="leder1")
         with pytest.raises(FristerError, match="must not be empty"):
-            explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "  ", NOW)
+            explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "  ", NOW, by="leder1")
     assert reasons(evaluated) == 0
 
 
@@ -94,8 +94,8 @@ def test_an_open_deadline_can_be_assessed_before_its_breach_and_keeps_its_follow
         assert explain(conn, h2, "holiday_absence", "Besøk avtalt i august", NOW, by="leder1", owner="ks03",
                        follow_up_by=date(2025, 9, 1)) == "open"
         with pytest.raises(FristerError, match="does not apply to foster_home_followup_visits"):
-            explain(conn, h2, "other", "x", NOW, decision="extension")
-        explain(conn, h2, "complex_case", "Nytt besøk avtalt", NOW)  # the latest word wins, the owner stays
+            explain(conn, h2, "other", "x", NOW, decision="extension", by="leder1")
+        explain(conn, h2, "complex_case", "Nytt besøk avtalt", NOW, by="leder1")  # the latest word wins, the owner stays
         row = conn.execute(select(BreachReason.reason, BreachReason.owner, BreachReason.follow_up_by,
                                   BreachReason.status)).one()
         assert tuple(row) == ("complex_case", "ks03", date(2025, 9, 1), "open")
@@ -103,8 +103,8 @@ def test_an_open_deadline_can_be_assessed_before_its_breach_and_keeps_its_follow
         assert [str(r.key) for r in list_breaches(conn)] == ["A-1 referral_review M2",
                                                              "G-1 foster_home_supervision_visits F1 2025-H1"]
         assert deviation_counts(conn) == {}
-        explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "Rutine gjennomgått", NOW)
-        set_status(conn, BreachKey("A-1", "referral_review", "M2"), "closed", NOW, note="Kan ikke rettes")
+        explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "Rutine gjennomgått", NOW, by="leder1")
+        set_status(conn, BreachKey("A-1", "referral_review", "M2"), "closed", NOW, by="leder1", note="Kan ikke rettes")
         assert deviation_counts(conn) == {("referral_review", "mottak"): {"open": 0, "in_progress": 0, "closed": 1,
                                                                          "recurrences": 0}}
 
@@ -124,8 +124,8 @@ def test_import_from_csv_and_jsonl(evaluated, tmp_path):
                                       "period": "2025-H1", "reason": "hard_to_reach", "action": "Nytt besøk avtalt",
                                       "explained_by": "leder2"}) + "\n", encoding="utf-8")
     with evaluated.begin() as conn:
-        assert import_reasons(conn, csv_path, NOW) == 1
-        assert import_reasons(conn, jsonl_path, NOW) == 1
+        assert import_reasons(conn, csv_path, NOW, by="leder1") == 1
+        assert import_reasons(conn, jsonl_path, NOW, by="leder1") == 1
     with evaluated.connect() as conn:
         assert {(r.key.case_id, r.reason) for r in list_breaches(conn)} == {
             ("A-1", "holiday_absence"), ("G-1", "hard_to_reach")}
@@ -140,7 +140,7 @@ def test_an_import_with_one_bad_line_writes_nothing_and_names_line_and_field(eva
         "A-1,referral_review,M1,,other,Ingen\n",
         encoding="utf-8")
     with evaluated.begin() as conn, pytest.raises(ImportRejected) as err:
-        import_reasons(conn, path, NOW)
+        import_reasons(conn, path, NOW, by="leder1")
     lines = [str(i) for i in err.value.issues]
     assert lines == [
         "reasons.csv:3: case G-1: reason: expected one of holiday_absence, hard_to_reach, complex_case, "

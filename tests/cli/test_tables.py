@@ -35,7 +35,7 @@ def test_breach_list_shows_an_injected_unit_and_action_on_their_own_row(cli_env,
         rule, subject = conn.execute(select(Obligation.rule, Obligation.subject)
                                      .where(Obligation.status == "overdue")).first()
         explain(conn, BreachKey("BV-1", rule, subject), "other", "[bold]ringt[/bold]" + INJECTED,
-                dt.datetime(2025, 4, 15, tzinfo=dt.timezone.utc))
+                dt.datetime(2025, 4, 15, tzinfo=dt.timezone.utc), by="leder1")
     result = invoke("breach", "list")
     assert result.exit_code == 0, result.output
     assert re.findall(r"(?<!\\n)Bcc:", result.output) == []  # every "Bcc:" follows an escaped line break

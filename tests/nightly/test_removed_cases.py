@@ -35,7 +35,7 @@ def test_a_removed_cases_results_go_with_the_next_night_and_its_history_stays(
     run(municipality, rules, config, ConsoleTransport(quiet=True))
     with municipality.begin() as conn:
         explain(conn, BreachKey("BV-2", "investigation_deadline", "U1"), "complex_case", "Ekstra ressurs",
-                at=at(AS_OF, 9))
+                at=at(AS_OF, 9), by="leder1")
     assert "BV-2" in by_case(municipality, Obligation)
     sent_before = by_case(municipality, Notice)["BV-2"]
 

@@ -26,10 +26,10 @@ def audit(engine, rules, **kw):
 
 def listing(data: bytes, local: bool = False) -> list[dict]:
     """The CSV's obligation table as dicts: law and guidance (the third block), or the
-    local routines (the fifth)."""
+    local routines (the fifth); the sixth is the history."""
     text = data.decode("utf-8-sig")
     blocks = text.split("\r\n\r\n")
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     return list(csv.DictReader(io.StringIO(blocks[4 if local else 2]), delimiter=";"))
 
 
@@ -63,7 +63,7 @@ def test_it_lists_every_obligation_due_in_the_range(municipality, rules):
 
 def test_rows_carry_the_legal_detail_and_the_reason(municipality, rules):
     with municipality.begin() as conn:
-        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Ny rutine for fristkontroll", NOW)
+        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Ny rutine for fristkontroll", NOW, by="leder1")
     rows = {(r["Sak"], r["Regel-id"], r["Gjelder"], r["Periode"]): r for r in listing(audit_csv(audit(municipality, rules)))}
     inv = rows[("B-1", "investigation_deadline", "U1", "")]
     assert (inv["Startdato"], inv["Fristdato"], inv["Oppfylt dato"], inv["Dager over frist"]) == \
@@ -89,8 +89,8 @@ def test_filters_by_rule_and_unit(municipality, rules):
 
 def test_cells_that_look_like_formulas_are_escaped(municipality, rules):
     with municipality.begin() as conn:
-        explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "=HYPERLINK(\"http://x\",\"y\")", NOW)
-        explain(conn, BreachKey("E-1", "measure_plan", "T1"), "other", "@SUM(A1)", NOW)
+        explain(conn, BreachKey("A-1", "referral_review", "M2"), "other", "=HYPERLINK(\"http://x\",\"y\")", NOW, by="leder1")
+        explain(conn, BreachKey("E-1", "measure_plan", "T1"), "other", "@SUM(A1)", NOW, by="leder1")
     report = audit(municipality, rules)
     rows = {(r["Sak"], r["Regel-id"]): r for r in listing(audit_csv(report))}
     assert rows[("A-1", "referral_review")]["Tiltak"] == "'=HYPERLINK(\"http://x\",\"y\")"
@@ -251,3 +251,29 @@ def test_the_cli_takes_the_event_status_and_sample_selection(municipality, cli_e
     assert "Periode (dato oppfylt);2025-01-01 – 2025-06-30" in made.output and "Stikkprøve;2 saker" in made.output
     bad = runner.invoke(build(), ["report", "audit", "--from", "2025-01-01", "--to", "2025-06-30", "--status", "x"])
     assert bad.exit_code != 0 and "unknown status" in bad.output
+
+
+def test_the_listing_keeps_every_word_on_a_breach_with_who_and_when(municipality, rules):
+    from frister.breaches.service import set_status
+
+    key = BreachKey("A-1", "referral_review", "M2")
+    with municipality.begin() as conn:
+        explain(conn, key, "lack_of_capacity", "Vikar satt inn", NOW, by="leder1")
+        explain(conn, key, "holiday_absence", "Ferieavvikling; rutine endret", datetime(2025, 8, 3, 10, 0,
+                tzinfo=timezone.utc), by="leder2")
+        set_status(conn, key, "closed", datetime(2025, 8, 4, 8, 30, tzinfo=timezone.utc), by="sjef",
+                   note="Kan ikke rettes")
+        with pytest.raises(FristerError, match="who records it"):
+            explain(conn, key, "other", "x", NOW, by=" ")
+    report = audit(municipality, rules)
+    row = next(r for r in report.rows if r.result.key == key.as_tuple())
+    assert (row.reason, row.action) == ("holiday_absence", "Ferieavvikling; rutine endret")  # the latest word
+    text = audit_csv(report).decode("utf-8-sig")
+    history = list(csv.reader(io.StringIO(text.split("\r\n\r\n")[5]), delimiter=";"))
+    assert history[0] == ["Historikk: årsak, tiltak og oppfølging av fristbruddene"]
+    assert [r[:8] + r[11:] for r in history[2:]] == [
+        ["A-1", "referral_review", "M2", "", "1", "2025-08-02 09:00", "leder1", "vurdering", "", ""],
+        ["A-1", "referral_review", "M2", "", "1", "2025-08-03 10:00", "leder2", "vurdering", "", ""],
+        ["A-1", "referral_review", "M2", "", "1", "2025-08-04 08:30", "sjef", "status", "closed", "Kan ikke rettes"],
+    ]
+    assert [r[9] for r in history[2:]] == ["Vikar satt inn", "Ferieavvikling; rutine endret", ""]

@@ -77,7 +77,7 @@ def test_annual_figures_over_several_years(municipality, rules):
 
 def test_monthly_figures_unexplained_breaches_and_load_ahead(municipality, rules):
     with municipality.begin() as conn:
-        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Gjennomgang i team", NOW)
+        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Gjennomgang i team", NOW, by="leder1")
     with municipality.connect() as conn:
         ctx = build_monthly(conn, rules, date(2025, 4, 1), AS_OF)
     month = figures(ctx["month_figures"]["total"])
@@ -137,9 +137,9 @@ def test_cli_reports_are_written(municipality, cli_env, tmp_path):
 
 def test_reasons_appear_in_every_periodic_report(municipality, rules):
     with municipality.begin() as conn:
-        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Gjennomgang i team", NOW)
+        explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Gjennomgang i team", NOW, by="leder1")
         explain(conn, BreachKey("G-1", "foster_home_supervision_visits", "F1", "2025-H1"), "holiday_absence",
-                "Tilsynsfører på ferie; nytt besøk avtalt", NOW)
+                "Tilsynsfører på ferie; nytt besøk avtalt", NOW, by="leder1")
     with municipality.connect() as conn:
         half = build_half_year(conn, rules, half_year(2025, 1), AS_OF)
         annual = build_annual(conn, rules, 2025, 2, AS_OF)

@@ -33,7 +33,7 @@ def test_injected_text_stays_inside_its_cell_in_every_report(municipality, rules
     with municipality.begin() as conn:
         conn.execute(update(case_table).values(unit=case_table.c.unit + INJECTED, caseworker=case_table.c.caseworker + INJECTED))
         explain(conn, BreachKey("B-1", "investigation_deadline", "U1"), "complex_case", "Ringt\r\nSubject: pwned",
-                NOW)
+                NOW, by="leder1")
     with municipality.connect() as conn:
         report = build_audit(conn, rules, H1_START, H1_END, AS_OF)
         monthly = monthly_html(conn, rules, date(2025, 6, 1), AS_OF, TEMPLATES)

@@ -34,6 +34,10 @@ Contracts:
   Values from the file are never echoed in messages.
 * Recording a reason for a key that already has one replaces the reason, action and
   decision (the latest word wins) and keeps its follow-up status.
+* **History.** Every assessment and status change is also appended to
+  ``breach_history`` with its time and author (never updated or deleted; the audit
+  listing shows it). The author (``by``, a user code or login, at most 64 characters)
+  is required by every function that records.
 * The free-text action and notes are for reports and the CLI only; nothing here sends
   them anywhere (an e-mail says only whether a reason is recorded).
 """
@@ -54,7 +58,7 @@ from frister.calendar import add_months
 from frister.engine.results import BREACH_STATUSES
 from frister.errors import FristerError, ImportRejected, ValidationIssue
 from frister.escalation.models import Notice
-from frister.evaluation.models import Acknowledgement, BreachReason, Obligation
+from frister.evaluation.models import Acknowledgement, BreachHistory, BreachReason, Obligation
 from frister.evaluation.service import latest_run, shown_days_late
 from frister.facts.contract import REASON_CODES
 from frister.text import NotUtf8, decode_utf8
@@ -219,10 +223,54 @@ def _clean_action(action: str | None) -> str:
 FOLLOW_UP_COLUMNS = ("owner", "follow_up_by", "status", "status_note", "closed_at", "closed_by")
 
 
+def _check_author(by: str | None) -> str:
+    text = (by or "").strip()
+    if not text or len(text) > 64:
+        raise FristerError("expected who records it (a user code or login of at most 64 characters)")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One recorded assessment (``event`` ``assessed``) or status change (``status``)."""
+
+    key: tuple[str, str, str, str, int]
+    recorded_at: dt.datetime
+    recorded_by: str
+    event: str
+    reason: str | None = None
+    action: str | None = None
+    decision: str | None = None
+    status: str | None = None
+    note: str | None = None
+
+
+def history(conn: Connection, keys: Iterable[tuple[str, str, str, str, int]] | None = None) -> list[HistoryEntry]:
+    """The recorded history of ``keys`` (None: of every deadline), oldest first per key."""
+    H = BreachHistory
+    cols = (H.case_id, H.rule, H.subject, H.period, H.seq, H.recorded_at, H.recorded_by, H.event, H.reason,
+            H.action, H.decision, H.status, H.note)
+    wanted = set(keys) if keys is not None else None
+    query = select(*cols).order_by(H.case_id, H.rule, H.subject, H.period, H.seq, H.id)
+    if wanted is not None:
+        case_ids = sorted({k[0] for k in wanted})
+        rows = [r for i in range(0, len(case_ids), 500)
+                for r in conn.execute(query.where(H.case_id.in_(case_ids[i:i + 500])))]
+    else:
+        rows = list(conn.execute(query))
+    return [HistoryEntry(tuple(r[:5]), *r[5:]) for r in rows if wanted is None or tuple(r[:5]) in wanted]
+
+
 def _upsert(conn: Connection, rows: Sequence[dict]) -> None:
     """Replace the reasons of the given keys, keeping each one's follow-up (owner, due
     date, status) unless the row gives it (delete + insert: portable and atomic in the
-    caller's transaction)."""
+    caller's transaction), and append each to the history."""
+    if rows:
+        conn.execute(insert(BreachHistory), [
+            {"case_id": r["case_id"], "rule": r["rule"], "subject": r["subject"], "period": r["period"],
+             "seq": r["seq"], "recorded_at": r["explained_at"], "recorded_by": r["explained_by"],
+             "event": "assessed", "reason": r["reason"], "action": r["action"], "decision": r.get("decision")}
+            for r in rows])
     B = BreachReason
     keys = [(r["case_id"], r["rule"], r["subject"], r["period"], r["seq"]) for r in rows]
     kept: dict[tuple, dict] = {}
@@ -249,6 +297,7 @@ def explain(conn: Connection, key: BreachKey, reason: str, action: str, at: dt.d
     not save it: the caller says so)."""
     _check_reason(reason)
     text = _clean_action(action)
+    by = _check_author(by)
     if decision is not None and key.rule not in DECISIONS.get(decision, ()):
         allowed = ", ".join(f"{d} ({', '.join(r)})" for d, r in DECISIONS.items())
         raise FristerError(f"decision {decision!r} does not apply to {key.rule}; expected one of: {allowed}")
@@ -269,6 +318,7 @@ def set_status(conn: Connection, key: BreachKey, status: str, at: dt.datetime, b
         raise FristerError("closing a deviation needs a note: what was done, or why it cannot be repaired")
     if text is not None and len(text) > MAX_ACTION:
         raise FristerError(f"the note is longer than {MAX_ACTION} characters")
+    by = _check_author(by)
     B = BreachReason
     found = conn.execute(update(B).where(*(c == v for c, v in zip(
         (B.case_id, B.rule, B.subject, B.period, B.seq), key.as_tuple()))).values(
@@ -276,6 +326,8 @@ def set_status(conn: Connection, key: BreachKey, status: str, at: dt.datetime, b
         closed_by=by if status == "closed" else None)).rowcount
     if not found:
         raise FristerError(f"no assessment is recorded for {key}: record one first (frister breach explain)")
+    conn.execute(insert(BreachHistory).values(**_key_dict(key), recorded_at=at, recorded_by=by, event="status",
+                                              status=status, note=text))
 
 
 def acknowledge(conn: Connection, key: BreachKey, stage: str, at: dt.datetime, by: str,
@@ -387,13 +439,15 @@ def _read_records(path: Path) -> Iterable[tuple[int, dict | None, str | None]]:
         yield n, obj, None
 
 
-def import_reasons(conn: Connection, path: str | Path, at: dt.datetime) -> int:
+def import_reasons(conn: Connection, path: str | Path, at: dt.datetime, by: str) -> int:
     """Import reasons from a CSV (``,`` or ``;``, header row) or JSONL file, all or nothing.
 
     Fields: ``case_id``, ``rule``, ``subject``, ``reason``, ``action`` (required), and
-    ``period`` (visit periods), ``seq`` (default 1), ``explained_by``. Returns the number
-    of reasons written. Raises :class:`ImportRejected` naming each bad line and field.
+    ``period`` (visit periods), ``seq`` (default 1), ``explained_by`` (default ``by``,
+    who imports). Returns the number of reasons written. Raises :class:`ImportRejected`
+    naming each bad line and field.
     """
+    by = _check_author(by)
     path = Path(path)
     _require_evaluation(conn)
     source = path.name
@@ -429,8 +483,8 @@ def import_reasons(conn: Connection, path: str | Path, at: dt.datetime) -> int:
         if not isinstance(action, str) or not action.strip() or len(action.strip()) > MAX_ACTION:
             issues.append(ValidationIssue(source, line, case_id, "action",
                                           f"expected a non-empty text of at most {MAX_ACTION} characters"))
-        by = rec.get("explained_by")
-        if by is not None and (not isinstance(by, str) or len(by) > 64):
+        author = rec.get("explained_by")
+        if author is not None and (not isinstance(author, str) or len(author) > 64):
             issues.append(ValidationIssue(source, line, case_id, "explained_by", "expected a text of at most 64 characters"))
         if len(issues) > bad:
             continue
@@ -442,7 +496,7 @@ def import_reasons(conn: Connection, path: str | Path, at: dt.datetime) -> int:
         seen[key] = line
         parsed.append((line, {"case_id": key[0], "rule": key[1], "subject": key[2], "period": key[3], "seq": key[4],
                               "reason": rec["reason"], "action": action.strip(), "explained_at": at,
-                              "explained_by": by}))
+                              "explained_by": (rec.get("explained_by") or "").strip() or by}))
 
     statuses = _statuses(conn, [k for k in seen])
     for line, row in parsed:

@@ -59,6 +59,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _login() -> str:
+    """Who runs the command, as the history's author when ``--by`` is not given."""
+    import getpass
+
+    return getpass.getuser()
+
+
 @breach.command("explain")
 @_key_options
 @click.option("--reason", required=True, type=click.Choice(REASON_CODES),
@@ -68,7 +75,7 @@ def _now() -> dt.datetime:
               help="The decision taken: extension (of an investigation, decided before its deadline).")
 @click.option("--owner", type=TEXT, default=None, help="Who follows the deviation up (a user code).")
 @click.option("--follow-up-by", "follow_up_by", type=DATE, default=None, help="When the action is due (YYYY-MM-DD).")
-@click.option("--by", "by", default=None, type=TEXT, help="Who explains (a user code).")
+@click.option("--by", "by", default=None, type=TEXT, help="Who records it (a user code; default: your login name).")
 @pass_app
 def explain_cmd(app: App, case_id, rule, subject, period, seq, reason, action, decision, owner, follow_up_by,
                 by) -> None:
@@ -79,7 +86,7 @@ def explain_cmd(app: App, case_id, rule, subject, period, seq, reason, action, d
 
     with app.ready_engine().begin() as conn:
         key = resolve_key(conn, case_id, rule, subject, period, seq, accept=ASSESSABLE)
-        status = explain(conn, key, reason, action, at=_now(), by=by, decision=decision, owner=owner,
+        status = explain(conn, key, reason, action, at=_now(), by=by or _login(), decision=decision, owner=owner,
                          follow_up_by=follow_up_by)
     click.echo(f"{'assessed' if status == 'open' else 'explained'} {key}: {reason}")
     if decision == "extension" and status != "open":
@@ -108,7 +115,7 @@ def ack_cmd(app: App, case_id, rule, subject, period, seq, stage, by, note) -> N
 @_key_options
 @click.argument("status", type=click.Choice(FOLLOW_UP))
 @click.option("--note", default=None, type=TEXT, help="What was done, or why it cannot be repaired (needed to close).")
-@click.option("--by", "by", default=None, type=TEXT, help="Who (a user code).")
+@click.option("--by", "by", default=None, type=TEXT, help="Who records it (a user code; default: your login name).")
 @pass_app
 def status_cmd(app: App, case_id, rule, subject, period, seq, status, note, by) -> None:
     """Move a deviation's follow-up to open, in_progress or closed. A closed one gets
@@ -117,7 +124,7 @@ def status_cmd(app: App, case_id, rule, subject, period, seq, status, note, by) 
 
     with app.ready_engine().begin() as conn:
         key = resolve_key(conn, case_id, rule, subject, period, seq)
-        set_status(conn, key, status, at=_now(), by=by, note=note)
+        set_status(conn, key, status, at=_now(), by=by or _login(), note=note)
     click.echo(f"{key}: {status}")
 
 
@@ -141,10 +148,10 @@ def import_cmd(app: App, path) -> None:
     """Import reasons from a CSV or JSONL file (all or nothing).
 
     Columns/keys: case_id, rule, subject, period (visit periods), seq (default 1),
-    reason (a reason code), action, explained_by (optional).
+    reason (a reason code), action, explained_by (default: your login name).
     """
     from frister.breaches import import_reasons
 
     with app.ready_engine().begin() as conn:
-        n = import_reasons(conn, path, at=dt.datetime.now(dt.timezone.utc))
+        n = import_reasons(conn, path, at=_now(), by=_login())
     click.echo(f"imported {n} reason(s)")

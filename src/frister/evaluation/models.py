@@ -115,6 +115,30 @@ class BreachReason(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class BreachHistory(Base):
+    """Every assessment and follow-up status ever recorded for a deadline, append-only,
+    each with its author: the audit evidence of who said what when (``breach_reasons``
+    holds only the latest word)."""
+
+    __tablename__ = "breach_history"
+    __table_args__ = (Index("ix_breach_history_key", "case_id", "rule", "subject", "period", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[CaseRef]
+    rule: Mapped[RuleRef]
+    subject: Mapped[SubjectRef]
+    period: Mapped[str] = mapped_column(String(8))
+    seq: Mapped[int]
+    recorded_at: Mapped[Instant]
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    event: Mapped[Code]  # assessed | status
+    reason: Mapped[Code | None]
+    action: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class Acknowledgement(Base):
     """A leader's acknowledgement of one stage of a deadline's notices: no repeat of that
     stage is created (or sent) after it; the next stage still is."""

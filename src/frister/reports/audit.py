@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 from sqlalchemy import Connection
 
-from frister.breaches.service import Explanation, reasons_by_key
+from frister.breaches.service import Explanation, HistoryEntry, history, reasons_by_key
 from frister.calendar import to_day
 from frister.disclosure import month_text, reveals_birth_date
 from frister.engine.evaluate import Evaluation
@@ -57,6 +57,9 @@ COLUMNS = (
     "Forlengelse søkt", "Forlengelse innvilget", "Forlengelse grunn", "Forlengelse lagt til grunn",
     "Reduksjon vedtatt", "Reduksjon gyldig", "Reduksjon merknad", "Årsak til brudd", "Tiltak",
 )
+HISTORY_HEADING = "Historikk: årsak, tiltak og oppfølging av fristbruddene"
+HISTORY_COLUMNS = ("Sak", "Regel-id", "Gjelder", "Periode", "Nr.", "Registrert", "Av", "Hva", "Årsak", "Tiltak",
+                   "Vedtak", "Status", "Merknad")
 TOTAL_COLUMNS = (
     "Regel-id", "Frist", "Konfidens", "Plikt", "Forfalt i perioden", "Overholdt", "For sent", "Ikke gjort", "Åpne",
     "Andel overholdt", "Dager over frist (sum)", "Besøk påkrevd", "Besøk gjennomført",
@@ -95,6 +98,7 @@ class AuditReport:
     statuses: tuple[str, ...] = ()  # rows only of these statuses (empty: all)
     sample: int | None = None  # rows only of N cases per rule, drawn with ``seed``
     seed: int = 0
+    history: tuple[HistoryEntry, ...] = ()  # every recorded word on the listed breaches, oldest first
 
     @property
     def selection(self) -> str:
@@ -186,7 +190,8 @@ def build_audit(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, 
                        tuple(r for r in rows if r.result.duty == "local"),
                        tuple(t for t in rule_totals(frame, mask & local, only=only)
                              if t.due or t.rule.duty == "local"), municipality, frame.data_fingerprint,
-                       by, tuple(s for s in STATUSES if s in set(statuses)), sample, seed)
+                       by, tuple(s for s in STATUSES if s in set(statuses)), sample, seed,
+                       tuple(history(conn, [r.result.key for r in rows if r.is_breach])))
 
 
 def _sample(rows: list[Row], path: list[Rule], n: int, seed: int) -> list[Row]:
@@ -244,14 +249,24 @@ def total_values(t: RuleTotals) -> list[Any]:
             shown_days_late(t.rule, t.days_late_total), t.required, t.done]
 
 
+def history_values(entry: HistoryEntry) -> list[Any]:
+    case_id, rule, subject, period, seq = entry.key
+    what = "vurdering" if entry.event == "assessed" else "status"
+    return [case_id, rule, subject, period or None, seq, entry.recorded_at.strftime("%Y-%m-%d %H:%M"),
+            entry.recorded_by, what, REASON_LABELS.get(entry.reason, entry.reason) if entry.reason else None,
+            entry.action, entry.decision, entry.status, entry.note]
+
+
 def audit_csv(report: AuditReport) -> bytes:
-    """Blocks: the header, law and guidance (totals, then rows), the local routines apart."""
+    """Blocks: the header, law and guidance (totals, then rows), the local routines apart,
+    the history of the listed breaches."""
     return to_csv([
         [list(m) for m in report.meta()],
         [["Totalt per regel"], list(TOTAL_COLUMNS)] + [total_values(t) for t in report.totals],
         [list(COLUMNS)] + [row_values(report, r) for r in report.rows],
         [[LOCAL_HEADING], list(TOTAL_COLUMNS)] + [total_values(t) for t in report.local_totals],
         [list(COLUMNS)] + [row_values(report, r) for r in report.local_rows],
+        [[HISTORY_HEADING], list(HISTORY_COLUMNS)] + [history_values(e) for e in report.history],
     ])
 
 
@@ -261,14 +276,16 @@ def audit_xlsx(report: AuditReport) -> bytes:
     overview += [[], [LOCAL_HEADING], list(TOTAL_COLUMNS)] + [total_values(t) for t in report.local_totals]
     listing = [list(COLUMNS)] + [row_values(report, r) for r in report.rows]
     local = [list(COLUMNS)] + [row_values(report, r) for r in report.local_rows]
+    past = [list(HISTORY_COLUMNS)] + [history_values(e) for e in report.history]
     return to_xlsx([("Oversikt", overview, len(report.meta()) + 3), ("Frister", listing, 1),
-                    ("Lokale rutiner", local, 1)],
+                    ("Lokale rutiner", local, 1), ("Historikk", past, 1)],
                    stamp=report.as_of, title=f"{TITLE} {report.start.isoformat()}–{report.end.isoformat()}")
 
 
 def audit_html(report: AuditReport, templates_dir: str | Path) -> bytes:
     return render(templates_dir, "audit.html", report=report, title=TITLE, shown_anchor=shown_anchor,
-                  local_heading=LOCAL_HEADING).encode("utf-8")
+                  local_heading=LOCAL_HEADING, history_heading=HISTORY_HEADING, history_columns=HISTORY_COLUMNS,
+                  history_values=history_values).encode("utf-8")
 
 
 def render_audit(report: AuditReport, fmt: str, templates_dir: str | Path) -> bytes:
