@@ -83,6 +83,16 @@ def deadline_href(case_id: str, rule: str, subject: str, period: str = "", seq: 
     return "/frist?" + urlencode(query)
 
 
+class ReasonIn(BaseModel):
+    case_id: str = Field(min_length=1, max_length=64)
+    rule: str = Field(min_length=1, max_length=64)
+    subject: str = Field(min_length=1, max_length=64)
+    period: str = Field("", max_length=8)
+    seq: int = Field(1, ge=1, le=10_000)
+    reason: str = Field(max_length=32)
+    action: str = Field(max_length=4000)
+
+
 def add(app: FastAPI, web: Web) -> None:
     web.templates.globals["deadline_href"] = deadline_href
 
@@ -296,15 +306,6 @@ def add(app: FastAPI, web: Web) -> None:
                 "notices": [{"stage": n.stage, "role": n.role, "ordinal": n.ordinal, "status": n.status,
                              "fire_on": n.fire_on.isoformat()} for n in d.notices]}
 
-    class ReasonIn(BaseModel):
-        case_id: str = Field(min_length=1, max_length=64)
-        rule: str = Field(min_length=1, max_length=64)
-        subject: str = Field(min_length=1, max_length=64)
-        period: str = Field("", max_length=8)
-        seq: int = Field(1, ge=1, le=10_000)
-        reason: str = Field(max_length=32)
-        action: str = Field(max_length=4000)
-
     @app.post("/api/deadline/reason", tags=["frist"])
     def api_record(request: Request, body: ReasonIn = Body(...)) -> dict:
         """Record the reason and corrective action of a breach (header ``X-CSRF-Token``)."""
@@ -394,6 +395,54 @@ def add(app: FastAPI, web: Web) -> None:
                           "notices_created": r.notices_created, "sent": r.sent, "waiting": r.waiting, "dead": r.dead}
                          for r in runs]}
 
+    # --- Rapporter ---------------------------------------------------------------------------------
+
+    @app.get("/rapporter", response_class=HTMLResponse, include_in_schema=False)
+    def reports_page(request: Request):
+        login = _login(web, request, "rapporter")
+        with web.engine.connect() as conn:
+            as_of = _as_of(conn)
+        return _page(web, request, "reports.html", login.who, csrf=login.csrf, as_of=as_of,
+                     start=as_of.replace(day=1), month=as_of.strftime("%Y-%m"), active="rapporter")
+
+    @app.get("/rapporter/revisjon", tags=["rapporter"])
+    def audit_report(request: Request, fra: dt.date = Query(...), til: dt.date = Query(...),
+                     format: str = Query("html", pattern="^(html|csv|xlsx)$")):
+        """The audit listing (every deadline due from ``fra`` to ``til``) of the units the
+        user holds, as HTML, CSV or XLSX."""
+        from frister.reports.audit import build_audit, render_audit
+
+        login = _login(web, request, "rapporter")
+        units = () if login.who.all_units else login.who.units
+        try:
+            with web.engine.connect() as conn:
+                listing = build_audit(conn, web.rules, fra, til, _as_of(conn), (), units,
+                                      organisation=web.organisation)
+        except FristerError as exc:
+            raise HTTPException(400, str(exc)) from None
+        rows = [r for r in (*listing.rows, *listing.local_rows)]
+        if any(not login.who.sees(r.result.unit, None) for r in rows):  # never: build_audit selects the units
+            raise HTTPException(403, NO_ACCESS)
+        with web.engine.begin() as conn:
+            accounts.log_access(conn, login.user, "download", "rapporter/revisjon",
+                                [(r.result.case_id, r.result.rule) for r in rows], web.clock())
+        return _report(render_audit(listing, format, web.settings.templates_dir), format,
+                       f"revisjonsliste-{fra.isoformat()}-{til.isoformat()}")
+
+    @app.get("/rapporter/maned", tags=["rapporter"])
+    def monthly_report(request: Request, maned: str = Query(..., pattern="^[0-9]{4}-(0[1-9]|1[0-2])$"),
+                       format: str = Query("html", pattern="^(html|xlsx|json)$")):
+        """The monthly report of the whole service (barnevernsjef and inspector only)."""
+        from frister.reports.monthly import build_monthly, render_monthly
+
+        login = _login(web, request, "rapporter")
+        if not login.who.all_units:
+            raise HTTPException(403, "Månedsrapporten gjelder hele tjenesten: den er for barnevernsjefen.")
+        month = dt.date(int(maned[:4]), int(maned[5:]), 1)
+        with web.engine.connect() as conn:
+            ctx = build_monthly(conn, web.rules, month, _as_of(conn), web.organisation)
+        return _report(render_monthly(ctx, web.settings.templates_dir, format), format, f"manedsrapport-{maned}")
+
     # --- static -----------------------------------------------------------------------------------
 
     css = (web.settings.templates_dir / "web" / "frister.css").read_bytes()
@@ -401,6 +450,17 @@ def add(app: FastAPI, web: Web) -> None:
     @app.get("/static/frister.css", include_in_schema=False)
     def stylesheet():
         return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
+REPORT_TYPES = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8", "json": "application/json",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# A report is a file of its own with its styles inline (for printing): still no script.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
+
+
+def _report(data: bytes, fmt: str, name: str) -> Response:
+    return Response(data, media_type=REPORT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"', "Content-Security-Policy": REPORT_CSP})
 
 
 def _logged_in(web: Web, token: str, home: str) -> Response:
