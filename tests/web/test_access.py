@@ -107,3 +107,9 @@ def test_without_a_session_pages_lead_to_the_login_and_the_api_answers_401(app):
             assert (answer.status_code, answer.headers["location"]) == (303, "/logg-inn"), url
     assert client.post("/frist/grunn", data={"sak": "BV-B"}).status_code in (303, 400)
     assert client.post("/api/deadline/reason", json={}).status_code in (401, 422, 400)
+
+
+def test_the_api_publishes_its_openapi_schema_without_the_pages(app):
+    schema = TestClient(app, base_url="https://testserver").get("/api/openapi.json").json()
+    assert sorted(schema["paths"]) == ["/api/breaches", "/api/deadline", "/api/deadline/reason", "/api/operations",
+                                       "/api/overview", "/api/worklist", "/rapporter/maned", "/rapporter/revisjon"]

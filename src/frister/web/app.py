@@ -10,7 +10,8 @@ Connect client uses); the pages use the same Jinja2 as the reports, with autoesc
 **Security.** Every response carries a strict Content-Security-Policy (no script at
 all, styles from ``/static`` only), ``nosniff``, no framing, no referrer and
 ``no-store``. The session is a random token in a ``Secure``, ``HttpOnly``,
-``SameSite=Strict`` cookie, looked up in ``web_sessions`` and ended after
+``SameSite=Lax`` cookie (Lax, not Strict: the browser must send it on the redirect back
+from the identity provider; what changes anything is a POST, which needs the CSRF token), looked up in ``web_sessions`` and ended after
 ``FRISTER_WEB_IDLE_MINUTES`` (default 30) without use. Every POST, form or API, must
 carry the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``), else
 403. Login is throttled (:class:`frister.web.accounts.Throttle`). URLs carry case
@@ -76,7 +77,9 @@ class Web:
         self.idle = dt.timedelta(minutes=float(settings.get("FRISTER_WEB_IDLE_MINUTES") or 30))
         self.secure_cookies = (settings.get("FRISTER_WEB_INSECURE_COOKIES") or "") in ("", "0")
         self.throttle = accounts.Throttle()
-        self.oidc = None  # frister.web.oidc.Provider when FRISTER_OIDC_ISSUER is set
+        from frister.web.oidc import provider_of
+
+        self.oidc = provider_of(settings)  # None without FRISTER_OIDC_ISSUER
         self.templates = Environment(
             loader=FileSystemLoader(str(Path(settings.templates_dir) / "web")),
             autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -126,9 +129,10 @@ def create_app(web: Web) -> FastAPI:
         detail = f"ugyldig verdi i {', '.join(fields)}"
         return await http_error(request, StarletteHTTPException(400, detail))
 
-    from frister.web import routes
+    from frister.web import oidc, routes
 
     routes.add(app, web)
+    oidc.add(app, web)
     return app
 
 

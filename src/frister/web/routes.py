@@ -143,7 +143,7 @@ def add(app: FastAPI, web: Web) -> None:
                 _check_csrf(found[1], csrf)
                 accounts.end_session(conn, token)
         response = RedirectResponse("/logg-inn", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/", secure=web.secure_cookies, httponly=True, samesite="strict")
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=web.secure_cookies, httponly=True, samesite="lax")
         return response
 
     # --- Oversikt --------------------------------------------------------------------------
@@ -465,7 +465,7 @@ def _report(data: bytes, fmt: str, name: str) -> Response:
 
 def _logged_in(web: Web, token: str, home: str) -> Response:
     response = RedirectResponse("/" + home, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, path="/", secure=web.secure_cookies, httponly=True, samesite="strict")
+    response.set_cookie(SESSION_COOKIE, token, path="/", secure=web.secure_cookies, httponly=True, samesite="lax")
     return response
 
 
