@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench clean web
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,6 @@ bench: $(STAMP)  ## the national-scale benchmark at a small size; see bench/READ
 
 clean:
 	rm -rf $(VENV) frister.db frister.db-* demo .pytest_cache
+
+web: $(STAMP)  ## serve the demo's web pages on http://127.0.0.1:8080/ (after make demo)
+	$(BIN)/frister web --example-organisation

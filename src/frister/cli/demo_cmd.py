@@ -60,3 +60,24 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str) -> None:
     annual = write_annual(app.engine, rules, as_of, Path(out_dir) / f"tilstandsrapport-{as_of.year}.html",
                           app.settings.templates_dir, organisation_of(app.settings, example=True))
     click.echo(f"annual report (tilstandsrapport): {annual}")
+    _web_logins(app, organisation)
+
+
+def _web_logins(app: App, organisation) -> None:
+    """Demo accounts for the web pages: the example organisation's leaders and an
+    operator, all with one password made now (printed once, never stored in clear)."""
+    import secrets
+
+    from frister.evaluation.service import utcnow
+    from frister.web.accounts import add_user
+    from frister.web.access import LEADERS
+
+    password = secrets.token_urlsafe(12)
+    with app.engine.begin() as conn:
+        for leader in organisation.leaders:
+            if leader.role in LEADERS:
+                add_user(conn, leader.email, leader.role, leader.units, password=password, now=utcnow())
+        add_user(conn, "drift@barnevern.kommune.example", "operator", password=password, now=utcnow())
+    click.echo("\nweb pages: frister web --example-organisation, then open http://127.0.0.1:8080/")
+    click.echo(f"  log in as {organisation.barnevernsjef} with password {password}")
+    click.echo("  (the same password for leder.undersokelse@…, leder.us1@… and drift@barnevern.kommune.example)")
