@@ -29,5 +29,5 @@ bench: $(STAMP)  ## the national-scale benchmark at a small size; see bench/READ
 clean:
 	rm -rf $(VENV) frister.db frister.db-* demo .pytest_cache
 
-web: $(STAMP)  ## serve the demo's web pages on http://127.0.0.1:8080/ (after make demo)
+web: $(STAMP)  ## serve the demo's web pages on http://localhost:8080/ (after make demo)
 	$(BIN)/frister web --example-organisation

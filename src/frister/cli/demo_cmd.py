@@ -78,6 +78,6 @@ def _web_logins(app: App, organisation) -> None:
             if leader.role in LEADERS:
                 add_user(conn, leader.email, leader.role, leader.units, password=password, now=utcnow())
         add_user(conn, "drift@barnevern.kommune.example", "operator", password=password, now=utcnow())
-    click.echo("\nweb pages: frister web --example-organisation, then open http://127.0.0.1:8080/")
+    click.echo("\nweb pages: frister web --example-organisation, then open http://localhost:8080/")
     click.echo(f"  log in as {organisation.barnevernsjef} with password {password}")
     click.echo("  (the same password for leder.undersokelse@…, leder.us1@… and drift@barnevern.kommune.example)")
