@@ -65,12 +65,15 @@ def _unit_allowed(who: Principal, unit: str | None) -> None:
 
 
 def _units_for(web: Web, who: Principal) -> list:
-    """The units the user may filter on, in tree order."""
+    """The units the user may filter on, in tree order: the organisation's, then those
+    holding obligations that it does not know (one index scan)."""
+    from sqlalchemy import distinct, select
+
+    from frister.evaluation.models import Obligation
     from frister.organisation import units_in_tree_order
-    from frister.store.facts import holders
 
     with web.engine.connect() as conn:
-        seen, _ = holders(conn)
+        seen = conn.execute(select(distinct(Obligation.unit))).scalars().all()
     return [u for u in units_in_tree_order(web.organisation, seen) if who.holds_unit(u.code)]
 
 
