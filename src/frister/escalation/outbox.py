@@ -290,7 +290,8 @@ class Outbox:
             rows = conn.execute(
                 select(Notice.id, Notice.status, Notice.recipient, Notice.attempts, Notice.claimed_run_id,
                        Notice.role, Notice.case_id, Notice.rule, Notice.period, Notice.stage, Notice.ordinal,
-                       Notice.due_on, Notice.unit, Notice.caseworker, Notice.basis, Notice.duty, Notice.repeat)
+                       Notice.due_on, Notice.unit, Notice.caseworker, Notice.basis, Notice.duty, Notice.repeat,
+                       Notice.subject, Notice.seq)
                 .where(Notice.digest_key == key)
             ).all()
         rows = [r for r in rows if r.status == "sending" and r.recipient == recipient]
@@ -299,7 +300,8 @@ class Outbox:
         retried = sum(1 for r in rows if r.id not in self._failed
                       and (r.attempts > 0 or r.claimed_run_id != self.run_id))
         lines = [NoticeLine(r.case_id, r.rule, r.period, r.stage, r.ordinal - 1, r.due_on, r.unit, r.caseworker,
-                            r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.repeat), r.duty) for r in rows]
+                            r.basis, self.ladder.is_last_repeat(r.rule, r.stage, r.repeat), r.duty, r.subject, r.seq)
+                 for r in rows]
         role = self.organisation.role_of(recipient)
         self.organisation.check(recipient)
         message = self.renderer.render(lines, self.as_of, role, self.sender, recipient, message_id, self.now(),

@@ -20,6 +20,7 @@ from frister.errors import FristerError
 from frister.evaluation.service import latest_run
 from frister.web import accounts, queries
 from frister.web.access import Principal
+from frister.web.links import deadline_path as deadline_href
 from frister.web.app import PAGE_SIZE, SESSION_COOKIE, SORTS, Web, _page
 from frister.worklist import SECTIONS, worklist as make_worklist
 
@@ -75,15 +76,6 @@ def _units_for(web: Web, who: Principal) -> list:
     with web.engine.connect() as conn:
         seen = conn.execute(select(distinct(Obligation.unit))).scalars().all()
     return [u for u in units_in_tree_order(web.organisation, seen) if who.holds_unit(u.code)]
-
-
-def deadline_href(case_id: str, rule: str, subject: str, period: str = "", seq: int = 1) -> str:
-    query = {"sak": case_id, "regel": rule, "gjelder": subject}
-    if period:
-        query["periode"] = period
-    if seq != 1:
-        query["nr"] = seq
-    return "/frist?" + urlencode(query)
 
 
 class ReasonIn(BaseModel):
