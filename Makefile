@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo demo-register test check bench clean
+.PHONY: demo demo-register test check bench clean web
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,6 @@ bench: $(STAMP)  ## the national-scale benchmark at a small size; see bench/READ
 
 clean:
 	rm -rf $(VENV) frister.db frister.db-* demo frister-register.db frister-register.db-* demo-register .pytest_cache
+
+web: $(STAMP)  ## serve the demo's web pages on http://localhost:8080/ (after make demo)
+	$(BIN)/frister web --example-organisation

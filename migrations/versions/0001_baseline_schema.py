@@ -387,6 +387,44 @@ def upgrade() -> None:
     )
     op.create_index('ix_notices_digest_key', 'notices', ['digest_key'], unique=False)
     op.create_index('ix_notices_status_recipient', 'notices', ['status', 'recipient'], unique=False)
+    # The web pages: users, their units, sessions and the access log (frister.web.models).
+    op.create_table('access_log',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('user_email', sa.String(length=64), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('page', sa.String(length=32), nullable=False),
+    sa.Column('case_id', sa.String(length=64), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_log'))
+    )
+    op.create_index('ix_access_log_case_id_at', 'access_log', ['case_id', 'at'], unique=False)
+    op.create_table('web_users',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('email', sa.String(length=64), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('caseworker', sa.String(length=64), nullable=True),
+    sa.Column('password_hash', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_web_users')),
+    sa.UniqueConstraint('email', name=op.f('uq_web_users_email'))
+    )
+    op.create_table('web_sessions',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('csrf', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], name=op.f('fk_web_sessions_user_id_web_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_web_sessions'))
+    )
+    op.create_table('web_user_units',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], name=op.f('fk_web_user_units_user_id_web_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'unit', name=op.f('pk_web_user_units'))
+    )
 
 
 
@@ -395,6 +433,11 @@ def downgrade() -> None:
         for event in EVENTS:
             op.execute(f"DROP TRIGGER IF EXISTS case_changes_{event} ON cases")
         op.execute("DROP FUNCTION IF EXISTS frister_log_case_changes()")
+    op.drop_table('web_user_units')
+    op.drop_table('web_sessions')
+    op.drop_table('web_users')
+    op.drop_index('ix_access_log_case_id_at', table_name='access_log')
+    op.drop_table('access_log')
     op.drop_index('ix_notices_status_recipient', table_name='notices')
     op.drop_index('ix_notices_digest_key', table_name='notices')
 

@@ -66,6 +66,7 @@ class Line:
     required: int | None = None  # visits
     done: int | None = None
     last_visit_on: dt.date | None = None
+    seq: int = 1  # the obligation's number (a rolling rule's later evaluations: 2, 3, …)
 
     @property
     def missing(self) -> int | None:
@@ -77,7 +78,7 @@ class Line:
                 "unit": self.unit, "caseworker": self.caseworker,
                 "due_on": self.due_on.isoformat() if self.due_on else None, "due_month": self.due_month,
                 "days_late": self.days_late, "days_left": self.days_left, "required": self.required,
-                "done": self.done, "missing": self.missing,
+                "seq": self.seq, "done": self.done, "missing": self.missing,
                 "last_visit_on": self.last_visit_on.isoformat() if self.last_visit_on else None}
 
 
@@ -115,7 +116,7 @@ def worklist(conn: Connection, rules: RuleSet, unit: str | None = None, casework
     by_id = {r.id: r for r in rules}
     o = Obligation.__table__.c
     stmt = select(o.case_id, o.rule, o.subject, o.period, o.unit, o.caseworker, o.status, o.due_on, o.days_late,
-                  o.required, o.done, o.rule_version, o.confidence).where(o.status.in_(("open", "overdue")))
+                  o.required, o.done, o.rule_version, o.confidence, o.seq).where(o.status.in_(("open", "overdue")))
     # A deviation closed by its leader (repaired, or closed as beyond repair) leaves the list.
     b = BreachReason.__table__.c
     stmt = stmt.where(~exists().where(b.case_id == o.case_id, b.rule == o.rule, b.subject == o.subject,
@@ -148,7 +149,7 @@ def worklist(conn: Connection, rules: RuleSet, unit: str | None = None, casework
                     None if hidden else row.due_on, row.due_on.strftime("%Y-%m"),
                     None if hidden else late,
                     None if hidden or section != "due" else (row.due_on - as_of).days,
-                    row.required if is_visit else None, row.done if is_visit else None)
+                    row.required if is_visit else None, row.done if is_visit else None, seq=row.seq)
         if is_visit:
             visits.append((line, rule.visits))
         else:

@@ -126,3 +126,16 @@ def test_a_deadline_is_one_line_at_its_most_urgent_stage():
     assert [x.split(":")[0] for x in body.splitlines() if x.startswith("  - Sak ")] == ["  - Sak BV-1", "  - Sak BV-2"]
     assert "== Varsel (1) ==" in body and "== Påminnelse (1) ==" in body
     assert "1 av de 3 varslene gjaldt en frist som alt står i oversikten" in body
+
+
+def test_with_the_public_base_url_each_line_links_to_its_deadline_page_by_key_only():
+    linked = DigestRenderer(ROOT / "templates", {"foster_home_followup_visits": "Oppfølgingsbesøk"}, URGENCY,
+                            base_url="https://frister.kommune.example/")
+    visit = NoticeLine("BV 7", "foster_home_followup_visits", "2025-H2", "warning", 0, dt.date(2025, 12, 31),
+                       "omsorg", "ks30", "barnevernsloven § 9-2", subject="F1", seq=1)
+    msg = linked.render([visit], AS_OF, "avdelingsleder", "frister@kommune.example", "leder@kommune.example",
+                        "<frister.y@kommune.example>", dt.datetime(2025, 11, 25, 1, tzinfo=dt.timezone.utc))
+    url = "https://frister.kommune.example/frist?sak=BV+7&regel=foster_home_followup_visits&gjelder=F1&periode=2025-H2"
+    assert f"\n    {url}\n" in msg.get_body(("plain",)).get_content()
+    assert f'<a href="{url.replace("&", "&amp;")}">BV 7</a>' in msg.get_body(("html",)).get_content()
+    assert "https://" not in render([line("BV-1", "warning")]).get_body(("plain",)).get_content()

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "frister.cli.purge_cmd",
     "frister.cli.org_cmd",
     "frister.cli.worklist_cmd",
+    "frister.cli.web_cmd",
 )
 
 

@@ -27,7 +27,6 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str, source: str) -> N
     from frister.db.engine import migrate
     from frister.demo.generate import generate_cases, header, write_jsonl
     from frister.demo.summary import print_summary, print_units
-    from frister.organisation import organisation_of
     from frister.evaluation.service import run_evaluation
     from frister.importer import import_file
     from frister.nightly import demo_step
@@ -65,6 +64,7 @@ def demo(app: App, as_of, cases: int, seed: int, out_dir: str, source: str) -> N
     annual = write_annual(app.engine, rules, as_of, Path(out_dir) / f"tilstandsrapport-{as_of.year}.html",
                           app.settings.templates_dir, organisation_of(app.settings, example=True))
     click.echo(f"annual report (tilstandsrapport): {annual}")
+    _web_logins(app, organisation)
 
 
 def _register_xml(app: App, folder: Path, as_of, cases: int, seed: int) -> None:
@@ -84,3 +84,23 @@ def _register_xml(app: App, folder: Path, as_of, cases: int, seed: int) -> None:
     click.echo(f"generated {len(made)} register documents (Barnevern XSD 4.0.1) in {folder}/")
     stats = import_register(app.engine, folder, as_of=as_of, schema=app.settings.register_xsd)
     click.echo(stats.summary(shown=0))
+
+
+def _web_logins(app: App, organisation) -> None:
+    """Demo accounts for the web pages: the example organisation's leaders and an
+    operator, all with one password made now (printed once, never stored in clear)."""
+    import secrets
+
+    from frister.evaluation.service import utcnow
+    from frister.web.accounts import add_user
+    from frister.web.access import LEADERS
+
+    password = secrets.token_urlsafe(12)
+    with app.engine.begin() as conn:
+        for leader in organisation.leaders:
+            if leader.role in LEADERS:
+                add_user(conn, leader.email, leader.role, leader.units, password=password, now=utcnow())
+        add_user(conn, "drift@barnevern.kommune.example", "operator", password=password, now=utcnow())
+    click.echo("\nweb pages: frister web --example-organisation, then open http://localhost:8080/")
+    click.echo(f"  log in as {organisation.barnevernsjef} with password {password}")
+    click.echo("  (the same password for leder.undersokelse@…, leder.us1@… and drift@barnevern.kommune.example)")

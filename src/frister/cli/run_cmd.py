@@ -131,13 +131,8 @@ def health(app: App, max_age: str, delivery_grace: str | None) -> None:
     and no notice is overdue for delivery: none has waited longer than the grace, and
     none is dead. Also warns (on standard error, whatever the exit status) when a
     SQLite database file can be read or written by its group or others."""
-    from sqlalchemy import distinct, func, select
-
-    from frister.clock import local_text, utc
     from frister.db.engine import sqlite_files_open_to_others
-    from frister.escalation.backlog import overdue
-    from frister.nightly.models import COMPLETED, NightlyRun
-    from frister.store.tables import case_changes
+    from frister.nightly.health import check
 
     limit = parse_age(max_age)
     grace_text, grace = _grace(app, delivery_grace)
@@ -145,39 +140,15 @@ def health(app: App, max_age: str, delivery_grace: str | None) -> None:
     for path, mode in sqlite_files_open_to_others(engine):
         click.echo(f"warning: {path} is open to its group or others (mode {mode:04o}); "
                    f"run 'chmod 600 {path}' and set UMask=0077 (deploy/README.md)", err=True)
-    now = dt.datetime.now(dt.timezone.utc)
     with engine.connect() as conn:
-        last = conn.execute(
-            select(NightlyRun.id, NightlyRun.as_of, NightlyRun.finished_at, NightlyRun.status)
-            .where(NightlyRun.status.in_(COMPLETED)).order_by(NightlyRun.finished_at.desc()).limit(1)
-        ).first()
-        latest = conn.execute(select(NightlyRun.id, NightlyRun.status).order_by(NightlyRun.id.desc()).limit(1)).first()
-        waiting = conn.execute(select(func.count(distinct(case_changes.c.case_id)))).scalar_one()
-        late = overdue(conn, now, grace)
-    problems = []
-    if last is None:
-        problems.append("no completed nightly run recorded")
-    else:
-        hours = (now - utc(last.finished_at)).total_seconds() / 3600
-        note = f" (latest run {latest.id}: {latest.status})" if latest is not None and latest.id != last.id else ""
-        summary = (f"last completed run {last.id} (as of {last.as_of.isoformat()}, {last.status}) "
-                   f"finished {hours:.1f} h ago")
-        if now - utc(last.finished_at) > limit:
-            problems.append(f"{summary}, more than {max_age}{note}")
-    if late.waiting:
-        problems.append(f"{late.waiting} notice(s) waiting for delivery for more than {grace_text} (the oldest "
-                        f"since {local_text(late.oldest)} Europe/Oslo): see 'frister notices --status waiting'")
-    if late.dead:
-        problems.append(f"{late.dead} dead notice(s), never delivered: see 'frister notices --status dead', "
-                        "then 'frister notices resend'")
-    if problems:
-        click.echo(f"UNHEALTHY: {problems[0]}")
-        for problem in problems[1:]:
+        found = check(conn, dt.datetime.now(dt.timezone.utc), limit, grace, max_age, grace_text)
+    if found.problems:
+        for problem in found.problems:
             click.echo(f"UNHEALTHY: {problem}")
         sys.exit(1)
-    click.echo(f"OK: {summary}{note}")
+    click.echo(f"OK: {found.summary}")
     # Informational: imports since the last run (the next run re-evaluates these cases).
-    click.echo(f"{waiting} changed case(s) waiting for the next run")
+    click.echo(f"{found.changed_cases} changed case(s) waiting for the next run")
 
 
 def _grace(app: App, option: str | None) -> tuple[str, dt.timedelta]:

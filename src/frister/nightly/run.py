@@ -105,7 +105,7 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
                           "service's leaders (copy organisation.example.yaml, or set FRISTER_ORGANISATION_CONFIG)")
     # Rules whose due date gives the birth date away: e-mails show only the month.
     renderer = DigestRenderer(settings.templates_dir, {r.id: r.title for r in rules}, ladder.urgency,
-                              birth_linked(rules))
+                              birth_linked(rules), settings.get("FRISTER_WEB_BASE_URL"))
     configured = settings.get("FRISTER_SMTP_FROM")
     if configured:
         sender = parse_sender(configured).header()

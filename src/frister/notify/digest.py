@@ -132,7 +132,8 @@ class DigestRenderer:
     template = "digest"
 
     def __init__(self, templates_dir: Path, rule_titles: Mapping[str, str],
-                 urgency: Callable[[str], int] = lambda stage: 0, birth_linked: frozenset[str] = frozenset()):
+                 urgency: Callable[[str], int] = lambda stage: 0, birth_linked: frozenset[str] = frozenset(),
+                 base_url: str | None = None):
         self.env = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -142,6 +143,8 @@ class DigestRenderer:
         self.rule_titles = rule_titles
         self.urgency = urgency
         self.birth_linked = birth_linked
+        # FRISTER_WEB_BASE_URL: each line links to its deadline's page (frister web).
+        self.base_url = base_url.rstrip("/") if base_url else None
         self.parts = {}
         for part in ("subject.txt", "body.txt", "body.html"):
             name = f"email/{self.template}/{part}"
@@ -151,6 +154,13 @@ class DigestRenderer:
                 raise ConfigError(f"{templates_dir}: e-mail template not found: {exc.name}") from None
             except UnicodeDecodeError:
                 raise ConfigError(f"{Path(templates_dir) / name}: not UTF-8 text (save the file as UTF-8)") from None
+
+    def _link(self, line: NoticeLine) -> str:
+        if not self.base_url or not line.subject:
+            return ""
+        from frister.web.links import deadline_path
+
+        return self.base_url + deadline_path(line.case_id, line.rule, line.subject, line.period, line.seq)
 
     def _when(self, line: NoticeLine, as_of: dt.date) -> dict:
         if line.rule in self.birth_linked:
@@ -191,7 +201,7 @@ class DigestRenderer:
                         "case_id": x.case_id, "period": period_label(x.period) if x.period else "",
                         **self._when(x, as_of),
                         "overdue": x.due_on < as_of, "unit": x.unit, "caseworker": x.caseworker or "–",
-                        "repeat": x.earlier, "last": x.last,
+                        "repeat": x.earlier, "last": x.last, "link": self._link(x),
                         "assessed": ("årsak vurdert" if x.due_on >= as_of else "årsak registrert") if x.assessed
                         else ("årsak ikke vurdert" if x.due_on >= as_of else "årsak mangler"),
                     } for x in items],

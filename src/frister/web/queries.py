@@ -1,0 +1,135 @@
+"""What the pages show, read from the night's evaluation (the stored obligations of the
+latest successful run), as of that run's date — the date every page states.
+
+Access is not decided here: each function takes the units or the caseworker to read,
+and :mod:`frister.web.app` passes what the user may see (:mod:`frister.web.access`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from frister.breaches.service import BreachKey
+from frister.engine.explain import explain
+from frister.engine.results import BREACH_STATUSES, Result
+from frister.escalation.models import Notice
+from frister.evaluation.models import BreachReason, Obligation
+from frister.evaluation.service import latest_run, results_for, shown_days_late
+from frister.nightly.models import NightlyRun
+from frister.organisation import Organisation, units_in_tree_order
+from frister.rules.model import RuleSet
+
+SOON_DAYS = 14
+
+
+@dataclass(frozen=True)
+class UnitCounts:
+    code: str
+    name: str
+    depth: int
+    overdue: int
+    due_soon: int  # open, due within 14 days of the as-of date
+    unexplained: int  # breaches (late or overdue) without a reason
+
+
+def overview(conn: Connection, as_of: dt.date, organisation: Organisation | None,
+             visible: frozenset[str] | None) -> list[UnitCounts]:
+    """Per unit in tree order (each with the units below it), the counts of today; only
+    the units in ``visible`` (None: all)."""
+    O, B = Obligation, BreachReason
+    soon = as_of + dt.timedelta(days=SOON_DAYS)
+    rows = conn.execute(
+        select(O.unit,
+               func.sum(case((O.status == "overdue", 1), else_=0)),
+               func.sum(case((and_(O.status == "open", O.due_on <= soon), 1), else_=0)),
+               func.sum(case((and_(O.status.in_(BREACH_STATUSES), B.reason.is_(None)), 1), else_=0)))
+        .outerjoin(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
+                           B.period == O.period, B.seq == O.seq))
+        .where(O.status.in_(("open", "overdue", "late")))
+        .group_by(O.unit)
+    ).all()
+    own = {r[0]: (int(r[1] or 0), int(r[2] or 0), int(r[3] or 0)) for r in rows}
+    out = []
+    for unit in units_in_tree_order(organisation, own):
+        if visible is not None and unit.code not in visible:
+            continue
+        below = organisation.below(unit.code) if organisation else [unit.code]
+        sums = [sum(own.get(u, (0, 0, 0))[i] for u in below) for i in range(3)]
+        out.append(UnitCounts(unit.code, unit.name, unit.depth, *sums))
+    return out
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    stage: str
+    role: str
+    ordinal: int
+    status: str
+    fire_on: dt.date
+    sent_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One obligation as the Frist page shows it."""
+
+    key: BreachKey
+    unit: str
+    caseworker: str | None
+    status: str
+    due_on: dt.date
+    met_on: dt.date | None
+    days_late: int
+    rule_title: str
+    explanation: str | None  # None when the case's facts are gone (purged) since the night
+    notices: list[NoticeRow]
+    reason: str | None
+    action: str | None
+    explained_at: dt.datetime | None
+    explained_by: str | None
+
+    @property
+    def is_breach(self) -> bool:
+        return self.status in BREACH_STATUSES
+
+
+def find_obligation(conn: Connection, key: BreachKey):
+    """The stored row of obligation ``key``, or None."""
+    O = Obligation
+    return conn.execute(select(O).where(O.case_id == key.case_id, O.rule == key.rule, O.subject == key.subject,
+                                        O.period == key.period, O.seq == key.seq)).first()
+
+
+def deadline(conn: Connection, rules: RuleSet, key: BreachKey, row) -> Deadline:
+    """The obligation ``key`` (its stored ``row``) with its explanation — the case
+    re-evaluated as of the night's date through :func:`frister.engine.explain.explain` —
+    its notices and its reason."""
+    as_of = latest_run(conn).as_of
+    by_id = {r.id: r for r in rules}
+    rule = by_id.get(key.rule)
+    explanation = None
+    if rule is not None:
+        result: Result | None = next((r for r in results_for(conn, rules, as_of, [key.case_id])
+                                      if r.key == key.as_tuple()), None)
+        if result is not None:
+            explanation = explain(rule, result)
+    N = Notice
+    notices = [NoticeRow(*r) for r in conn.execute(
+        select(N.stage, N.role, N.ordinal, N.status, N.fire_on, N.sent_at)
+        .where(N.case_id == key.case_id, N.rule == key.rule, N.subject == key.subject, N.period == key.period,
+               N.seq == key.seq).order_by(N.fire_on, N.id))]
+    B = BreachReason
+    reason = conn.execute(select(B.reason, B.action, B.explained_at, B.explained_by).where(
+        B.case_id == key.case_id, B.rule == key.rule, B.subject == key.subject, B.period == key.period,
+        B.seq == key.seq)).first()
+    return Deadline(key, row.unit, row.caseworker, row.status, row.due_on, row.met_on,
+                    shown_days_late(row.status, row.due_on, row.days_late, as_of),
+                    rule.title if rule else key.rule, explanation, notices,
+                    *(reason if reason else (None, None, None, None)))
+
+
+def last_runs(conn: Connection, limit: int = 10) -> list:
+    return conn.execute(select(NightlyRun.__table__).order_by(NightlyRun.id.desc()).limit(limit)).all()
