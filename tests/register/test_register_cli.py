@@ -77,7 +77,11 @@ def test_no_identity_number_reaches_the_database_or_any_output(cli_env, engine, 
     short = cases[0]
     bad = folder / "feil-fnr.xml"
     bad.write_text(to_xml(short, NIGHT, "00000fff-0000-4000-8000-000000000000").replace(short.fnr, short.fnr[:9] + "x"))
-    if schema_path() is not None:
+    broken = folder / "feil-dato.xml"  # frister's own reader refuses it, schema or not
+    broken.write_text(to_xml(cases[1], NIGHT, "00000fff-0000-4000-8000-000000000001")
+                      .replace('SluttDato="2', 'SluttDato="x2', 1))
+    with_schema = schema_path() is not None
+    if with_schema:
         monkeypatch.setenv("FRISTER_REGISTER_XSD", str(schema_path()))
     secrets = {c.fnr for c in cases} | {c.duf for c in cases} | {short.fnr[:9] + "x"}
     outputs = [invoke("import", folder, "--as-of", AS_OF),
@@ -85,7 +89,9 @@ def test_no_identity_number_reaches_the_database_or_any_output(cli_env, engine, 
                invoke("run", "--as-of", AS_OF, "--transport", "console"),
                invoke("report", "audit", "--from", "2024-01-01", "--to", AS_OF, "--format", "csv"),
                invoke("report", "monthly", "--month", "2026-06", "--format", "json")]
-    assert outputs[0].exit_code == 1 and "feil-fnr.xml" in outputs[0].output
+    assert outputs[0].exit_code == 1 and "feil-dato.xml" in outputs[0].output
+    if with_schema:  # without the schema the number is never read at all, and the document imports
+        assert "2 refused" in outputs[0].output and "feil-fnr.xml" in outputs[0].output
     assert all(o.exit_code == 0 for o in outputs[1:]), [o.output[-300:] for o in outputs[1:]]
     assert "To: " in outputs[2].output  # e-mails were written
     text = "\n".join(o.output for o in outputs)
