@@ -403,7 +403,10 @@ def _applies(rule: Rule, table: Subjects) -> np.ndarray:
     ok = np.ones(len(table), dtype=bool)
     for name, values in rule.applies_when:
         col = table.fields[name]
-        ok &= np.fromiter((v in values for v in col), dtype=bool, count=len(table))
+        hit = np.zeros(len(table), dtype=bool)
+        for value in values:  # element-wise ==, as `in` compares; None equals no value named
+            hit |= col == value
+        ok &= hit
     return ok
 
 
