@@ -42,6 +42,11 @@ def escape_cell(value: Any) -> Any:
 
 
 def csv_text(value: Any) -> str:
+    kind = type(value)
+    if kind is str:  # most cells: one check for control characters, one for a formula
+        return escape_cell(printable(value))
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -52,15 +57,20 @@ def csv_text(value: Any) -> str:
 
 
 def to_csv(blocks: Sequence[Iterable[Sequence[Any]]]) -> bytes:
-    """Blocks of rows, separated by one empty line, as CSV bytes (see the module dialect)."""
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    """Blocks of rows, separated by one empty line, as CSV bytes (see the module dialect).
+    The text is encoded as it is written, so the listing is held once, as bytes."""
+    buf = io.BytesIO()
+    text = io.TextIOWrapper(buf, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     for i, block in enumerate(blocks):
         if i:
             writer.writerow([])
         for row in block:
-            writer.writerow([csv_text(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+            writer.writerow(list(map(csv_text, row)))
+    text.flush()
+    out = buf.getvalue()
+    text.detach()
+    return out
 
 
 def xlsx_value(value: Any) -> Any:
