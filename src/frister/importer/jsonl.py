@@ -37,11 +37,11 @@
 from __future__ import annotations
 
 import hashlib
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import Connection, Engine
 
@@ -123,35 +123,56 @@ def import_file(
         handle = path.open("rb")
     except OSError as exc:
         raise FristerError(f"{path}: cannot read: {exc.strerror}") from None
-    with handle, nullcontext() if dry_run else run_lock(engine, lock_wait, what="import"):
+    with handle, importing(engine, dry_run, lock_wait) as w:
         run = _Import(path.name, as_of, dry_run, strict, progress, total_bytes)
-        with engine.connect() as conn:
-            trans = conn.begin()
-            try:
-                stored_before = case_count(conn) if full else 0
-                run.read(conn, handle)
-                stats = run.stats
-                if full:
-                    gone = [c for c in stored_case_ids(conn) if c not in run.seen]
-                    if not allow_shrink:
-                        _guard_shrink(path.name, stats.cases, len(gone), stored_before, max_removed_share)
-                    stats.removed = len(gone)
-                    if gone and not dry_run:
-                        remove_cases(conn, gone)
-                        run.rewritten.update(t.name for t in FACT_TABLES)
-                elif not stats.lines and not allow_empty:
-                    raise ImportRefused(f"{path.name}: no case in the file; nothing was written "
-                                        "(--allow-empty accepts an empty file)")
-                if dry_run:
-                    trans.rollback()
-                else:
-                    trans.commit()
-            except BaseException:
-                if trans.is_active:
-                    trans.rollback()
-                raise
+        stored_before = case_count(w.conn) if full else 0
+        run.read(w.conn, handle)
+        stats = run.stats
+        if full:
+            gone = [c for c in stored_case_ids(w.conn) if c not in run.seen]
+            if not allow_shrink:
+                _guard_shrink(path.name, stats.cases, len(gone), stored_before, max_removed_share)
+            stats.removed = len(gone)
+            if gone and not dry_run:
+                remove_cases(w.conn, gone)
+                run.rewritten.update(t.name for t in FACT_TABLES)
+        elif not stats.lines and not allow_empty:
+            raise ImportRefused(f"{path.name}: no case in the file; nothing was written "
+                                "(--allow-empty accepts an empty file)")
     after_bulk_write(engine, run.rewritten)
     return stats
+
+
+class Importing:
+    """An import's connection and transaction (see :func:`importing`)."""
+
+    def __init__(self, conn: Connection, keep: bool):
+        self.conn, self.keep = conn, keep
+        self.trans = conn.begin()
+
+    def commit_so_far(self) -> None:
+        """Commit what is written so far and go on in a new transaction."""
+        self.trans.commit()
+        self.trans = self.conn.begin()
+
+
+@contextmanager
+def importing(engine: Engine, dry_run: bool, lock_wait: float) -> Iterator[Importing]:
+    """The import lock (not for a dry run), a connection and a transaction that is
+    committed when the block ends with ``keep`` true (false from the start in a dry run)
+    and rolled back otherwise, or on any exception."""
+    with nullcontext() if dry_run else run_lock(engine, lock_wait, what="import"), engine.connect() as conn:
+        w = Importing(conn, keep=not dry_run)
+        try:
+            yield w
+        except BaseException:
+            if w.trans.is_active:
+                w.trans.rollback()
+            raise
+        if w.keep:
+            w.trans.commit()
+        else:
+            w.trans.rollback()
 
 
 def _guard_shrink(name: str, cases: int, removed: int, stored: int, share: float) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,11 +39,10 @@ from lxml import etree
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from frister.db.dialect import after_bulk_write
-from frister.db.locks import run_lock
 from frister.errors import FristerError, ImportRefused
 from frister.facts.contract import Case, Header
 from frister.facts.parse import parse_case
-from frister.importer.jsonl import fingerprint
+from frister.importer.jsonl import fingerprint, importing
 from frister.importer.register_xml import NOT_DELIVERED, SOURCE, Document, Head, Refused, map_document, \
     read_document, read_head
 from frister.store.facts import remove_cases, replace_cases, save_source
@@ -133,28 +131,17 @@ def import_register(engine: Engine, path: Path | str, as_of: date, *, dry_run: b
     validator = _schema(Path(schema)) if schema else None
     run = _Run(as_of, dry_run, validator, path if path.is_dir() else path.parent)
     ordered = run.order(files)
-    with nullcontext() if dry_run else run_lock(engine, lock_wait, what="import"):
-        with engine.connect() as conn:
-            trans = conn.begin()
-            try:
-                for i, (file, head) in enumerate(ordered, 1):
-                    run.document(conn, file, head)
-                    if len(run.pending) >= BATCH:
-                        run.flush(conn)
-                        if not (dry_run or all_or_nothing):
-                            trans.commit()
-                            trans = conn.begin()
-                    if progress:
-                        progress(i, len(ordered))
-                run.flush(conn)
-                if dry_run or (all_or_nothing and run.stats.refused):
-                    trans.rollback()
-                else:
-                    trans.commit()
-            except BaseException:
-                if trans.is_active:
-                    trans.rollback()
-                raise
+    with importing(engine, dry_run, lock_wait) as w:
+        for i, (file, head) in enumerate(ordered, 1):
+            run.document(w.conn, file, head)
+            if len(run.pending) >= BATCH:
+                run.flush(w.conn)
+                if not (dry_run or all_or_nothing):
+                    w.commit_so_far()
+            if progress:
+                progress(i, len(ordered))
+        run.flush(w.conn)
+        w.keep = not (dry_run or (all_or_nothing and run.stats.refused))
     if not dry_run:
         after_bulk_write(engine, run.rewritten)
     stats = run.stats
