@@ -5,7 +5,7 @@ exposes ``register(group)``. Errors are printed without a traceback and exit non
 before anything else, so every file a command creates (the SQLite database and its
 ``-wal``, ``-shm`` and lock files, reports, the demo's case file) is readable by its
 owner only, whatever umask the shell or the service manager gave. The umask covers what
-libraries create too (SQLite, openpyxl, Alembic), where frister does not choose the mode;
+libraries create too (SQLite, Alembic), where frister does not choose the mode;
 where frister creates a file itself it also asks for ``0600`` explicitly
 (:mod:`frister.db.engine`, :mod:`frister.reports.output`, :mod:`frister.db.locks`), so
 that using frister as a library, without this entry point, is covered as well.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import numbers
 import zipfile
 from typing import Any, Iterable, Sequence
 
@@ -84,48 +85,50 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[Sequence[Any]], int | None]], s
     """Sheets ``(name, rows, header_row)`` as XLSX bytes.
 
     ``header_row`` (1-based) is the table header of a sheet: it is bold, frozen and gets
-    an auto-filter over the rows below it.
+    an auto-filter over the rows below it. Text is written as text (never a formula, a
+    number or a link, whatever it holds), numbers as numbers, dates as dates.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.writer.excel import ExcelWriter
+    import xlsxwriter
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    bold = Font(bold=True)
-    for name, rows, header_row in sheets:
-        ws = wb.create_sheet(title=name)
-        widths: dict[int, int] = {}
-        for r_index, row in enumerate(rows, 1):
-            for c_index, value in enumerate(row, 1):
-                if value is None:
-                    continue
-                cell = ws.cell(row=r_index, column=c_index, value=xlsx_value(value))
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text
-                if isinstance(value, dt.date):
-                    cell.number_format = "yyyy-mm-dd"
-                elif isinstance(value, Share):
-                    cell.number_format = "0.0%"
-                if header_row is not None and r_index == header_row:
-                    cell.font = bold
-                widths[c_index] = max(widths.get(c_index, 0), min(60, len(str(cell.value))))
-        for c_index, w in widths.items():
-            ws.column_dimensions[get_column_letter(c_index)].width = max(8, w + 2)
-        if header_row is not None and rows:
-            ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-            last = get_column_letter(max(len(r) for r in rows[header_row - 1:header_row]))
-            ws.auto_filter.ref = f"A{header_row}:{last}{max(header_row, len(rows))}"
-    fixed = dt.datetime(stamp.year, stamp.month, stamp.day)
-    wb.properties.creator = "frister"
-    wb.properties.lastModifiedBy = "frister"
-    wb.properties.title = title
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
     raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).save()  # not save_workbook(): it stamps 'modified' with the clock
+    wb = xlsxwriter.Workbook(raw, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                   "strings_to_urls": False})
+    fixed = dt.datetime(stamp.year, stamp.month, stamp.day)
+    wb.set_properties({"title": title, "author": "frister", "created": fixed})
+    formats: dict[tuple[str | None, bool], Any] = {}
+
+    def style(number: str | None, bold: bool):
+        if (number, bold) not in formats:
+            spec = {**({"num_format": number} if number else {}), **({"bold": True} if bold else {})}
+            formats[(number, bold)] = wb.add_format(spec) if spec else None
+        return formats[(number, bold)]
+
+    for name, rows, header_row in sheets:
+        ws = wb.add_worksheet(name)
+        widths: dict[int, int] = {}
+        for r, row in enumerate(rows):
+            bold = header_row is not None and r == header_row - 1
+            for c, value in enumerate(row):
+                shown = None if value is None else xlsx_value(value)
+                if shown is None or shown == "":
+                    continue
+                if isinstance(shown, str):
+                    ws.write_string(r, c, shown, style(None, bold))
+                elif isinstance(shown, dt.date):
+                    ws.write_datetime(r, c, shown, style("yyyy-mm-dd", bold))
+                elif isinstance(shown, numbers.Real):
+                    ws.write_number(r, c, shown, style("0.0%" if isinstance(shown, Share) else None, bold))
+                else:
+                    shown = str(shown)
+                    ws.write_string(r, c, shown, style(None, bold))
+                widths[c] = max(widths.get(c, 0), min(60, len(str(shown))))
+        for c, w in widths.items():
+            ws.set_column(c, c, max(8, w + 2))
+        if header_row is not None and rows:
+            ws.freeze_panes(header_row, 0)
+            last = max(len(r) for r in rows[header_row - 1:header_row]) - 1
+            ws.autofilter(header_row - 1, 0, max(header_row, len(rows)) - 1, max(last, 0))
+    wb.close()
     return _normalise_zip(raw.getvalue())
 
 
