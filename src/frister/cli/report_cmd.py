@@ -47,6 +47,14 @@ def _emit(data: bytes, output: str | None, binary: bool = False) -> None:
         raise OutputError(f"standard output: cannot write: {exc.strerror or type(exc).__name__}") from None
 
 
+def _write(app: App, report, fmt: str, output: str | None, kind: str | None = None) -> None:
+    """Write ``report`` (a context, whose ``report`` entry names its kind, or ``kind``) as ``fmt``."""
+    from frister.reports.formats import BINARY, render_report
+
+    data = render_report(kind or report["report"], report, fmt, app.settings.templates_dir)
+    _emit(data, output, binary=fmt in BINARY)
+
+
 def _as_of(conn, as_of):
     from frister.reports.data import default_as_of
 
@@ -98,7 +106,7 @@ output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), 
 def audit(app: App, start, end, by, rule_ids, units, statuses, sample, seed, fmt, municipality, as_of,
           output) -> None:
     """Every deadline and visit period of a date range (for the Statsforvalteren)."""
-    from frister.reports.audit import build_audit, render_audit
+    from frister.reports.audit import build_audit
 
     rules = app.rules()
     organisation = _organisation(app)
@@ -106,7 +114,7 @@ def audit(app: App, start, end, by, rule_ids, units, statuses, sample, seed, fmt
         listing = build_audit(conn, rules, start, end, _as_of(conn, as_of), rule_ids, units,
                               municipality=municipality, organisation=organisation, by=by, statuses=statuses,
                               sample=sample, seed=seed)
-    _emit(render_audit(listing, fmt, app.settings.templates_dir), output, binary=fmt == "xlsx")
+    _write(app, listing, fmt, output, kind="audit")
 
 
 def _month(value: str):
@@ -126,7 +134,7 @@ def _month(value: str):
 @pass_app
 def monthly(app: App, month_text, fmt, municipality, as_of, output) -> None:
     """The monthly report (månedsrapport) for internal control."""
-    from frister.reports.monthly import build_monthly, render_monthly
+    from frister.reports.monthly import build_monthly
 
     rules = app.rules()
     organisation = _organisation(app)
@@ -134,7 +142,7 @@ def monthly(app: App, month_text, fmt, municipality, as_of, output) -> None:
         as_of = _as_of(conn, as_of)
         month = _month(month_text) if month_text is not None else as_of.replace(day=1)
         ctx = build_monthly(conn, rules, month, as_of, organisation, municipality)
-    _emit(render_monthly(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
+    _write(app, ctx, fmt, output)
 
 
 def _config(app: App):
@@ -159,7 +167,7 @@ def _config(app: App):
 def half_year(app: App, period_text, start, end, fmt, municipality, assessment, as_of, output) -> None:
     """The half-year report (or any period's): indicators, activity, per unit and municipality."""
     from frister.calendar import parse_period_label
-    from frister.reports.periodic import build_period, render_period
+    from frister.reports.periodic import build_period
     from frister.reports.targets import read_assessment
 
     label = None
@@ -180,7 +188,7 @@ def half_year(app: App, period_text, start, end, fmt, municipality, assessment, 
     with app.ready_engine().connect() as conn:
         ctx = build_period(conn, rules, start, end, _as_of(conn, as_of), organisation, municipality, config, text,
                            label=label)
-    _emit(render_period(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
+    _write(app, ctx, fmt, output)
 
 
 @report.command()
@@ -194,11 +202,11 @@ def half_year(app: App, period_text, start, end, fmt, municipality, assessment, 
 @pass_app
 def annual(app: App, year, years, fmt, municipality, assessment, as_of, output) -> None:
     """Status-report (tilstandsrapport) tables and charts over several years."""
-    from frister.reports.periodic import build_annual, render_annual
+    from frister.reports.periodic import build_annual
     from frister.reports.targets import read_assessment
 
     rules = app.rules()
     organisation, config, text = _organisation(app), _config(app), read_assessment(assessment)
     with app.ready_engine().connect() as conn:
         ctx = build_annual(conn, rules, year, years, _as_of(conn, as_of), organisation, municipality, config, text)
-    _emit(render_annual(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
+    _write(app, ctx, fmt, output)

@@ -31,7 +31,8 @@ from frister.reports.data import Frame, Group, collect, default_as_of
 from frister.reports.groups import check_municipality, municipality_name, tree_groups, unit_groups
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.nb import month_short
-from frister.reports.render import month_name, render, write_text
+from frister.reports.formats import render_report
+from frister.reports.render import month_name, write_text
 from frister.rules.model import RuleSet
 
 MAX_UNEXPLAINED = 100
@@ -127,6 +128,7 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
     if municipality is not None:
         meta.append(("Kommune", municipality_name(organisation, municipality)))
     return {
+        "report": "monthly",
         "title": f"Månedsrapport {month_name(month)}",
         "month": month,
         "month_end": m_end,
@@ -210,19 +212,13 @@ class _Shown:
 def monthly_html(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date, templates_dir: str | Path,
                  organisation: Organisation | None = None, municipality: str | None = None) -> str:
     """The monthly report as one self-contained HTML document."""
-    return render(templates_dir, "monthly.html", **build_monthly(conn, rules, month, as_of, organisation,
-                                                                 municipality))
+    ctx = build_monthly(conn, rules, month, as_of, organisation, municipality)
+    return render_report("monthly", ctx, "html", templates_dir).decode("utf-8")
 
 
 def render_monthly(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
-    """A monthly report context as ``html``, ``json`` or ``xlsx`` bytes."""
-    from frister.reports import json_form, sheets
-
-    if fmt == "json":
-        return json_form.to_bytes(json_form.monthly_json(ctx))
-    if fmt == "xlsx":
-        return sheets.monthly_xlsx(ctx)
-    return render(templates_dir, "monthly.html", **ctx).encode("utf-8")
+    """A monthly report context as ``html``, ``json`` or ``xlsx`` bytes (:func:`~frister.reports.formats.render_report`)."""
+    return render_report("monthly", ctx, fmt, templates_dir)
 
 
 def write_monthly(engine: Engine, rules: RuleSet, month: dt.date, path: str | Path,

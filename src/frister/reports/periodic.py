@@ -25,14 +25,14 @@ from frister.engine.evaluate import LATE, MET, OVERDUE
 from frister.errors import FristerError
 from frister.nb import period_text, span_text
 from frister.organisation import Organisation
-from frister.reports import charts, json_form, sheets
+from frister.reports import charts
 from frister.reports.data import collect
 from frister.reports.activity import GLOSSARY, MUNICIPALITY_ROWS, activity_figures, monthly_volume
 from frister.reports.figures import (Figure, in_path_order, indicators, reasons_breakdown, reasons_by_rule,
                                      rule_totals, snapshot_day, summarise)
 from frister.reports.targets import ReportConfig
 from frister.reports.groups import check_municipality, municipality_groups, municipality_name, unit_groups
-from frister.reports.render import render
+from frister.reports.formats import render_report
 from frister.rules.model import Rule, RuleSet
 
 SHARE_KEYS = ("referrals_reviewed", "investigations_late", "children_with_plan", "plans_evaluated",
@@ -294,40 +294,22 @@ def municipality_table(per_year: dict, years: list[int], groups: list) -> list[d
 def half_year_html(conn: Connection, rules: RuleSet, period: CalendarPeriod, as_of: dt.date,
                    templates_dir: str | Path, organisation: Organisation | None = None,
                    municipality: str | None = None) -> str:
-    return render(templates_dir, "half_year.html",
-                  **build_half_year(conn, rules, period, as_of, organisation, municipality))
+    ctx = build_half_year(conn, rules, period, as_of, organisation, municipality)
+    return render_report(ctx["report"], ctx, "html", templates_dir).decode("utf-8")
 
 
 def annual_html(conn: Connection, rules: RuleSet, year: int, years: int, as_of: dt.date,
                 templates_dir: str | Path, organisation: Organisation | None = None,
                 municipality: str | None = None) -> str:
-    return render(templates_dir, "annual.html", **build_annual(conn, rules, year, years, as_of, organisation,
-                                                               municipality))
-
-
-def render_period(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
-    """A half-year or period report context as ``html``, ``json`` or ``xlsx`` bytes."""
-    if fmt == "json":
-        return json_form.to_bytes(json_form.half_year_json(ctx))
-    if fmt == "xlsx":
-        return sheets.period_xlsx(ctx)
-    return render(templates_dir, "half_year.html", **ctx).encode("utf-8")
-
-
-def render_annual(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
-    """An annual report context as ``html``, ``json`` or ``xlsx`` bytes."""
-    if fmt == "json":
-        return json_form.to_bytes(json_form.annual_json(ctx))
-    if fmt == "xlsx":
-        return sheets.annual_xlsx(ctx)
-    return render(templates_dir, "annual.html", **ctx).encode("utf-8")
+    ctx = build_annual(conn, rules, year, years, as_of, organisation, municipality)
+    return render_report("annual", ctx, "html", templates_dir).decode("utf-8")
 
 
 def write_annual(engine, rules: RuleSet, as_of: dt.date, path: str | Path, templates_dir: str | Path,
                  organisation: Organisation | None = None, years: int = 5) -> Path:
     """Write the annual report of the ``years`` years up to ``as_of``'s as HTML (``frister demo``)."""
-    from frister.reports.render import write_text
+    from frister.reports.output import write_output
 
     with engine.connect() as conn:
         ctx = build_annual(conn, rules, as_of.year, years, as_of, organisation)
-    return write_text(path, render(templates_dir, "annual.html", **ctx))
+    return write_output(path, render_report("annual", ctx, "html", templates_dir))
