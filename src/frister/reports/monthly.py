@@ -29,6 +29,8 @@ from frister.reports import charts
 from frister.organisation import Organisation
 from frister.reports.data import Frame, Group, collect, default_as_of
 from frister.reports.groups import check_municipality, municipality_name, tree_groups, unit_groups
+from frister.reports.period import ReportPeriod
+from frister.reports.period import month as month_period
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.nb import month_short
 from frister.reports.formats import render_report
@@ -82,17 +84,26 @@ def _load_ahead(f: Frame, as_of: dt.date, groups: list[Group]) -> list[Week]:
 
 def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date,
                   organisation: Organisation | None = None, municipality: str | None = None) -> dict:
-    """The template context of the monthly report for ``month`` (any date in it), of the
-    whole service or of one ``municipality``, units in the tree of ``organisation``."""
-    month = month.replace(day=1)
-    m_end = month_end(month)
-    y_start = add_months(month, -11)
+    """The template context of the monthly report for ``month`` (any date in it)
+    (:func:`build_monthly_period`)."""
+    return build_monthly_period(conn, rules, month_period(month.strftime("%Y-%m")), as_of, organisation,
+                                municipality)
+
+
+def build_monthly_period(conn: Connection, rules: RuleSet, period: ReportPeriod, as_of: dt.date,
+                         organisation: Organisation | None = None, municipality: str | None = None) -> dict:
+    """The template context of the monthly report for ``period`` (a month, or any period:
+    its figures stand where a month's would, and the trailing 12 months are the calendar
+    months up to the one of its last day, up to that day), of the whole service or of one ``municipality``, units in
+    the tree of ``organisation``."""
+    month, m_end = period.start, period.end
+    y_start = add_months(m_end.replace(day=1), -11)
     weeks = weeks_ahead(as_of)
     snap = snapshot_day(m_end, as_of)
     # Caseworkers serve every municipality of the service: the caseload is the service's,
     # counted in the same pass (collect does not filter what ``also`` returns).
     load_day = min(m_end, as_of)
-    f = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,),
+    f = collect(conn, rules, as_of, min(month, y_start), max(m_end, weeks[-1][1]), snapshot_days=(snap,),
                 municipality=municipality, also=counter(load_day, organisation))
     counted = merge(as_of, month_ends(load_day), f.also)
     check_municipality(f, organisation, municipality)
@@ -124,13 +135,17 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "month": {g.key: summarise(f, month_rows & f.of(g)) for g in unit_rows},
         "year": {g.key: summarise(f, year_rows & f.of(g)) for g in unit_rows},
     }
-    meta = [("Måned", month_name(month))]
+    name = period.text if period.custom else month_name(month)
+    meta = [("Periode", f"{month:%d.%m.%Y} – {m_end:%d.%m.%Y}") if period.custom else ("Måned", name)]
     if municipality is not None:
         meta.append(("Kommune", municipality_name(organisation, municipality)))
     return {
         "report": "monthly",
-        "title": f"Månedsrapport {month_name(month)}",
-        "month": month,
+        "title": f"Rapport {name}" if period.custom else f"Månedsrapport {name}",
+        "month": None if period.custom else month,
+        "period": period,
+        "period_name": name,
+        "period_heading": f"{'Perioden' if period.custom else 'Måneden'} {name}",
         "month_end": m_end,
         "year_start": y_start,
         "as_of": as_of,
