@@ -19,6 +19,7 @@ import datetime as dt
 import json
 from typing import Any, Iterable
 
+from frister.reports import deviations
 from frister.reports.data import Group
 from frister.reports.figures import Figure, RuleTotals, Summary
 
@@ -78,6 +79,7 @@ def half_year_json(ctx: dict) -> dict:
         "volume": ctx["volume"],
         "investigations": _investigations(ctx["investigations"]),
         "reasons_by_rule": _reasons_by_rule(ctx["reasons_by_rule"]),
+        "deviations": deviations.as_json(ctx["deviations"]),
         "report": ctx["report"], "title": ctx["title"],
         "period": period.as_json(),
         "as_of": ctx["as_of"], "rules_fingerprint": ctx["fingerprint"], "municipality": ctx["municipality"],
@@ -106,6 +108,7 @@ def annual_json(ctx: dict) -> dict:
             "activity": figures(one["activity"]), "volume": one["volume"],
             "investigations": _investigations(one["investigations"]),
             "reasons_by_rule": _reasons_by_rule(one["reasons_by_rule"]),
+            "deviations": deviations.as_json(one["deviations"]),
             "municipalities": [municipality_row(g, indicators=figures(one["municipalities"][g.key]),
                                                 activity=figures(one["activity_by_municipality"][g.key]))
                                for g in ctx["municipality_rows"]],
@@ -118,6 +121,7 @@ def annual_json(ctx: dict) -> dict:
                                for b in ctx["municipality_table"]],
         "report": "annual", "period": ctx["period"].as_json(), "years": years, "as_of": ctx["as_of"], "rules_fingerprint": ctx["fingerprint"],
         "municipality": ctx["municipality"], "last_year": ctx["year"],
+        "deviations": deviations.as_json(ctx["per_year"][ctx["year"]]["deviations"]),
         "units": [unit_row(g, indicators=figures(ctx["unit_figures"]["units"][g.key])) for g in ctx["unit_rows"]],
     }
 
@@ -148,6 +152,8 @@ def monthly_json(ctx: dict) -> dict:
                   "holiday": w.holiday, "units": dict(zip([g.key for g in ctx["top_units"]], w.counts))}
                  for w in ctx["load"]],
         "unexplained_total": ctx["unexplained_total"],
+        "deviations": deviations.as_json(ctx["deviations"]),
+        "glossary": [{"term": t, "definition": d} for t, d in ctx["glossary"]],
         "caseload": {"day": ctx["caseload_day"], "deadlines_as_of": ctx["as_of"], "active": ctx["caseload_total"],
                      "month_ends": [{"day": d, "active": n} for d, n in ctx["caseload_series"]],
                      "units": [unit_row(r.group, active=r.active, caseworkers=r.caseworkers,

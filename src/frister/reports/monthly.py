@@ -33,6 +33,7 @@ from frister.reports.period import ReportPeriod
 from frister.reports.period import month as month_period
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.nb import month_short
+from frister.reports.deviations import GLOSSARY as DEVIATION_GLOSSARY, deviations
 from frister.reports.formats import render_report
 from frister.reports.render import month_name, write_text
 from frister.rules.model import RuleSet
@@ -104,7 +105,7 @@ def build_monthly_period(conn: Connection, rules: RuleSet, period: ReportPeriod,
     # counted in the same pass (collect does not filter what ``also`` returns).
     load_day = min(m_end, as_of)
     f = collect(conn, rules, as_of, min(month, y_start), max(m_end, weeks[-1][1]), snapshot_days=(snap,),
-                municipality=municipality, also=counter(load_day, organisation))
+                municipality=municipality, also=counter(load_day, organisation), earlier=True)
     counted = merge(as_of, month_ends(load_day), f.also)
     check_municipality(f, organisation, municipality)
     unit_rows = unit_groups(f, organisation)
@@ -168,6 +169,8 @@ def build_monthly_period(conn: Connection, rules: RuleSet, period: ReportPeriod,
         "unit_totals": unit_totals,
         "titles": {r.id: r.title for r in rules},
         "rules": {r.id: r for r in rules},
+        "deviations": deviations(f, y_start, m_end, unit_rows),
+        "glossary": list(DEVIATION_GLOSSARY),
         "reasons": list(zip(reasons_breakdown(f, month_rows), reasons_breakdown(f, year_rows))),
         "unexplained": [_Shown(f.result(i)) for i in order[:MAX_UNEXPLAINED]],
         "unexplained_total": len(order),

@@ -25,6 +25,7 @@ from frister.nb import period_text, span_text
 from frister.organisation import Organisation
 from frister.reports import charts
 from frister.reports.data import collect
+from frister.reports.deviations import GLOSSARY as DEVIATION_GLOSSARY, deviations, recurrences
 from frister.reports.period import ReportPeriod, year_spans
 from frister.reports.period import years as period_years
 from frister.reports.activity import GLOSSARY, MUNICIPALITY_ROWS, activity_figures, monthly_volume
@@ -76,7 +77,7 @@ def figure_keys() -> set[str]:
 def glossary(rules: Sequence[Rule]) -> list[tuple[str, str]]:
     """The report's glossary: the activity figures, the two investigation views, and once
     for the whole report which rules' basis is not verified in an official text."""
-    out = list(GLOSSARY) + list(INVESTIGATION_VIEWS)
+    out = list(GLOSSARY) + list(INVESTIGATION_VIEWS) + list(DEVIATION_GLOSSARY)
     unverified = [r for r in rules if any(v.confidence != "V" for v in r.versions)]
     if unverified:
         out.append(("Regler med grunnlag som ikke er verifisert",
@@ -128,7 +129,8 @@ def build_period(conn: Connection, rules: RuleSet, period: ReportPeriod, as_of: 
     :mod:`frister.reports.period`), of the whole service or of one ``municipality`` (a
     number), with units in the tree of ``organisation`` (:mod:`frister.reports.groups`)."""
     snap = snapshot_day(period.end, as_of)
-    f = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,), municipality=municipality)
+    f = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,), municipality=municipality,
+                earlier=True)
     check_municipality(f, organisation, municipality)
     unit_rows = unit_groups(f, organisation)
     municipality_rows = municipality_groups(f, organisation, municipality)
@@ -156,6 +158,7 @@ def build_period(conn: Connection, rules: RuleSet, period: ReportPeriod, as_of: 
         "volume": monthly_volume(f, period.start, period.end),
         "investigations": investigation_views(f, period.start, period.end),
         "reasons_by_rule": reasons_by_rule(f, due),
+        "deviations": deviations(f, period.start, period.end, unit_rows),
         "glossary": glossary(rules),
         "config": config or ReportConfig(),
         "assessment": list(assessment),
@@ -201,11 +204,12 @@ def build_annual_period(conn: Connection, rules: RuleSet, period: ReportPeriod, 
     cut = {y: (start, end) != (dt.date(y, 1, 1), dt.date(y, 12, 31)) for y, start, end in spans}
     snaps = {y: snapshot_day(end, as_of) for y, _, end in spans}
     f = collect(conn, rules, as_of, spans[0][1], spans[-1][2], snapshot_days=tuple(sorted(set(snaps.values()))),
-                municipality=municipality)
+                municipality=municipality, earlier=True)
     check_municipality(f, organisation, municipality)
     unit_rows = unit_groups(f, organisation)
     municipality_rows = municipality_groups(f, organisation, municipality)
     per_year = {}
+    again = recurrences(f)
     for y, start, end in spans:
         due = f.due_between(start, end)
         per_year[y] = {
@@ -220,6 +224,7 @@ def build_annual_period(conn: Connection, rules: RuleSet, period: ReportPeriod, 
             "totals": rule_totals(f, due),
             "summary": summarise(f, due),
             "reasons": reasons_breakdown(f, due),
+            "deviations": deviations(f, start, end, unit_rows, again),
             "provisional": as_of < end,
         }
     last = per_year[year]
