@@ -98,10 +98,11 @@ class BreachKey:
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """A stored reason: code and corrective action."""
+    """A stored reason: code, corrective action and the deviation's follow-up status."""
 
     reason: str
     action: str | None
+    follow_up: str = "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +141,9 @@ def reasons_by_key(conn: Connection) -> dict[tuple[str, str, str, str, int], Exp
     """Every stored reason by obligation key tuple (for the reports)."""
     rows = conn.execute(select(
         BreachReason.case_id, BreachReason.rule, BreachReason.subject, BreachReason.period, BreachReason.seq,
-        BreachReason.reason, BreachReason.action,
+        BreachReason.reason, BreachReason.action, BreachReason.status,
     ))
-    return {(r[0], r[1], r[2], r[3], r[4]): Explanation(r[5], r[6]) for r in rows}
+    return {(r[0], r[1], r[2], r[3], r[4]): Explanation(r[5], r[6], r[7]) for r in rows}
 
 
 def list_breaches(conn: Connection, unit: str | None = None, rule: str | None = None,
@@ -364,13 +365,30 @@ def deviation_counts(conn: Connection) -> dict[tuple[str, str], dict[str, int]]:
     out: dict[tuple[str, str], dict[str, int]] = {}
     for rule, unit, status, n in rows:
         out.setdefault((rule, unit), dict(empty))[status] = n
-    previous: tuple[str, str, dt.date] | None = None
-    for case_id, rule, unit, due_on in conn.execute(
-            select(O.case_id, O.rule, O.unit, O.due_on).where(O.status.in_(BREACH_STATUSES))
-            .order_by(O.case_id, O.rule, O.due_on)):
-        if previous and previous[:2] == (case_id, rule) and due_on <= add_months(previous[2], 12):
+    breaches = list(conn.execute(select(O.case_id, O.rule, O.unit, O.due_on).where(O.status.in_(BREACH_STATUSES))))
+    for (_, rule, unit, _), again in zip(breaches, recurring([(c, r, d) for c, r, _, d in breaches])):
+        if again:
             out.setdefault((rule, unit), dict(empty))["recurrences"] += 1
-        previous = (case_id, rule, due_on)
+    return out
+
+
+RECURRENCE_MONTHS = 12
+
+
+def recurring(breaches: Sequence[tuple[object, str, dt.date]]) -> list[bool]:
+    """For each breach ``(case, rule, due date)``, whether it is a recurrence: the same
+    case and rule broken before, with an earlier breach due at most
+    :data:`RECURRENCE_MONTHS` months before it (on the same day of the month, or the
+    month's last day when it has no such day: :func:`frister.calendar.add_months`). Two
+    breaches of one case and rule due on the same day: the second one recurs. The one
+    definition, for ``deviation_counts`` and the reports."""
+    out = [False] * len(breaches)
+    previous: tuple[object, str, dt.date] | None = None
+    for i in sorted(range(len(breaches)), key=lambda i: (str(breaches[i][0]), breaches[i][1], breaches[i][2], i)):
+        case, rule, due_on = breaches[i]
+        if previous is not None and previous[:2] == (case, rule) and due_on <= add_months(previous[2], RECURRENCE_MONTHS):
+            out[i] = True
+        previous = breaches[i]
     return out
 
 

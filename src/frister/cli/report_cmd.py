@@ -47,6 +47,14 @@ def _emit(data: bytes, output: str | None, binary: bool = False) -> None:
         raise OutputError(f"standard output: cannot write: {exc.strerror or type(exc).__name__}") from None
 
 
+def _write(app: App, report, fmt: str, output: str | None, kind: str | None = None) -> None:
+    """Write ``report`` (a context, whose ``report`` entry names its kind, or ``kind``) as ``fmt``."""
+    from frister.reports.formats import BINARY, render_report
+
+    data = render_report(kind or report["report"], report, fmt, app.settings.templates_dir)
+    _emit(data, output, binary=fmt in BINARY)
+
+
 def _as_of(conn, as_of):
     from frister.reports.data import default_as_of
 
@@ -74,6 +82,9 @@ formats_option = click.option("--format", "fmt", type=click.Choice(["html", "jso
                               show_default=True)
 as_of_option = click.option("--as-of", type=DATE, default=None,
                             help="As-of date of the data (default: the latest evaluation run's, else today).")
+from_option = click.option("--from", "start", type=DATE, default=None,
+                           help="Any period instead: its first day (with --to).")
+to_option = click.option("--to", "end", type=DATE, default=None, help="Any period instead: its last day (inclusive).")
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
                              help="Write to this file (default: standard output).")
 
@@ -98,7 +109,7 @@ output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), 
 def audit(app: App, start, end, by, rule_ids, units, statuses, sample, seed, fmt, municipality, as_of,
           output) -> None:
     """Every deadline and visit period of a date range (for the Statsforvalteren)."""
-    from frister.reports.audit import build_audit, render_audit
+    from frister.reports.audit import build_audit
 
     rules = app.rules()
     organisation = _organisation(app)
@@ -106,35 +117,34 @@ def audit(app: App, start, end, by, rule_ids, units, statuses, sample, seed, fmt
         listing = build_audit(conn, rules, start, end, _as_of(conn, as_of), rule_ids, units,
                               municipality=municipality, organisation=organisation, by=by, statuses=statuses,
                               sample=sample, seed=seed)
-    _emit(render_audit(listing, fmt, app.settings.templates_dir), output, binary=fmt == "xlsx")
-
-
-def _month(value: str):
-    import datetime as dt
-
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):
-        raise click.BadParameter("expected a month YYYY-MM", param_hint="--month")
-    return dt.date(int(value[:4]), int(value[5:]), 1)
+    _write(app, listing, fmt, output, kind="audit")
 
 
 @report.command()
 @click.option("--month", "month_text", default=None, help="The month YYYY-MM (default: the as-of date's month).")
+@from_option
+@to_option
 @formats_option
 @municipality_option
 @as_of_option
 @output_option
 @pass_app
-def monthly(app: App, month_text, fmt, municipality, as_of, output) -> None:
-    """The monthly report (månedsrapport) for internal control."""
-    from frister.reports.monthly import build_monthly, render_monthly
+def monthly(app: App, month_text, start, end, fmt, municipality, as_of, output) -> None:
+    """The monthly report (månedsrapport) for internal control, of a month or any period."""
+    from frister.reports import period
+    from frister.reports.monthly import build_monthly_period
 
+    given = month_text is not None or start or end
+    chosen = period.choose(period.month(month_text) if month_text is not None else None, start, end,
+                           "--month") if given else None
     rules = app.rules()
     organisation = _organisation(app)
     with app.ready_engine().connect() as conn:
         as_of = _as_of(conn, as_of)
-        month = _month(month_text) if month_text is not None else as_of.replace(day=1)
-        ctx = build_monthly(conn, rules, month, as_of, organisation, municipality)
-    _emit(render_monthly(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
+        if chosen is None:  # neither --month nor --from/--to: the as-of date's month
+            chosen = period.month(as_of.strftime("%Y-%m"))
+        ctx = build_monthly_period(conn, rules, chosen, as_of, organisation, municipality)
+    _write(app, ctx, fmt, output)
 
 
 def _config(app: App):
@@ -144,12 +154,10 @@ def _config(app: App):
     return load_report_config(app.settings.report_config, figure_keys())
 
 
-
-
 @report.command("half-year")
 @click.option("--period", "period_text", default=None, help="The half-year, e.g. 2025-H1.")
-@click.option("--from", "start", type=DATE, default=None, help="Any period instead: its first day.")
-@click.option("--to", "end", type=DATE, default=None, help="Any period instead: its last day.")
+@from_option
+@to_option
 @formats_option
 @municipality_option
 @assessment_option
@@ -158,47 +166,42 @@ def _config(app: App):
 @pass_app
 def half_year(app: App, period_text, start, end, fmt, municipality, assessment, as_of, output) -> None:
     """The half-year report (or any period's): indicators, activity, per unit and municipality."""
-    from frister.calendar import parse_period_label
-    from frister.reports.periodic import build_period, render_period
+    from frister.reports import period
+    from frister.reports.periodic import build_period
     from frister.reports.targets import read_assessment
 
-    label = None
-    if period_text is not None:
-        if start or end:
-            raise click.UsageError("give --period or --from/--to, not both")
-        try:
-            period = parse_period_label(period_text)
-        except ValueError:
-            raise click.BadParameter("expected a half-year such as 2025-H1", param_hint="--period") from None
-        if period.kind != "H":
-            raise click.BadParameter("expected a half-year such as 2025-H1", param_hint="--period")
-        start, end, label = period.start, period.end, period.label
-    elif not (start and end):
-        raise click.UsageError("give --period (e.g. 2025-H1) or both --from and --to")
+    chosen = period.choose(period.half_year(period_text) if period_text is not None else None, start, end,
+                           "--period (e.g. 2025-H1)")
     rules = app.rules()
     organisation, config, text = _organisation(app), _config(app), read_assessment(assessment)
     with app.ready_engine().connect() as conn:
-        ctx = build_period(conn, rules, start, end, _as_of(conn, as_of), organisation, municipality, config, text,
-                           label=label)
-    _emit(render_period(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
+        ctx = build_period(conn, rules, chosen, _as_of(conn, as_of), organisation, municipality, config, text)
+    _write(app, ctx, fmt, output)
 
 
 @report.command()
-@click.option("--year", type=click.IntRange(1993, 2200), required=True, help="The last year of the report.")
-@click.option("--years", type=click.IntRange(1, 15), default=5, show_default=True, help="How many years to show.")
+@click.option("--year", type=click.IntRange(1993, 2200), default=None, help="The last year of the report.")
+@click.option("--years", type=click.IntRange(1, 15), default=None, help="How many years to show (default 5).")
+@from_option
+@to_option
 @formats_option
 @municipality_option
 @assessment_option
 @as_of_option
 @output_option
 @pass_app
-def annual(app: App, year, years, fmt, municipality, assessment, as_of, output) -> None:
-    """Status-report (tilstandsrapport) tables and charts over several years."""
-    from frister.reports.periodic import build_annual, render_annual
+def annual(app: App, year, years, start, end, fmt, municipality, assessment, as_of, output) -> None:
+    """Status-report (tilstandsrapport) tables and charts, one column per calendar year."""
+    from frister.reports import period
+    from frister.reports.periodic import build_annual_period
     from frister.reports.targets import read_assessment
 
+    if years is not None and year is None:
+        raise click.UsageError("--years goes with --year")
+    chosen = period.choose(period.years(year, years or 5) if year is not None else None, start, end, "--year")
     rules = app.rules()
     organisation, config, text = _organisation(app), _config(app), read_assessment(assessment)
     with app.ready_engine().connect() as conn:
-        ctx = build_annual(conn, rules, year, years, _as_of(conn, as_of), organisation, municipality, config, text)
-    _emit(render_annual(ctx, app.settings.templates_dir, fmt), output, binary=fmt == "xlsx")
+        ctx = build_annual_period(conn, rules, chosen, _as_of(conn, as_of), organisation, municipality, config,
+                                  text)
+    _write(app, ctx, fmt, output)

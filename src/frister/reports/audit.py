@@ -46,7 +46,6 @@ from frister.reports.render import render
 from frister.reports.tabular import to_csv, to_xlsx
 from frister.rules.model import DUTY_LABELS, Rule, RuleSet
 
-FORMATS = ("csv", "xlsx", "html")
 TITLE = "Fristliste for tilsyn"
 SELECTED_BY = {"due": "fristdato", "met": "dato oppfylt", "start": "startdato (hendelsen som startet fristen)"}
 
@@ -289,10 +288,7 @@ def audit_html(report: AuditReport, templates_dir: str | Path) -> bytes:
 
 
 def render_audit(report: AuditReport, fmt: str, templates_dir: str | Path) -> bytes:
-    if fmt == "csv":
-        return audit_csv(report)
-    if fmt == "xlsx":
-        return audit_xlsx(report)
-    if fmt == "html":
-        return audit_html(report, templates_dir)
-    raise FristerError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    """The listing as ``csv``, ``xlsx`` or ``html`` bytes (:func:`~frister.reports.formats.render_report`)."""
+    from frister.reports.formats import render_report  # formats holds this module's writers
+
+    return render_report("audit", report, fmt, templates_dir)

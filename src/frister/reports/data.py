@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from sqlalchemy import Connection
 
-from frister.breaches.service import reasons_by_key
+from frister.breaches.service import FOLLOW_UP, RECURRENCE_MONTHS, reasons_by_key
 from frister.reports.activity import activity_piece
 from frister.calendar import NONE, add_months, from_day, known, to_day
 from frister.engine.batch import Batch
@@ -44,6 +44,7 @@ from frister.evaluation.service import latest_run
 from frister.facts.contract import REASON_CODES
 from frister.rules.model import RuleSet
 
+_EARLIER = ("case", "rule", "due")
 _COLUMNS = ("rule", "status", "due", "met", "anchor", "days_late", "required", "done", "version", "unit",
             "municipality", "case", "placed_on")
 
@@ -93,6 +94,11 @@ class Frame:
     municipalities: list[str] = field(default_factory=list)  # ``municipality`` indexes these (-1: none)
     activity: dict = field(default_factory=dict)  # events and children counted (frister.reports.activity)
     data_fingerprint: str = ""  # of the stored cases' facts (see collect)
+    # Per obligation, the index of its deviation's follow-up status in breaches.FOLLOW_UP
+    # (-1: no assessment recorded); and the breaches due in the 12 months before the
+    # window, as columns case, rule and due (collect's ``earlier``), to tell recurrences.
+    follow_up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    earlier: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -174,22 +180,26 @@ class Frame:
 
 def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, end: dt.date,
             snapshot_days: Sequence[dt.date] = (), also: Callable[[Evaluation], Any] | None = None,
-            municipality: str | None = None, started: bool = False) -> Frame:
+            municipality: str | None = None, started: bool = False, earlier: bool = False) -> Frame:
     """Evaluate every stored case as of ``as_of``; keep the obligations due or met (with
     ``started``, also started) in ``[start, end]``, and count the support-measure
-    snapshots on ``snapshot_days``.
+    snapshots on ``snapshot_days``. With ``earlier``, also keep the breaches due in the
+    :data:`~frister.breaches.service.RECURRENCE_MONTHS` months before ``start``
+    (``Frame.earlier``: only their case, rule and due date).
     ``also(evaluation)``, when given, is called on each batch where it was evaluated
     and what it returns is kept in ``Frame.also``. With ``municipality`` (a number) the
     frame holds only the cases of that municipality (a council's own report); what
     ``also`` returned is not filtered."""
     window = (to_day(start), to_day(end))
+    since = to_day(add_months(start, -RECURRENCE_MONTHS)) if earlier else window[0]
     rule_ids = tuple(r.id for r in rules)
     both = list(map_evaluations(conn, rules, as_of, lambda ev: (
-        _window(ev, rule_ids, window, tuple(snapshot_days), started), also(ev) if also else None)))
+        _window(ev, rule_ids, window, tuple(snapshot_days), started, since), also(ev) if also else None)))
     pieces = [p for p, _ in both]
     labels = {kind: sorted({u for p in pieces for u in p[kind]} - {""}) for kind in ("units", "municipalities")}
     columns: dict[str, list] = {name: [] for name in _COLUMNS}
     keys, snapshots = [], {d: [] for d in snapshot_days}
+    before: dict[str, list] = {name: [] for name in _EARLIER}
     activities: list[dict] = []
     fingerprint = 0
     offset = 0
@@ -205,6 +215,8 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
                 value = value + offset
             columns[name].append(value)
         keys.append(p["key"])
+        for name in _EARLIER:
+            before[name].append(p["earlier"][name] + (offset if name == "case" else 0))
         for d in snapshot_days:
             snap = p["snapshots"][d]
             snapshots[d].append({**snap, "unit": local["units"][snap["unit"]] if len(snap["unit"]) else snap["unit"],
@@ -223,16 +235,20 @@ def collect(conn: Connection, rules: RuleSet, as_of: dt.date, start: dt.date, en
     key = np.concatenate(keys) if keys else np.zeros(0, dtype=object)
     reasons = reasons_by_key(conn)
     reason = np.full(len(key), -1, dtype=np.int8)
+    follow_up = np.full(len(key), -1, dtype=np.int8)
     for i in np.nonzero(key != None)[0]:  # noqa: E711 - elementwise over an object array
         found = reasons.get(key[i])
         if found is not None and found.reason in REASON_CODES:
             reason[i] = REASON_CODES.index(found.reason)
+        if found is not None and found.follow_up in FOLLOW_UP:
+            follow_up[i] = FOLLOW_UP.index(found.follow_up)
     snaps = {d: {name: np.concatenate([s[name] for s in parts]) for name in parts[0]} if parts else
              {name: np.zeros(0, dtype=np.int64) for name in _SNAPSHOT}
              for d, parts in snapshots.items()}
     frame = Frame(rules, as_of, start, end, units, merged, key, reason, snaps, [a for _, a in both],
                   municipalities=labels["municipalities"], activity=_merge_activity(activities, snapshot_days),
-                  data_fingerprint=f"{fingerprint:064x}")
+                  data_fingerprint=f"{fingerprint:064x}", follow_up=follow_up,
+                  earlier={name: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for name, v in before.items()})
     return frame if municipality is None else _only(frame, Group(municipality, municipality, municipality=municipality))
 
 
@@ -272,18 +288,26 @@ def _only(f: Frame, group: Group) -> Frame:
                 for name, table in f.activity.items()}
     return Frame(f.rules, f.as_of, f.start, f.end, f.units, {n: v[keep] for n, v in f.columns.items()},
                  f.key[keep], f.reason[keep], snaps, f.also, municipalities=f.municipalities, activity=activity,
-                 data_fingerprint=f.data_fingerprint)
+                 data_fingerprint=f.data_fingerprint, follow_up=f.follow_up[keep],
+                 earlier=f.earlier)  # matched by case number: the group's cases find their own
 
 
 def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
-            snapshot_days: tuple[dt.date, ...], started: bool = False) -> dict:
-    """In the worker: one batch's obligations due or met (or started) in ``window``, as small arrays."""
+            snapshot_days: tuple[dt.date, ...], started: bool = False, since: int | None = None) -> dict:
+    """In the worker: one batch's obligations due or met (or started) in ``window``, and
+    its breaches due from ``since`` to the window's start, as small arrays."""
     b = ev.batch
     units, municipalities = _Codes(), _Codes()
     out: dict[str, list] = {name: [] for name in _COLUMNS}
+    before: dict[str, list] = {name: [] for name in _EARLIER}
     keys: list[np.ndarray] = []
     lo, hi = window
     for p in ev.parts:
+        if since is not None and since < lo:
+            prior = np.nonzero((p.due >= since) & (p.due < lo) & ((p.status == LATE) | (p.status == OVERDUE)))[0]
+            before["case"].append(p.table.case[p.row[prior]].astype(np.int64))
+            before["rule"].append(np.full(len(prior), rule_ids.index(p.rule.id), dtype=np.int64))
+            before["due"].append(p.due[prior].astype(np.int64))
         keep = ((p.due >= lo) & (p.due <= hi)) | ((p.met >= lo) & (p.met <= hi))
         if started:
             keep |= (p.anchor >= lo) & (p.anchor <= hi)
@@ -320,6 +344,7 @@ def _window(ev: Evaluation, rule_ids: tuple[str, ...], window: tuple[int, int],
     piece = {name: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64)) for name, v in out.items()}
     snapshots = {d: support_snapshot(b, d, units, municipalities) for d in snapshot_days}
     activity = activity_piece(b, ev.as_of, window, snapshot_days, units, municipalities)
+    piece.update(earlier={name: np.concatenate(v) if v else np.zeros(0, dtype=np.int64) for name, v in before.items()})
     piece.update(units=units.labels, municipalities=municipalities.labels, cases=len(b), snapshots=snapshots,
                  key=np.concatenate(keys) if keys else np.zeros(0, dtype=object), activity=activity,
                  fingerprint=data_fingerprint(b))

@@ -1,7 +1,8 @@
-"""The JSON form of the half-year and annual reports: the same figures as the HTML, as data.
+"""The JSON form of the monthly, half-year and annual reports: the same figures as the HTML, as data.
 
 For anyone who builds their own charts, and for the tests. One object per report:
-``report`` (``half-year``/``annual``), ``as_of``, ``rules_fingerprint``,
+``report`` (``monthly``, ``half-year``, ``period``, ``annual``), ``period`` (``label``,
+``start``, ``end``, ``custom``: given by ``--from/--to``), ``as_of``, ``rules_fingerprint``,
 ``municipality`` (the number the report was restricted to, or null), then the figures.
 A figure is ``{"key", "label", "duty", "count", "total", "share"}``: ``total`` null for a
 plain count, ``share`` ``count / total`` (null without a total or when it is 0). Per unit
@@ -18,6 +19,7 @@ import datetime as dt
 import json
 from typing import Any, Iterable
 
+from frister.reports import deviations
 from frister.reports.data import Group
 from frister.reports.figures import Figure, RuleTotals, Summary
 
@@ -77,8 +79,9 @@ def half_year_json(ctx: dict) -> dict:
         "volume": ctx["volume"],
         "investigations": _investigations(ctx["investigations"]),
         "reasons_by_rule": _reasons_by_rule(ctx["reasons_by_rule"]),
+        "deviations": deviations.as_json(ctx["deviations"]),
         "report": ctx["report"], "title": ctx["title"],
-        "period": {"label": period.label, "start": period.start, "end": period.end},
+        "period": period.as_json(),
         "as_of": ctx["as_of"], "rules_fingerprint": ctx["fingerprint"], "municipality": ctx["municipality"],
         "snapshot_on": ctx["snapshot"],
         "indicators": figures(ctx["figures"]["total"]),
@@ -99,12 +102,13 @@ def annual_json(ctx: dict) -> dict:
     for y in ctx["years"]:
         one = ctx["per_year"][y]
         years.append({
-            "year": y, "provisional": one["provisional"], "indicators": figures(one["figures"]),
+            "year": y, "start": ctx["spans"][y][0], "end": ctx["spans"][y][1], "provisional": one["provisional"], "indicators": figures(one["figures"]),
             "summary": summary(one["summary"]), "rules": [rule_total(t) for t in one["totals"]],
             "reasons": dict(one["reasons"]),
             "activity": figures(one["activity"]), "volume": one["volume"],
             "investigations": _investigations(one["investigations"]),
             "reasons_by_rule": _reasons_by_rule(one["reasons_by_rule"]),
+            "deviations": deviations.as_json(one["deviations"]),
             "municipalities": [municipality_row(g, indicators=figures(one["municipalities"][g.key]),
                                                 activity=figures(one["activity_by_municipality"][g.key]))
                                for g in ctx["municipality_rows"]],
@@ -115,8 +119,9 @@ def annual_json(ctx: dict) -> dict:
         "municipality_table": [{"name": b["name"], "years": ctx["years"], "rows": [{"label": label, "values": values}
                                                             for label, values in b["rows"]]}
                                for b in ctx["municipality_table"]],
-        "report": "annual", "years": years, "as_of": ctx["as_of"], "rules_fingerprint": ctx["fingerprint"],
+        "report": "annual", "period": ctx["period"].as_json(), "years": years, "as_of": ctx["as_of"], "rules_fingerprint": ctx["fingerprint"],
         "municipality": ctx["municipality"], "last_year": ctx["year"],
+        "deviations": deviations.as_json(ctx["per_year"][ctx["year"]]["deviations"]),
         "units": [unit_row(g, indicators=figures(ctx["unit_figures"]["units"][g.key])) for g in ctx["unit_rows"]],
     }
 
@@ -136,7 +141,8 @@ def monthly_json(ctx: dict) -> dict:
         return [unit_row(g, indicators=figures(source["units"][g.key])) for g in ctx["unit_rows"]]
 
     return {
-        "report": "monthly", "title": ctx["title"], "month": ctx["month"], "as_of": ctx["as_of"],
+        "report": "monthly", "title": ctx["title"], "month": ctx["month"], "period": ctx["period"].as_json(),
+        "as_of": ctx["as_of"],
         "rules_fingerprint": ctx["fingerprint"], "municipality": ctx["municipality"],
         "month_indicators": figures(ctx["month_figures"]["total"]), "month_units": per_unit(ctx["month_figures"]),
         "year_indicators": figures(ctx["year_figures"]["total"]), "year_units": per_unit(ctx["year_figures"]),
@@ -146,6 +152,8 @@ def monthly_json(ctx: dict) -> dict:
                   "holiday": w.holiday, "units": dict(zip([g.key for g in ctx["top_units"]], w.counts))}
                  for w in ctx["load"]],
         "unexplained_total": ctx["unexplained_total"],
+        "deviations": deviations.as_json(ctx["deviations"]),
+        "glossary": [{"term": t, "definition": d} for t, d in ctx["glossary"]],
         "caseload": {"day": ctx["caseload_day"], "deadlines_as_of": ctx["as_of"], "active": ctx["caseload_total"],
                      "month_ends": [{"day": d, "active": n} for d, n in ctx["caseload_series"]],
                      "units": [unit_row(r.group, active=r.active, caseworkers=r.caseworkers,

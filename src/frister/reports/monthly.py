@@ -29,9 +29,13 @@ from frister.reports import charts
 from frister.organisation import Organisation
 from frister.reports.data import Frame, Group, collect, default_as_of
 from frister.reports.groups import check_municipality, municipality_name, tree_groups, unit_groups
+from frister.reports.period import ReportPeriod
+from frister.reports.period import month as month_period
 from frister.reports.figures import indicators, reasons_breakdown, rule_totals, snapshot_day, summarise
 from frister.nb import month_short
-from frister.reports.render import month_name, render, write_text
+from frister.reports.deviations import GLOSSARY as DEVIATION_GLOSSARY, deviations
+from frister.reports.formats import render_report
+from frister.reports.render import month_name, write_text
 from frister.rules.model import RuleSet
 
 MAX_UNEXPLAINED = 100
@@ -81,18 +85,27 @@ def _load_ahead(f: Frame, as_of: dt.date, groups: list[Group]) -> list[Week]:
 
 def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date,
                   organisation: Organisation | None = None, municipality: str | None = None) -> dict:
-    """The template context of the monthly report for ``month`` (any date in it), of the
-    whole service or of one ``municipality``, units in the tree of ``organisation``."""
-    month = month.replace(day=1)
-    m_end = month_end(month)
-    y_start = add_months(month, -11)
+    """The template context of the monthly report for ``month`` (any date in it)
+    (:func:`build_monthly_period`)."""
+    return build_monthly_period(conn, rules, month_period(month.strftime("%Y-%m")), as_of, organisation,
+                                municipality)
+
+
+def build_monthly_period(conn: Connection, rules: RuleSet, period: ReportPeriod, as_of: dt.date,
+                         organisation: Organisation | None = None, municipality: str | None = None) -> dict:
+    """The template context of the monthly report for ``period`` (a month, or any period:
+    its figures stand where a month's would, and the trailing 12 months are the calendar
+    months up to the one of its last day, up to that day), of the whole service or of one ``municipality``, units in
+    the tree of ``organisation``."""
+    month, m_end = period.start, period.end
+    y_start = add_months(m_end.replace(day=1), -11)
     weeks = weeks_ahead(as_of)
     snap = snapshot_day(m_end, as_of)
     # Caseworkers serve every municipality of the service: the caseload is the service's,
     # counted in the same pass (collect does not filter what ``also`` returns).
     load_day = min(m_end, as_of)
-    f = collect(conn, rules, as_of, y_start, max(m_end, weeks[-1][1]), snapshot_days=(snap,),
-                municipality=municipality, also=counter(load_day, organisation))
+    f = collect(conn, rules, as_of, min(month, y_start), max(m_end, weeks[-1][1]), snapshot_days=(snap,),
+                municipality=municipality, also=counter(load_day, organisation), earlier=True)
     counted = merge(as_of, month_ends(load_day), f.also)
     check_municipality(f, organisation, municipality)
     unit_rows = unit_groups(f, organisation)
@@ -123,12 +136,17 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "month": {g.key: summarise(f, month_rows & f.of(g)) for g in unit_rows},
         "year": {g.key: summarise(f, year_rows & f.of(g)) for g in unit_rows},
     }
-    meta = [("Måned", month_name(month))]
+    name = period.text if period.custom else month_name(month)
+    meta = [("Periode", f"{month:%d.%m.%Y} – {m_end:%d.%m.%Y}") if period.custom else ("Måned", name)]
     if municipality is not None:
         meta.append(("Kommune", municipality_name(organisation, municipality)))
     return {
-        "title": f"Månedsrapport {month_name(month)}",
-        "month": month,
+        "report": "monthly",
+        "title": f"Rapport {name}" if period.custom else f"Månedsrapport {name}",
+        "month": None if period.custom else month,
+        "period": period,
+        "period_name": name,
+        "period_heading": f"{'Perioden' if period.custom else 'Måneden'} {name}",
         "month_end": m_end,
         "year_start": y_start,
         "as_of": as_of,
@@ -151,6 +169,8 @@ def build_monthly(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.da
         "unit_totals": unit_totals,
         "titles": {r.id: r.title for r in rules},
         "rules": {r.id: r for r in rules},
+        "deviations": deviations(f, y_start, m_end, unit_rows),
+        "glossary": list(DEVIATION_GLOSSARY),
         "reasons": list(zip(reasons_breakdown(f, month_rows), reasons_breakdown(f, year_rows))),
         "unexplained": [_Shown(f.result(i)) for i in order[:MAX_UNEXPLAINED]],
         "unexplained_total": len(order),
@@ -210,19 +230,13 @@ class _Shown:
 def monthly_html(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.date, templates_dir: str | Path,
                  organisation: Organisation | None = None, municipality: str | None = None) -> str:
     """The monthly report as one self-contained HTML document."""
-    return render(templates_dir, "monthly.html", **build_monthly(conn, rules, month, as_of, organisation,
-                                                                 municipality))
+    ctx = build_monthly(conn, rules, month, as_of, organisation, municipality)
+    return render_report("monthly", ctx, "html", templates_dir).decode("utf-8")
 
 
 def render_monthly(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
-    """A monthly report context as ``html``, ``json`` or ``xlsx`` bytes."""
-    from frister.reports import json_form, sheets
-
-    if fmt == "json":
-        return json_form.to_bytes(json_form.monthly_json(ctx))
-    if fmt == "xlsx":
-        return sheets.monthly_xlsx(ctx)
-    return render(templates_dir, "monthly.html", **ctx).encode("utf-8")
+    """A monthly report context as ``html``, ``json`` or ``xlsx`` bytes (:func:`~frister.reports.formats.render_report`)."""
+    return render_report("monthly", ctx, fmt, templates_dir)
 
 
 def write_monthly(engine: Engine, rules: RuleSet, month: dt.date, path: str | Path,

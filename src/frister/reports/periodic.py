@@ -17,22 +17,23 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from dataclasses import dataclass
 from typing import Sequence
 
 from frister.calendar import CalendarPeriod
 from frister.engine.evaluate import LATE, MET, OVERDUE
-from frister.errors import FristerError
 from frister.nb import period_text, span_text
 from frister.organisation import Organisation
-from frister.reports import charts, json_form, sheets
+from frister.reports import charts
 from frister.reports.data import collect
+from frister.reports.deviations import GLOSSARY as DEVIATION_GLOSSARY, deviations, recurrences
+from frister.reports.period import ReportPeriod, year_spans
+from frister.reports.period import years as period_years
 from frister.reports.activity import GLOSSARY, MUNICIPALITY_ROWS, activity_figures, monthly_volume
 from frister.reports.figures import (Figure, in_path_order, indicators, reasons_breakdown, reasons_by_rule,
                                      rule_totals, snapshot_day, summarise)
 from frister.reports.targets import ReportConfig
 from frister.reports.groups import check_municipality, municipality_groups, municipality_name, unit_groups
-from frister.reports.render import render
+from frister.reports.formats import render_report
 from frister.rules.model import Rule, RuleSet
 
 SHARE_KEYS = ("referrals_reviewed", "investigations_late", "children_with_plan", "plans_evaluated",
@@ -45,13 +46,6 @@ SHORT_LABELS = {
     "followup_visits": "Oppfølgingsbesøk gjennomført",
     "supervision_visits": "Tilsynsbesøk gjennomført",
 }
-
-
-@dataclass(frozen=True)
-class _Period:
-    start: dt.date
-    end: dt.date
-    label: str
 
 
 def _meta(label: str, value: str, as_of: dt.date, fingerprint: str, end: dt.date,
@@ -83,7 +77,7 @@ def figure_keys() -> set[str]:
 def glossary(rules: Sequence[Rule]) -> list[tuple[str, str]]:
     """The report's glossary: the activity figures, the two investigation views, and once
     for the whole report which rules' basis is not verified in an official text."""
-    out = list(GLOSSARY) + list(INVESTIGATION_VIEWS)
+    out = list(GLOSSARY) + list(INVESTIGATION_VIEWS) + list(DEVIATION_GLOSSARY)
     unverified = [r for r in rules if any(v.confidence != "V" for v in r.versions)]
     if unverified:
         out.append(("Regler med grunnlag som ikke er verifisert",
@@ -124,21 +118,19 @@ def build_half_year(conn: Connection, rules: RuleSet, period: CalendarPeriod, as
                     organisation: Organisation | None = None, municipality: str | None = None,
                     config: ReportConfig | None = None, assessment: Sequence[str] = ()) -> dict:
     """The template context of the half-year report for ``period`` (``YYYY-H1``/``H2``)."""
-    return build_period(conn, rules, period.start, period.end, as_of, organisation, municipality, config,
-                        assessment, label=period.label)
+    return build_period(conn, rules, ReportPeriod(period.start, period.end, period.label), as_of, organisation,
+                        municipality, config, assessment)
 
 
-def build_period(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date, as_of: dt.date,
+def build_period(conn: Connection, rules: RuleSet, period: ReportPeriod, as_of: dt.date,
                  organisation: Organisation | None = None, municipality: str | None = None,
-                 config: ReportConfig | None = None, assessment: Sequence[str] = (), label: str | None = None) -> dict:
-    """The template context of the period report (a half-year ``label``, or any
-    ``[start, end]``), of the whole service or of one ``municipality`` (a number), with
-    units in the tree of ``organisation`` (:mod:`frister.reports.groups`)."""
-    if end < start:
-        raise FristerError("--to must not be before --from")
-    period = _Period(start, end, label or f"{start.isoformat()}/{end.isoformat()}")
+                 config: ReportConfig | None = None, assessment: Sequence[str] = ()) -> dict:
+    """The template context of the period report (a half-year, or any period: see
+    :mod:`frister.reports.period`), of the whole service or of one ``municipality`` (a
+    number), with units in the tree of ``organisation`` (:mod:`frister.reports.groups`)."""
     snap = snapshot_day(period.end, as_of)
-    f = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,), municipality=municipality)
+    f = collect(conn, rules, as_of, period.start, period.end, snapshot_days=(snap,), municipality=municipality,
+                earlier=True)
     check_municipality(f, organisation, municipality)
     unit_rows = unit_groups(f, organisation)
     municipality_rows = municipality_groups(f, organisation, municipality)
@@ -154,9 +146,9 @@ def build_period(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date,
                 "units": {g.key: activity_figures(f, period.start, period.end, snap, g) for g in unit_rows},
                 "municipalities": {g.key: activity_figures(f, period.start, period.end, snap, g)
                                    for g in municipality_rows}}
-    title = (f"Halvårsrapportering {period_text(label)}" if label else f"Rapport {span_text(start, end)}")
+    title = f"Rapport {period.text}" if period.custom else f"Halvårsrapportering {period_text(period.label)}"
     return {
-        "report": "half-year" if label else "period",
+        "report": "period" if period.custom else "half-year",
         "title": title,
         "meta": _meta("Periode", f"{period.start.strftime('%d.%m.%Y')} – {period.end.strftime('%d.%m.%Y')}",
                       as_of, f.fingerprint, period.end, municipality and municipality_name(organisation, municipality),
@@ -166,6 +158,7 @@ def build_period(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date,
         "volume": monthly_volume(f, period.start, period.end),
         "investigations": investigation_views(f, period.start, period.end),
         "reasons_by_rule": reasons_by_rule(f, due),
+        "deviations": deviations(f, period.start, period.end, unit_rows),
         "glossary": glossary(rules),
         "config": config or ReportConfig(),
         "assessment": list(assessment),
@@ -192,18 +185,31 @@ def build_period(conn: Connection, rules: RuleSet, start: dt.date, end: dt.date,
 def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of: dt.date,
                  organisation: Organisation | None = None, municipality: str | None = None,
                  config: ReportConfig | None = None, assessment: Sequence[str] = ()) -> dict:
-    """The template context of the annual figures for ``years`` years ending with ``year``,
-    of the whole service or of one ``municipality``; per unit (in the tree of
+    """The template context of the annual figures for ``years`` years ending with ``year``
+    (:func:`build_annual_period`)."""
+    return build_annual_period(conn, rules, period_years(year, years), as_of, organisation, municipality, config,
+                               assessment)
+
+
+def build_annual_period(conn: Connection, rules: RuleSet, period: ReportPeriod, as_of: dt.date,
+                        organisation: Organisation | None = None, municipality: str | None = None,
+                        config: ReportConfig | None = None, assessment: Sequence[str] = ()) -> dict:
+    """The template context of the annual figures of ``period``, one column per calendar
+    year it touches (a year it only partly covers is cut to the period and headed by its
+    days), of the whole service or of one ``municipality``; per unit (in the tree of
     ``organisation``) for the last year, per municipality for every year."""
-    year_list = list(range(year - years + 1, year + 1))
-    spans = [(y, dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in year_list]
+    spans = year_spans(period)
+    year_list = [y for y, _, _ in spans]
+    year = year_list[-1]
+    cut = {y: (start, end) != (dt.date(y, 1, 1), dt.date(y, 12, 31)) for y, start, end in spans}
     snaps = {y: snapshot_day(end, as_of) for y, _, end in spans}
     f = collect(conn, rules, as_of, spans[0][1], spans[-1][2], snapshot_days=tuple(sorted(set(snaps.values()))),
-                municipality=municipality)
+                municipality=municipality, earlier=True)
     check_municipality(f, organisation, municipality)
     unit_rows = unit_groups(f, organisation)
     municipality_rows = municipality_groups(f, organisation, municipality)
     per_year = {}
+    again = recurrences(f)
     for y, start, end in spans:
         due = f.due_between(start, end)
         per_year[y] = {
@@ -218,6 +224,7 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
             "totals": rule_totals(f, due),
             "summary": summarise(f, due),
             "reasons": reasons_breakdown(f, due),
+            "deviations": deviations(f, start, end, unit_rows, again),
             "provisional": as_of < end,
         }
     last = per_year[year]
@@ -228,20 +235,25 @@ def build_annual(conn: Connection, rules: RuleSet, year: int, years: int, as_of:
         charts.Series(SHORT_LABELS[x.key], [per_year[y]["figures"][i].share for y in year_list])
         for i, x in enumerate(last["figures"]) if x.key in SHARE_KEYS
     ]
-    labels = [str(y) + ("*" if per_year[y]["provisional"] else "") for y in year_list]
+    labels = [(span_text(start, end) if cut[y] else str(y)) + ("*" if per_year[y]["provisional"] else "")
+              for y, start, end in spans]
     visit_series = []
     for i, x in enumerate(last["figures"]):
         if x.key in ("followup_visits", "supervision_visits"):
             name = "Oppfølging" if x.key == "followup_visits" else "Tilsyn"
             visit_series.append(charts.Series(f"{name}: påkrevd", [per_year[y]["figures"][i].total for y in year_list]))
             visit_series.append(charts.Series(f"{name}: gjennomført", [per_year[y]["figures"][i].count for y in year_list]))
-    year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    year_start, year_end = spans[-1][1], spans[-1][2]
     unit_figures = {g.key: indicators(f, year_start, year_end, snaps[year], g) for g in unit_rows}
     return {
         "report": "annual",
-        "title": f"Tilstandsrapport: frister og besøk {year_list[0]}–{year}",
-        "meta": _meta("År", f"{year_list[0]}–{year}", as_of, f.fingerprint, year_end,
+        "title": (f"Rapport {period.text}" if period.custom
+                  else f"Tilstandsrapport: frister og besøk {year_list[0]}–{year}"),
+        "meta": _meta(*(("Periode", f"{period.start:%d.%m.%Y} – {period.end:%d.%m.%Y}") if period.custom
+                        else ("År", f"{year_list[0]}–{year}")), as_of, f.fingerprint, year_end,
                       municipality and municipality_name(organisation, municipality), f.data_fingerprint),
+        "period": period,
+        "spans": {y: (start, end) for y, start, end in spans},
         "data_fingerprint": f.data_fingerprint,
         "glossary": glossary(rules),
         "config": config or ReportConfig(),
@@ -294,40 +306,22 @@ def municipality_table(per_year: dict, years: list[int], groups: list) -> list[d
 def half_year_html(conn: Connection, rules: RuleSet, period: CalendarPeriod, as_of: dt.date,
                    templates_dir: str | Path, organisation: Organisation | None = None,
                    municipality: str | None = None) -> str:
-    return render(templates_dir, "half_year.html",
-                  **build_half_year(conn, rules, period, as_of, organisation, municipality))
+    ctx = build_half_year(conn, rules, period, as_of, organisation, municipality)
+    return render_report(ctx["report"], ctx, "html", templates_dir).decode("utf-8")
 
 
 def annual_html(conn: Connection, rules: RuleSet, year: int, years: int, as_of: dt.date,
                 templates_dir: str | Path, organisation: Organisation | None = None,
                 municipality: str | None = None) -> str:
-    return render(templates_dir, "annual.html", **build_annual(conn, rules, year, years, as_of, organisation,
-                                                               municipality))
-
-
-def render_period(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
-    """A half-year or period report context as ``html``, ``json`` or ``xlsx`` bytes."""
-    if fmt == "json":
-        return json_form.to_bytes(json_form.half_year_json(ctx))
-    if fmt == "xlsx":
-        return sheets.period_xlsx(ctx)
-    return render(templates_dir, "half_year.html", **ctx).encode("utf-8")
-
-
-def render_annual(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
-    """An annual report context as ``html``, ``json`` or ``xlsx`` bytes."""
-    if fmt == "json":
-        return json_form.to_bytes(json_form.annual_json(ctx))
-    if fmt == "xlsx":
-        return sheets.annual_xlsx(ctx)
-    return render(templates_dir, "annual.html", **ctx).encode("utf-8")
+    ctx = build_annual(conn, rules, year, years, as_of, organisation, municipality)
+    return render_report("annual", ctx, "html", templates_dir).decode("utf-8")
 
 
 def write_annual(engine, rules: RuleSet, as_of: dt.date, path: str | Path, templates_dir: str | Path,
                  organisation: Organisation | None = None, years: int = 5) -> Path:
     """Write the annual report of the ``years`` years up to ``as_of``'s as HTML (``frister demo``)."""
-    from frister.reports.render import write_text
+    from frister.reports.output import write_output
 
     with engine.connect() as conn:
         ctx = build_annual(conn, rules, as_of.year, years, as_of, organisation)
-    return write_text(path, render(templates_dir, "annual.html", **ctx))
+    return write_output(path, render_report("annual", ctx, "html", templates_dir))

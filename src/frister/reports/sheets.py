@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from frister.reports import deviations
 from frister.reports.figures import Figure, RuleTotals
 from frister.reports.tabular import Share, to_xlsx
 from frister.rules.model import DUTY_LABELS
@@ -76,7 +77,8 @@ def period_xlsx(ctx: dict) -> bytes:
         sheets.append(figures_sheet("Aktivitet per kommune",
                                     [(n, pick("municipalities", ctx["activity"], k)) for n, k in towns]))
     sheets += [rules_sheet("Frister per regel", ctx["totals"]),
-               reasons_sheet("Årsaker per frist", ctx["reasons_by_rule"])]
+               reasons_sheet("Årsaker per frist", ctx["reasons_by_rule"]),
+               ("Avvik", deviations.sheet_rows(ctx["deviations"]), 1)]
     return to_xlsx(sheets, stamp=ctx["as_of"], title=ctx["title"])
 
 
@@ -102,6 +104,10 @@ def annual_xlsx(ctx: dict) -> bytes:
     sheets.append(("Frister per regel", rules, 1))
     reasons = [["Årsak"] + labels] + [[label] + list(values) for label, values in ctx["reason_rows"]]
     sheets.append(("Årsaker", reasons, 1))
+    sheets.append((f"Avvik {ctx['year']}", deviations.sheet_rows(per_year[ctx["year"]]["deviations"]), 1))
+    sheets.append(("Avvik per år", [["Avvik"] + labels] + [
+        [label] + [per_year[y]["deviations"].total.values()[i] for y in years]
+        for i, (_, label) in enumerate(deviations.COLUMNS)], 1))
     sheets.append(figures_sheet(f"Per enhet {ctx['year']}", [("Totalt", ctx["unit_figures"]["total"])] + [
         (g.name, ctx["unit_figures"]["units"][g.key]) for g in ctx["unit_rows"]]))
     return to_xlsx(sheets, stamp=ctx["as_of"], title=ctx["title"])
@@ -129,5 +135,7 @@ def monthly_xlsx(ctx: dict) -> bytes:
         rules_sheet("Frister 12 måneder", ctx["year_totals"]),
         ("De neste 8 ukene", load, 1),
         ("Saksmengde", caseload, 1),
+        ("Avvik siste 12 måneder", deviations.sheet_rows(ctx["deviations"]), 1),
+        ("Begreper", [["Begrep", "Forklaring"]] + [[t, d] for t, d in ctx["glossary"]], 1),
     ]
     return to_xlsx(sheets, stamp=ctx["as_of"], title=ctx["title"])
