@@ -54,6 +54,8 @@ PAGE_SIZE = 50
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 SECTION_LABELS = {"overdue": "Over fristen", "due": "Forfaller snart", "visits": "Besøk som mangler"}
+FOLLOW_UP_LABELS = {"open": "Åpent", "in_progress": "Under arbeid", "closed": "Lukket"}
+DECISION_LABELS = {"extension": "Forlengelse av undersøkelsesfristen"}
 SORTS = ("frist", "sak", "saksbehandler", "enhet")
 NAV = (("oversikt", "/oversikt", "Oversikt"), ("arbeidsliste", "/arbeidsliste", "Arbeidsliste"),
        ("fristbrudd", "/fristbrudd", "Fristbrudd"), ("rapporter", "/rapporter", "Rapporter"),
@@ -87,6 +89,7 @@ class Web:
         self.templates.filters.update(dato=dato, num=num)
         self.templates.globals.update(STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS,
                                       REASON_CODES=REASON_CODES, SECTION_LABELS=SECTION_LABELS,
+                                      FOLLOW_UP_LABELS=FOLLOW_UP_LABELS, DECISION_LABELS=DECISION_LABELS,
                                       unit_name=self.unit_name)
 
     def unit_name(self, code: str) -> str:
