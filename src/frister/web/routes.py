@@ -171,21 +171,46 @@ def add(app: FastAPI, web: Web) -> None:
             units = queries.overview(conn, as_of, web.organisation, login.who.visible)
         return as_of, units
 
+    def top_units(units: list) -> list:
+        """The units of the list not below another of it: their sums are the user's total."""
+        codes = {u.code for u in units}
+        inner = {c for u in units for c in (web.organisation.below(u.code) if web.organisation else [u.code])
+                 if c != u.code and c in codes}
+        return [u for u in units if u.code not in inner]
+
+    def trend_chart(as_of: dt.date, units: list):
+        from frister.nb import month_short
+        from frister.reports.charts import Series, columns
+
+        top = top_units(units)
+        days = queries.trend_days(as_of)
+        overdue = [sum(u.overdue_trend[i] for u in top) for i in range(len(days))]
+        breaches = [sum(u.breach_trend[i] for u in top) for i in range(len(days))]
+        chart = columns("Siste 12 måneder", [month_short(d) for d in days],
+                        [Series("Over fristen ved månedsslutt", overdue), Series("Fristbrudd i måneden", breaches)])
+        return chart, list(zip(days, overdue, breaches))
+
     @app.get("/oversikt", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request):
         login = _login(web, request, "oversikt")
         as_of, units = overview_data(login)
+        chart, trend = trend_chart(as_of, units)
         return _page(web, request, "overview.html", login.who, csrf=login.csrf, as_of=as_of, units=units,
-                     active="oversikt", soon=queries.SOON_DAYS)
+                     active="oversikt", soon=queries.SOON_DAYS, chart=chart, trend=trend)
 
     @app.get("/api/overview", tags=["oversikt"])
     def api_overview(request: Request) -> dict:
         """Per unit the user holds (each with the units below it): overdue deadlines,
-        open deadlines due within 14 days, breaches without a reason."""
+        open deadlines due within 14 days, breaches without a reason, open deviations
+        (breaches assessed and not closed), and per month end of the last twelve months
+        the deadlines overdue on that day and the breaches due in that month."""
         as_of, units = overview_data(_login(web, request, "oversikt"))
-        return {"as_of": as_of.isoformat(), "units": [
+        days = [d.isoformat() for d in queries.trend_days(as_of)]
+        return {"as_of": as_of.isoformat(), "month_ends": days, "units": [
             {"unit": u.code, "name": u.name, "depth": u.depth, "overdue": u.overdue, "due_within_14_days": u.due_soon,
-             "breaches_without_reason": u.unexplained} for u in units]}
+             "breaches_without_reason": u.unexplained, "open_deviations": u.deviations,
+             "trend": [{"month_end": d, "overdue": o, "breaches": b}
+                       for d, o, b in zip(days, u.overdue_trend, u.breach_trend)]} for u in units]}
 
     # --- Arbeidsliste ------------------------------------------------------------------------
 
