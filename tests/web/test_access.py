@@ -42,6 +42,11 @@ GETS = {
     "/rapporter": expect((C, A, T, I)),
     "/rapporter/revisjon?fra=2024-09-01&til=2025-03-31&format=csv": expect((C, A, T, I)),
     "/rapporter/maned?maned=2025-02&format=json": expect((C, I)),
+    "/rapporter/maned?maned=2025-02&format=html&vis=1": expect((C, I)),
+    "/rapporter/halvar?periode=2024-H2&format=json": expect((C, I)),
+    "/rapporter/halvar?periode=2024-H2&format=xlsx": expect((C, I)),
+    "/rapporter/ar?ar=2024&antall=2&format=json": expect((C, I)),
+    "/rapporter/ar?ar=2024&antall=2&format=html&vis=1": expect((C, I)),
     "/api/overview": expect((C, A, T)),
     "/api/worklist": expect((C, A, T, S)),
     "/api/worklist?unit=mottak": expect((C, S)),
@@ -113,7 +118,8 @@ def test_the_api_publishes_its_openapi_schema_without_the_pages(app):
     schema = TestClient(app, base_url="https://testserver").get("/api/openapi.json").json()
     assert sorted(schema["paths"]) == ["/api/breaches", "/api/deadline", "/api/deadline/acknowledge",
                                        "/api/deadline/reason", "/api/deadline/status", "/api/operations",
-                                       "/api/overview", "/api/worklist", "/rapporter/maned", "/rapporter/revisjon"]
+                                       "/api/overview", "/api/worklist", "/rapporter/ar", "/rapporter/halvar",
+                                       "/rapporter/maned", "/rapporter/revisjon"]
 
 
 OPEN_US1 = {"sak": "BV-A", "regel": "investigation_deadline", "gjelder": "U1"}  # open, at us-1

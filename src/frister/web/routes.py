@@ -557,8 +557,10 @@ def add(app: FastAPI, web: Web) -> None:
         login = _login(web, request, "rapporter")
         with web.engine.connect() as conn:
             as_of = _as_of(conn)
+        last_half = f"{as_of.year - 1}-H2" if as_of.month <= 6 else f"{as_of.year}-H1"
         return _page(web, request, "reports.html", login.who, csrf=login.csrf, as_of=as_of,
-                     start=as_of.replace(day=1), month=as_of.strftime("%Y-%m"), active="rapporter")
+                     start=as_of.replace(day=1), month=as_of.strftime("%Y-%m"), half=last_half,
+                     year=as_of.year - 1, active="rapporter")
 
     @app.get("/rapporter/revisjon", tags=["rapporter"])
     def audit_report(request: Request, fra: dt.date = Query(...), til: dt.date = Query(...),
@@ -584,19 +586,66 @@ def add(app: FastAPI, web: Web) -> None:
         return _report(render_audit(listing, format, web.settings.templates_dir), format,
                        f"revisjonsliste-{fra.isoformat()}-{til.isoformat()}")
 
+    def whole_service(login: Login, name: str) -> None:
+        if not login.who.all_units:
+            raise HTTPException(403, f"{name} gjelder hele tjenesten: den er for barnevernsjefen.")
+
     @app.get("/rapporter/maned", tags=["rapporter"])
     def monthly_report(request: Request, maned: str = Query(..., pattern="^[0-9]{4}-(0[1-9]|1[0-2])$"),
-                       format: str = Query("html", pattern="^(html|xlsx|json)$")):
-        """The monthly report of the whole service (barnevernsjef and inspector only)."""
+                       format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
+        """The monthly report of the whole service (barnevernsjef and inspector only);
+        ``vis=1`` shows the HTML in the browser instead of downloading it."""
         from frister.reports.monthly import build_monthly, render_monthly
 
         login = _login(web, request, "rapporter")
-        if not login.who.all_units:
-            raise HTTPException(403, "Månedsrapporten gjelder hele tjenesten: den er for barnevernsjefen.")
+        whole_service(login, "Månedsrapporten")
         month = dt.date(int(maned[:4]), int(maned[5:]), 1)
         with web.engine.connect() as conn:
             ctx = build_monthly(conn, web.rules, month, _as_of(conn), web.organisation)
-        return _report(render_monthly(ctx, web.settings.templates_dir, format), format, f"manedsrapport-{maned}")
+        return _report(render_monthly(ctx, web.settings.templates_dir, format), format, f"manedsrapport-{maned}", vis)
+
+    def report_config():
+        from frister.reports.periodic import figure_keys
+        from frister.reports.targets import load_report_config
+
+        return load_report_config(web.settings.report_config, figure_keys())
+
+    @app.get("/rapporter/halvar", tags=["rapporter"])
+    def half_year_report(request: Request, periode: str = Query(..., pattern="^[0-9]{4}-H[12]$"),
+                         format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
+        """The half-year report of the whole service, as ``frister report half-year``
+        (barnevernsjef and inspector only)."""
+        from frister.calendar import parse_period_label
+        from frister.reports.periodic import build_period, render_period
+
+        login = _login(web, request, "rapporter")
+        whole_service(login, "Halvårsrapporten")
+        period = parse_period_label(periode)
+        try:
+            with web.engine.connect() as conn:
+                ctx = build_period(conn, web.rules, period.start, period.end, _as_of(conn), web.organisation, None,
+                                   report_config(), (), label=period.label)
+        except FristerError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return _report(render_period(ctx, web.settings.templates_dir, format), format, f"halvarsrapport-{periode}",
+                       vis)
+
+    @app.get("/rapporter/ar", tags=["rapporter"])
+    def annual_report(request: Request, ar: int = Query(..., ge=1993, le=2200), antall: int = Query(5, ge=1, le=15),
+                      format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
+        """The annual figures (tilstandsrapport) of the whole service for ``antall`` years
+        ending with ``ar``, as ``frister report annual`` (barnevernsjef and inspector only)."""
+        from frister.reports.periodic import build_annual, render_annual
+
+        login = _login(web, request, "rapporter")
+        whole_service(login, "Årsrapporten")
+        try:
+            with web.engine.connect() as conn:
+                ctx = build_annual(conn, web.rules, ar, antall, _as_of(conn), web.organisation, None, report_config(),
+                                   ())
+        except FristerError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return _report(render_annual(ctx, web.settings.templates_dir, format), format, f"arsrapport-{ar}", vis)
 
     # --- static -----------------------------------------------------------------------------------
 
@@ -613,9 +662,11 @@ REPORT_TYPES = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=ut
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 
 
-def _report(data: bytes, fmt: str, name: str) -> Response:
+def _report(data: bytes, fmt: str, name: str, show: bool = False) -> Response:
+    """A report to download, or (``show``, HTML only) to view in the browser."""
+    disposition = "inline" if show and fmt == "html" else "attachment"
     return Response(data, media_type=REPORT_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{name}.{fmt}"', "Content-Security-Policy": REPORT_CSP})
+        "Content-Disposition": f'{disposition}; filename="{name}.{fmt}"', "Content-Security-Policy": REPORT_CSP})
 
 
 def _logged_in(web: Web, token: str, home: str) -> Response:
