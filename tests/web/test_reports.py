@@ -42,7 +42,8 @@ def test_the_annual_report_downloads_and_a_leader_of_units_is_refused(app, cli_e
     got = chief.get("/rapporter/ar?ar=2024&antall=2&format=json").content
     assert got == cli_report(monkeypatch, tmp_path, "annual", "--year", "2024", "--years", "2")
     got = chief.get("/rapporter/ar?ar=2024&antall=2&format=html")
-    assert got.status_code == 200 and got.headers["content-disposition"] == 'attachment; filename="arsrapport-2024.html"'
+    assert got.status_code == 200
+    assert got.headers["content-disposition"] == 'attachment; filename="arsrapport-2024.html"'
     assert "2024" in got.text
     leader = login(app, "teamleder")
     refused = leader.get("/rapporter/ar?ar=2024&format=json")
