@@ -57,7 +57,7 @@ def test_an_assessment_recorded_on_the_page_shows_in_the_next_warning(served, br
     assert line_of(mail.messages, OMSORG, "BV-3").endswith("; årsak ikke vurdert.")  # the reminder of 25.11
     page = log_in(browser, served, "avdelingsleder")
     page.goto(BV3)
-    assert "Registrer vurdering før fristen" in page.content()
+    assert "Registrer vurdering før fristen" in page.content() and "<td>Påminnelse</td>" in page.content()
     page.select_option("form.reason select[name=grunn]", "complex_case")
     page.fill("form.reason textarea[name=tiltak]", SCRIPT)
     page.fill("form.reason input[name=ansvarlig]", "ls04")

@@ -90,7 +90,14 @@ class Web:
         self.templates.globals.update(STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS,
                                       REASON_CODES=REASON_CODES, SECTION_LABELS=SECTION_LABELS,
                                       FOLLOW_UP_LABELS=FOLLOW_UP_LABELS, DECISION_LABELS=DECISION_LABELS,
-                                      unit_name=self.unit_name)
+                                      unit_name=self.unit_name, stage_label=self.stage_label)
+
+    @staticmethod
+    def stage_label(stage: str) -> str:
+        """A notice stage as the e-mails name it (``reminder``: «Påminnelse»)."""
+        from frister.notify.digest import STAGE_LABELS
+
+        return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
 
     def unit_name(self, code: str) -> str:
         return self.organisation.name(code) if self.organisation else code
