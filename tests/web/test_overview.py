@@ -50,11 +50,14 @@ LATE = {"case_id": "BV-D", "municipality": "9901", "unit": "omsorg", "caseworker
 def test_the_trend_matches_the_evaluator_as_of_each_month_end(app, engine, rules, tmp_path):
     """BV-D's referral (received 01.10.2024, reviewed 15.11.2024): its review, due 08.10,
     was overdue at the end of October only (counted from the stored ``met_on``)."""
+    chief = login(app, "barnevernsjef")
+    before = {u["unit"]: u for u in chief.get("/api/overview").json()["units"]}["omsorg"]["trend"]
+    assert all((t["overdue"], t["breaches"]) == (0, 0) for t in before)
     path = tmp_path / "late.jsonl"
     path.write_text(json.dumps(LATE) + "\n", encoding="utf-8")
     import_file(engine, path, as_of=AS_OF)
-    run_evaluation(engine, rules, AS_OF)
-    answer = login(app, "barnevernsjef").get("/api/overview").json()
+    run_evaluation(engine, rules, AS_OF)  # a new run: the trend kept for the last one is read again
+    answer = chief.get("/api/overview").json()
     days = month_ends(dt.date.fromisoformat(answer["as_of"]))
     assert answer["month_ends"] == [d.isoformat() for d in days] and len(days) == 12
     with engine.connect() as conn:

@@ -79,6 +79,7 @@ class Web:
         self.idle = dt.timedelta(minutes=float(settings.get("FRISTER_WEB_IDLE_MINUTES") or 30))
         self.secure_cookies = (settings.get("FRISTER_WEB_INSECURE_COOKIES") or "") in ("", "0")
         self.throttle = accounts.Throttle()
+        self.trend_cache = None  # ((evaluation run id, as-of date), queries.trend): the Oversikt trend of a run
         from frister.web.oidc import provider_of
 
         self.oidc = provider_of(settings)  # None without FRISTER_OIDC_ISSUER

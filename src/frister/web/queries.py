@@ -49,50 +49,67 @@ def trend_days(as_of: dt.date) -> list[dt.date]:
     return month_ends(as_of, TREND_MONTHS)
 
 
-def overview(conn: Connection, as_of: dt.date, organisation: Organisation | None,
-             visible: frozenset[str] | None) -> list[UnitCounts]:
-    """Per unit in tree order (each with the units below it), the counts of today and
-    the trend of the last twelve months; only the units in ``visible`` (None: all).
+Trend = dict[str, tuple[tuple[int, ...], tuple[int, ...]]]  # unit: (overdue, breaches) per month end
 
-    The trend is read in the same one query from the stored obligations of the night
-    (not re-evaluated per month end, which a page cannot afford): at each month end D an
-    obligation was *overdue* when its due date had passed (``due_on < D``) and it was not
-    met by D; the month's *breaches* are the obligations due in it that broke (``late``
-    or ``overdue`` now). Facts recorded after D count as known at D, unlike the monthly
-    report's caseload, which evaluates each month end as of that day."""
-    O, B = Obligation, BreachReason
-    soon = as_of + dt.timedelta(days=SOON_DAYS)
+
+def trend(conn: Connection, as_of: dt.date) -> Trend:
+    """Per unit (its own obligations only), at each month end D of :func:`trend_days`:
+    the obligations *overdue* on D — due date passed (``due_on < D``) and not met by D —
+    and the *breaches* of D's month — due in it and broken (``late`` or ``overdue`` now).
+
+    One query over the stored obligations of the night (due date and the day met), not
+    an evaluation per month end, which a page cannot afford: facts recorded after D (an
+    extension, say) count as known on D, unlike the monthly report's caseload, which
+    evaluates each month end as of that day. It changes only with a new evaluation run
+    (the web app keeps it per run)."""
+    O = Obligation
     days = trend_days(as_of)
     firsts = [d.replace(day=1) for d in days]
-    not_met_by = [or_(O.met_on.is_(None), O.met_on > d) for d in days]
-    counted = ("open", "overdue", "late", "met")
+    rows = conn.execute(
+        select(O.unit,
+               *(func.sum(case((and_(O.due_on < d, or_(O.met_on.is_(None), O.met_on > d)), 1), else_=0))
+                 for d in days),
+               *(func.sum(case((and_(O.status.in_(BREACH_STATUSES), O.due_on >= first, O.due_on <= d), 1), else_=0))
+                 for first, d in zip(firsts, days)))
+        .where(O.status.in_(("overdue", "late", "met")), O.due_on < as_of,
+               or_(O.met_on.is_(None), O.met_on > days[0]))  # one met by the first month end counts nowhere
+        .group_by(O.unit)
+    ).all()
+    n = len(days)
+    return {r[0]: (tuple(int(v or 0) for v in r[1:1 + n]), tuple(int(v or 0) for v in r[1 + n:])) for r in rows}
+
+
+def overview(conn: Connection, as_of: dt.date, organisation: Organisation | None,
+             visible: frozenset[str] | None, trend_of: Trend | None = None) -> list[UnitCounts]:
+    """Per unit in tree order (each with the units below it), the counts of today and,
+    given ``trend_of`` (:func:`trend`), the trend of the last twelve months; only the
+    units in ``visible`` (None: all)."""
+    O, B = Obligation, BreachReason
+    soon = as_of + dt.timedelta(days=SOON_DAYS)
     rows = conn.execute(
         select(O.unit,
                func.sum(case((O.status == "overdue", 1), else_=0)),
                func.sum(case((and_(O.status == "open", O.due_on <= soon), 1), else_=0)),
                func.sum(case((and_(O.status.in_(BREACH_STATUSES), B.reason.is_(None)), 1), else_=0)),
                func.sum(case((and_(O.status.in_(BREACH_STATUSES), B.status.in_(("open", "in_progress"))), 1),
-                             else_=0)),
-               *(func.sum(case((and_(O.due_on < d, not_met), 1), else_=0)) for d, not_met in zip(days, not_met_by)),
-               *(func.sum(case((and_(O.status.in_(BREACH_STATUSES), O.due_on >= first, O.due_on <= d), 1), else_=0))
-                 for first, d in zip(firsts, days)))
+                             else_=0)))
         .outerjoin(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
                            B.period == O.period, B.seq == O.seq))
-        .where(O.status.in_(counted), O.due_on <= soon,
-               or_(O.status != "met", O.met_on > days[0]))  # a met one counts only if met after the first
+        .where(O.status.in_(("open", "overdue", "late")))
         .group_by(O.unit)
     ).all()
-    width = 4 + 2 * len(days)
     own = {r[0]: tuple(int(v or 0) for v in r[1:]) for r in rows}
+    trend_of = trend_of or {}
+    n = len(trend_days(as_of))
     out = []
-    for unit in units_in_tree_order(organisation, own):
+    for unit in units_in_tree_order(organisation, set(own) | set(trend_of)):
         if visible is not None and unit.code not in visible:
             continue
         below = organisation.below(unit.code) if organisation else [unit.code]
-        sums = [sum(own.get(u, (0,) * width)[i] for u in below) for i in range(width)]
-        n = len(days)
-        out.append(UnitCounts(unit.code, unit.name, unit.depth, *sums[:4], tuple(sums[4:4 + n]),
-                              tuple(sums[4 + n:])))
+        sums = [sum(own.get(u, (0,) * 4)[i] for u in below) for i in range(4)]
+        overdue = tuple(sum(trend_of.get(u, ((0,) * n, (0,) * n))[0][i] for u in below) for i in range(n))
+        broke = tuple(sum(trend_of.get(u, ((0,) * n, (0,) * n))[1][i] for u in below) for i in range(n))
+        out.append(UnitCounts(unit.code, unit.name, unit.depth, *sums, overdue, broke))
     return out
 
 

@@ -167,8 +167,14 @@ def add(app: FastAPI, web: Web) -> None:
 
     def overview_data(login: Login):
         with web.engine.connect() as conn:
-            as_of = _as_of(conn)
-            units = queries.overview(conn, as_of, web.organisation, login.who.visible)
+            run = latest_run(conn)
+            if run is None:
+                _as_of(conn)  # 503
+            as_of = run.as_of
+            cached = web.trend_cache
+            if cached is None or cached[0] != (run.id, as_of):
+                cached = web.trend_cache = ((run.id, as_of), queries.trend(conn, as_of))
+            units = queries.overview(conn, as_of, web.organisation, login.who.visible, cached[1])
         return as_of, units
 
     def top_units(units: list) -> list:
