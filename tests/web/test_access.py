@@ -42,6 +42,11 @@ GETS = {
     "/rapporter": expect((C, A, T, I)),
     "/rapporter/revisjon?fra=2024-09-01&til=2025-03-31&format=csv": expect((C, A, T, I)),
     "/rapporter/maned?maned=2025-02&format=json": expect((C, I)),
+    "/rapporter/maned?maned=2025-02&format=html&vis=1": expect((C, I)),
+    "/rapporter/halvar?periode=2024-H2&format=json": expect((C, I)),
+    "/rapporter/halvar?periode=2024-H2&format=xlsx": expect((C, I)),
+    "/rapporter/ar?ar=2024&antall=2&format=json": expect((C, I)),
+    "/rapporter/ar?ar=2024&antall=2&format=html&vis=1": expect((C, I)),
     "/api/overview": expect((C, A, T)),
     "/api/worklist": expect((C, A, T, S)),
     "/api/worklist?unit=mottak": expect((C, S)),
@@ -111,5 +116,72 @@ def test_without_a_session_pages_lead_to_the_login_and_the_api_answers_401(app):
 
 def test_the_api_publishes_its_openapi_schema_without_the_pages(app):
     schema = TestClient(app, base_url="https://testserver").get("/api/openapi.json").json()
-    assert sorted(schema["paths"]) == ["/api/breaches", "/api/deadline", "/api/deadline/reason", "/api/operations",
-                                       "/api/overview", "/api/worklist", "/rapporter/maned", "/rapporter/revisjon"]
+    assert sorted(schema["paths"]) == ["/api/breaches", "/api/deadline", "/api/deadline/acknowledge",
+                                       "/api/deadline/reason", "/api/deadline/status", "/api/operations",
+                                       "/api/overview", "/api/worklist", "/rapporter/ar", "/rapporter/halvar",
+                                       "/rapporter/maned", "/rapporter/revisjon"]
+
+
+OPEN_US1 = {"sak": "BV-A", "regel": "investigation_deadline", "gjelder": "U1"}  # open, at us-1
+T1 = {"sak": "BV-B", "regel": "measure_plan", "gjelder": "T1"}  # overdue, at tiltak-barn
+API_T1 = {"case_id": "BV-B", "rule": "measure_plan", "subject": "T1"}
+API_US1 = {"case_id": "BV-A", "rule": "investigation_deadline", "subject": "U1"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_form_and_api_change_answers_each_role_by_the_unit_it_holds(app, role):
+    """Assessment, status and acknowledgement, by form and API: only a leader holding the
+    deadline's unit gets past the access check (303, or 400 where the breach register
+    refuses: no notice has been sent in this service, so nothing to acknowledge)."""
+    client = login(app, role)
+    csrf = csrf_of(client.get("/", follow_redirects=True).text)
+    assessment = {"grunn": "complex_case", "tiltak": "Ekstra ressurs", "ansvarlig": "ls07",
+                  "oppfolging": "2025-03-20", "csrf": csrf}
+    calls = [
+        ("grunn us-1", lambda: client.post("/frist/grunn", data={**OPEN_US1, **assessment,
+                                                                  "beslutning": "extension"})),
+        ("grunn tiltak-barn", lambda: client.post("/frist/grunn", data={**T1, **assessment})),
+        ("status", lambda: client.post("/frist/status", data={**T1, "status": "in_progress", "csrf": csrf})),
+        ("lukk", lambda: client.post("/frist/status", data={**T1, "status": "closed", "merknad": "Plan laget",
+                                                             "til": "fristbrudd", "csrf": csrf})),
+        ("kvitter", lambda: client.post("/frist/kvitter", data={**T1, "trinn": "breach", "csrf": csrf})),
+        ("grunn ukjent", lambda: client.post("/frist/grunn", data={**T1, "sak": "BV-X", **assessment})),
+        ("api reason us-1", lambda: client.post("/api/deadline/reason", headers={"X-CSRF-Token": csrf}, json={
+            **API_US1, "reason": "other", "action": "Forlenget", "decision": "extension"})),
+        ("api reason", lambda: client.post("/api/deadline/reason", headers={"X-CSRF-Token": csrf}, json={
+            **API_T1, "reason": "other", "action": "Fulgt opp", "owner": "ls17", "follow_up_by": "2025-03-31"})),
+        ("api status", lambda: client.post("/api/deadline/status", headers={"X-CSRF-Token": csrf}, json={
+            **API_T1, "status": "closed", "note": "Plan laget"})),
+        ("api acknowledge", lambda: client.post("/api/deadline/acknowledge", headers={"X-CSRF-Token": csrf}, json={
+            **API_T1, "stage": "breach"})),
+        ("api ukjent", lambda: client.post("/api/deadline/status", headers={"X-CSRF-Token": csrf}, json={
+            **API_T1, "case_id": "BV-X", "status": "open"})),
+    ]
+    got = {name: call().status_code for name, call in calls}
+    leader = role in (C, T)  # tiltak-barn: the chief and the teamleder
+    want = {
+        "grunn us-1": 303 if role in (C, A) else 403,
+        "grunn tiltak-barn": 303 if leader else 403,
+        "status": 303 if leader else 403,
+        "lukk": 303 if leader else 403,
+        "kvitter": 400 if leader else 403,
+        "grunn ukjent": 404 if role in (C, A, T) else 403,
+        "api reason us-1": 200 if role in (C, A) else 403,
+        "api reason": 200 if leader else 403,
+        "api status": 200 if leader else 403,
+        "api acknowledge": 400 if leader else 403,
+        "api ukjent": 404 if role in (C, A, T) else 403,
+    }
+    assert got == want
+
+
+def test_without_a_session_no_form_or_api_change_gets_through(app):
+    client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    for url in ("/frist/grunn", "/frist/status", "/frist/kvitter"):
+        answer = client.post(url, data={**T1, "grunn": "other", "tiltak": "x", "status": "closed", "merknad": "x",
+                                        "trinn": "breach"})
+        assert (answer.status_code, answer.headers["location"]) == (303, "/logg-inn"), url
+    for url, body in (("/api/deadline/reason", {**API_T1, "reason": "other", "action": "x"}),
+                      ("/api/deadline/status", {**API_T1, "status": "closed", "note": "x"}),
+                      ("/api/deadline/acknowledge", {**API_T1, "stage": "breach"})):
+        assert client.post(url, json=body).status_code == 401, url

@@ -13,7 +13,8 @@ inspector      no       no           no    no          no     yes        no
 operator       no       no           no    no          no     no         yes
 ============== ======== =========== ===== =========== ====== ========== ========
 
-(``grunn``: recording the reason for a breach, the one page that changes a case.)
+(``grunn``: every change to a case — an assessment (cause, action, decision, owner,
+follow-up date), an acknowledged notice stage, a deviation's status — by form or API.)
 
 **Obligations a user may see** (:meth:`Principal.sees`): a barnevernsjef and an
 inspector every unit; an avdelingsleder or teamleder the units they hold and every

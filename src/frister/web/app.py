@@ -54,6 +54,8 @@ PAGE_SIZE = 50
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 SECTION_LABELS = {"overdue": "Over fristen", "due": "Forfaller snart", "visits": "Besøk som mangler"}
+FOLLOW_UP_LABELS = {"open": "Åpent", "in_progress": "Under arbeid", "closed": "Lukket"}
+DECISION_LABELS = {"extension": "Forlengelse av undersøkelsesfristen"}
 SORTS = ("frist", "sak", "saksbehandler", "enhet")
 NAV = (("oversikt", "/oversikt", "Oversikt"), ("arbeidsliste", "/arbeidsliste", "Arbeidsliste"),
        ("fristbrudd", "/fristbrudd", "Fristbrudd"), ("rapporter", "/rapporter", "Rapporter"),
@@ -77,6 +79,7 @@ class Web:
         self.idle = dt.timedelta(minutes=float(settings.get("FRISTER_WEB_IDLE_MINUTES") or 30))
         self.secure_cookies = (settings.get("FRISTER_WEB_INSECURE_COOKIES") or "") in ("", "0")
         self.throttle = accounts.Throttle()
+        self.trend_cache = None  # ((evaluation run id, as-of date), queries.trend): the Oversikt trend of a run
         from frister.web.oidc import provider_of
 
         self.oidc = provider_of(settings)  # None without FRISTER_OIDC_ISSUER
@@ -87,7 +90,15 @@ class Web:
         self.templates.filters.update(dato=dato, num=num)
         self.templates.globals.update(STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS,
                                       REASON_CODES=REASON_CODES, SECTION_LABELS=SECTION_LABELS,
-                                      unit_name=self.unit_name)
+                                      FOLLOW_UP_LABELS=FOLLOW_UP_LABELS, DECISION_LABELS=DECISION_LABELS,
+                                      unit_name=self.unit_name, stage_label=self.stage_label)
+
+    @staticmethod
+    def stage_label(stage: str) -> str:
+        """A notice stage as the e-mails name it (``reminder``: «Påminnelse»)."""
+        from frister.notify.digest import STAGE_LABELS
+
+        return STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
 
     def unit_name(self, code: str) -> str:
         return self.organisation.name(code) if self.organisation else code

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlencode
 
 from fastapi import Body, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from frister.breaches.service import BreachKey, explain as record_reason, list_breaches
+from frister.breaches.service import (DECISIONS, MAX_ACTION, BreachKey, acknowledge, explain as record_reason,
+                                      list_breaches, set_status)
 from frister.errors import FristerError
 from frister.evaluation.service import latest_run
 from frister.web import accounts, queries
@@ -78,14 +80,34 @@ def _units_for(web: Web, who: Principal) -> list:
     return [u for u in units_in_tree_order(web.organisation, seen) if who.holds_unit(u.code)]
 
 
-class ReasonIn(BaseModel):
+class KeyIn(BaseModel):
     case_id: str = Field(min_length=1, max_length=64)
     rule: str = Field(min_length=1, max_length=64)
     subject: str = Field(min_length=1, max_length=64)
     period: str = Field("", max_length=8)
     seq: int = Field(1, ge=1, le=10_000)
+
+    @property
+    def key(self) -> BreachKey:
+        return BreachKey(self.case_id, self.rule, self.subject, self.period, self.seq)
+
+
+class ReasonIn(KeyIn):
     reason: str = Field(max_length=32)
     action: str = Field(max_length=4000)
+    decision: str | None = Field(None, max_length=32, description="extension (investigation deadlines only)")
+    owner: str | None = Field(None, max_length=64, description="who follows the deviation up")
+    follow_up_by: dt.date | None = Field(None, description="when the corrective action is due")
+
+
+class AcknowledgeIn(KeyIn):
+    stage: str = Field(min_length=1, max_length=32)
+    note: str | None = Field(None, max_length=MAX_ACTION)
+
+
+class StatusIn(KeyIn):
+    status: str = Field(pattern="^(open|in_progress|closed)$")
+    note: str | None = Field(None, max_length=MAX_ACTION)
 
 
 def add(app: FastAPI, web: Web) -> None:
@@ -145,25 +167,56 @@ def add(app: FastAPI, web: Web) -> None:
 
     def overview_data(login: Login):
         with web.engine.connect() as conn:
-            as_of = _as_of(conn)
-            units = queries.overview(conn, as_of, web.organisation, login.who.visible)
+            run = latest_run(conn)
+            if run is None:
+                _as_of(conn)  # 503
+            as_of = run.as_of
+            cached = web.trend_cache
+            if cached is None or cached[0] != (run.id, as_of):
+                cached = web.trend_cache = ((run.id, as_of), queries.trend(conn, as_of))
+            units = queries.overview(conn, as_of, web.organisation, login.who.visible, cached[1])
         return as_of, units
+
+    def top_units(units: list) -> list:
+        """The units of the list not below another of it: their sums are the user's total."""
+        codes = {u.code for u in units}
+        inner = {c for u in units for c in (web.organisation.below(u.code) if web.organisation else [u.code])
+                 if c != u.code and c in codes}
+        return [u for u in units if u.code not in inner]
+
+    def trend_chart(as_of: dt.date, units: list):
+        from frister.nb import month_short
+        from frister.reports.charts import Series, columns
+
+        top = top_units(units)
+        days = queries.trend_days(as_of)
+        overdue = [sum(u.overdue_trend[i] for u in top) for i in range(len(days))]
+        breaches = [sum(u.breach_trend[i] for u in top) for i in range(len(days))]
+        chart = columns("Siste 12 måneder", [month_short(d) for d in days],
+                        [Series("Over fristen ved månedsslutt", overdue), Series("Fristbrudd i måneden", breaches)])
+        return chart, list(zip(days, overdue, breaches))
 
     @app.get("/oversikt", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request):
         login = _login(web, request, "oversikt")
         as_of, units = overview_data(login)
+        chart, trend = trend_chart(as_of, units)
         return _page(web, request, "overview.html", login.who, csrf=login.csrf, as_of=as_of, units=units,
-                     active="oversikt", soon=queries.SOON_DAYS)
+                     active="oversikt", soon=queries.SOON_DAYS, chart=chart, trend=trend)
 
     @app.get("/api/overview", tags=["oversikt"])
     def api_overview(request: Request) -> dict:
         """Per unit the user holds (each with the units below it): overdue deadlines,
-        open deadlines due within 14 days, breaches without a reason."""
+        open deadlines due within 14 days, breaches without a reason, open deviations
+        (breaches assessed and not closed), and per month end of the last twelve months
+        the deadlines overdue on that day and the breaches due in that month."""
         as_of, units = overview_data(_login(web, request, "oversikt"))
-        return {"as_of": as_of.isoformat(), "units": [
+        days = [d.isoformat() for d in queries.trend_days(as_of)]
+        return {"as_of": as_of.isoformat(), "month_ends": days, "units": [
             {"unit": u.code, "name": u.name, "depth": u.depth, "overdue": u.overdue, "due_within_14_days": u.due_soon,
-             "breaches_without_reason": u.unexplained} for u in units]}
+             "breaches_without_reason": u.unexplained, "open_deviations": u.deviations,
+             "trend": [{"month_end": d, "overdue": o, "breaches": b}
+                       for d, o, b in zip(days, u.overdue_trend, u.breach_trend)]} for u in units]}
 
     # --- Arbeidsliste ------------------------------------------------------------------------
 
@@ -246,14 +299,30 @@ def add(app: FastAPI, web: Web) -> None:
                 raise HTTPException(403, NO_CASE)
             return latest_run(conn).as_of, queries.deadline(conn, web.rules, key, row)
 
+    def held(login: Login, key: BreachKey) -> None:
+        """404 when ``key`` is not in the night's evaluation, 403 when the user does not hold it."""
+        with web.engine.connect() as conn:
+            _as_of(conn)
+            row = queries.find_obligation(conn, key)
+        if row is None:
+            raise HTTPException(404, "Fant ingen slik frist i siste evaluering.")
+        if not login.who.sees(row.unit, row.caseworker):
+            raise HTTPException(403, NO_CASE)
+
     def show_deadline(request: Request, login: Login, key: BreachKey, status_code: int = 200,
                       error: str | None = None, form: dict | None = None):
         as_of, found = deadline_data(login, key)
         with web.engine.begin() as conn:
             accounts.log_access(conn, login.user, "view", "frist", [(key.case_id, key.rule)], web.clock())
+        may_change = login.who.may("grunn")
+        filled = {"grunn": found.reason or "", "tiltak": found.action or "", "beslutning": found.decision or "",
+                  "ansvarlig": found.owner or "",
+                  "oppfolging": found.follow_up_by.isoformat() if found.follow_up_by else "",
+                  "status": found.follow_up or "open", "merknad": "", "trinn": "", "kvittering": ""}
         return _page(web, request, "deadline.html", login.who, status_code=status_code, csrf=login.csrf, as_of=as_of,
-                     d=found, may_record=login.who.may("grunn") and found.is_breach, error=error,
-                     form=form or {"grunn": found.reason or "", "tiltak": found.action or ""})
+                     d=found, may_record=may_change and found.assessable, may_change=may_change, error=error,
+                     decisions=[d for d, rules in DECISIONS.items() if key.rule in rules],
+                     form=filled | (form or {}))
 
     @app.get("/frist", response_class=HTMLResponse, include_in_schema=False)
     def deadline_page(request: Request, sak: str = Query(..., min_length=1, max_length=64),
@@ -262,56 +331,153 @@ def add(app: FastAPI, web: Web) -> None:
                       periode: str = Query("", max_length=8), nr: int = Query(1, ge=1, le=10_000)):
         return show_deadline(request, _login(web, request, "frist"), BreachKey(sak, regel, gjelder, periode, nr))
 
+    def changed(request: Request, login: Login, key: BreachKey, form: dict, change: Callable[[], None],
+                back: str = "frist"):
+        """Run ``change`` (which checks access first); on a refusal of the breach
+        register, the Frist page again with the message and what was typed."""
+        try:
+            change()
+        except FristerError as exc:
+            return show_deadline(request, login, key, 400, _norwegian(str(exc)), form)
+        if back == "fristbrudd":
+            return RedirectResponse("/fristbrudd", status_code=303)
+        return RedirectResponse(deadline_href(*key.as_tuple()), status_code=303)
+
     @app.post("/frist/grunn", include_in_schema=False)
     def record_page(request: Request, sak: str = Form(..., max_length=64), regel: str = Form(..., max_length=64),
                     gjelder: str = Form(..., max_length=64), periode: str = Form("", max_length=8),
                     nr: int = Form(1, ge=1, le=10_000), grunn: str = Form(""), tiltak: str = Form(""),
+                    beslutning: str = Form("", max_length=32), ansvarlig: str = Form(""),
+                    oppfolging: str = Form("", max_length=10), csrf: str = Form("")):
+        login = _login(web, request, "grunn")
+        _check_csrf(login.csrf, csrf)
+        key = BreachKey(sak, regel, gjelder, periode, nr)
+        form = {"grunn": grunn, "tiltak": tiltak, "beslutning": beslutning, "ansvarlig": ansvarlig,
+                "oppfolging": oppfolging}
+
+        def change():
+            try:
+                due = dt.date.fromisoformat(oppfolging) if oppfolging.strip() else None
+            except ValueError:
+                raise FristerError("follow-up date: expected YYYY-MM-DD") from None
+            store_reason(login, key, grunn, tiltak, beslutning or None, ansvarlig, due, "frist/grunn")
+
+        return changed(request, login, key, form, change)
+
+    def store_reason(login: Login, key: BreachKey, reason: str, action: str, decision: str | None,
+                     owner: str | None, follow_up_by: dt.date | None, page: str) -> str:
+        held(login, key)  # 404 / 403 first
+        owner = (owner or "").strip() or None
+        if owner is not None and len(owner) > 64:
+            raise FristerError("the owner is longer than 64 characters")
+        now = web.clock()
+        with web.engine.begin() as conn:
+            status = record_reason(conn, key, reason, action, now, by=login.user.email, decision=decision,
+                                   owner=owner, follow_up_by=follow_up_by)
+            accounts.log_access(conn, login.user, "change", page, [(key.case_id, key.rule)], now)
+        return status
+
+    @app.post("/frist/kvitter", include_in_schema=False)
+    def acknowledge_page(request: Request, sak: str = Form(..., max_length=64),
+                         regel: str = Form(..., max_length=64), gjelder: str = Form(..., max_length=64),
+                         periode: str = Form("", max_length=8), nr: int = Form(1, ge=1, le=10_000),
+                         trinn: str = Form(..., min_length=1, max_length=32), kvittering: str = Form(""),
+                         csrf: str = Form("")):
+        login = _login(web, request, "grunn")
+        _check_csrf(login.csrf, csrf)
+        key = BreachKey(sak, regel, gjelder, periode, nr)
+        return changed(request, login, key, {"trinn": trinn, "kvittering": kvittering},
+                       lambda: store_acknowledgement(login, key, trinn, kvittering, "frist/kvitter"))
+
+    def store_acknowledgement(login: Login, key: BreachKey, stage: str, note: str | None, page: str) -> None:
+        held(login, key)
+        if note is not None and len(note.strip()) > MAX_ACTION:
+            raise FristerError(f"the note is longer than {MAX_ACTION} characters")
+        now = web.clock()
+        with web.engine.begin() as conn:
+            acknowledge(conn, key, stage, now, by=login.user.email, note=note)
+            accounts.log_access(conn, login.user, "change", page, [(key.case_id, key.rule)], now)
+
+    @app.post("/frist/status", include_in_schema=False)
+    def status_page(request: Request, sak: str = Form(..., max_length=64), regel: str = Form(..., max_length=64),
+                    gjelder: str = Form(..., max_length=64), periode: str = Form("", max_length=8),
+                    nr: int = Form(1, ge=1, le=10_000), status: str = Form(..., pattern="^(open|in_progress|closed)$"),
+                    merknad: str = Form(""), til: str = Form("frist", pattern="^(frist|fristbrudd)$"),
                     csrf: str = Form("")):
         login = _login(web, request, "grunn")
         _check_csrf(login.csrf, csrf)
         key = BreachKey(sak, regel, gjelder, periode, nr)
-        try:
-            store_reason(login, key, grunn, tiltak)
-        except FristerError as exc:
-            return show_deadline(request, login, key, 400, _norwegian(str(exc)), {"grunn": grunn, "tiltak": tiltak})
-        return RedirectResponse(deadline_href(*key.as_tuple()), status_code=303)
+        return changed(request, login, key, {"status": status, "merknad": merknad},
+                       lambda: store_status(login, key, status, merknad, "frist/status"), back=til)
 
-    def store_reason(login: Login, key: BreachKey, reason: str, action: str) -> None:
-        deadline_data(login, key)  # 404 / 403 first
+    def store_status(login: Login, key: BreachKey, status: str, note: str | None, page: str) -> None:
+        held(login, key)
         now = web.clock()
         with web.engine.begin() as conn:
-            record_reason(conn, key, reason, action, now, by=login.user.email)
-            accounts.log_access(conn, login.user, "change", "frist/grunn", [(key.case_id, key.rule)], now)
+            set_status(conn, key, status, now, by=login.user.email, note=note)
+            accounts.log_access(conn, login.user, "change", page, [(key.case_id, key.rule)], now)
 
     @app.get("/api/deadline", tags=["frist"])
     def api_deadline(request: Request, case_id: str = Query(..., min_length=1, max_length=64),
                      rule: str = Query(..., min_length=1, max_length=64),
                      subject: str = Query(..., min_length=1, max_length=64),
                      period: str = Query("", max_length=8), seq: int = Query(1, ge=1, le=10_000)) -> dict:
-        """One obligation with its explanation, notices and reason."""
+        """One obligation with its explanation, notices, assessment and follow-up."""
         login = _login(web, request, "frist")
         key = BreachKey(case_id, rule, subject, period, seq)
         as_of, d = deadline_data(login, key)
         with web.engine.begin() as conn:
             accounts.log_access(conn, login.user, "view", "api/deadline", [(case_id, rule)], web.clock())
+
+        def iso(value):
+            return value.isoformat() if value else None
+
         return {"as_of": as_of.isoformat(), "case_id": case_id, "rule": rule, "subject": subject, "period": period,
                 "seq": seq, "unit": d.unit, "caseworker": d.caseworker, "status": d.status,
-                "due_on": d.due_on.isoformat(), "met_on": d.met_on.isoformat() if d.met_on else None,
+                "due_on": d.due_on.isoformat(), "met_on": iso(d.met_on),
                 "days_late": d.days_late, "explanation": d.explanation, "reason": d.reason, "action": d.action,
+                "decision": d.decision, "owner": d.owner, "follow_up_by": iso(d.follow_up_by),
+                "recorded_at": iso(d.explained_at), "recorded_by": d.explained_by,
+                "follow_up": d.follow_up, "status_note": d.status_note, "closed_at": iso(d.closed_at),
+                "closed_by": d.closed_by,
+                "acknowledgements": [{"stage": a.stage, "at": a.acknowledged_at.isoformat(), "by": a.acknowledged_by,
+                                      "note": a.note} for a in d.acknowledgements],
                 "notices": [{"stage": n.stage, "role": n.role, "ordinal": n.ordinal, "status": n.status,
                              "fire_on": n.fire_on.isoformat()} for n in d.notices]}
 
-    @app.post("/api/deadline/reason", tags=["frist"])
-    def api_record(request: Request, body: ReasonIn = Body(...)) -> dict:
-        """Record the reason and corrective action of a breach (header ``X-CSRF-Token``)."""
+    def api_change(request: Request, change: Callable[[Login], object]):
         login = _login(web, request, "grunn")
         _check_csrf(login.csrf, request.headers.get("x-csrf-token"))
-        key = BreachKey(body.case_id, body.rule, body.subject, body.period, body.seq)
         try:
-            store_reason(login, key, body.reason, body.action)
+            return change(login)
         except FristerError as exc:
             raise HTTPException(400, str(exc)) from None
-        return {"recorded": True}
+
+    @app.post("/api/deadline/reason", tags=["frist"])
+    def api_record(request: Request, body: ReasonIn = Body(...)) -> dict:
+        """Record the assessment of a deadline, open or broken: cause (reason code),
+        corrective action, and optionally the decision, the owner and the follow-up date
+        (header ``X-CSRF-Token``)."""
+        status = api_change(request, lambda login: store_reason(
+            login, body.key, body.reason, body.action, body.decision, body.owner, body.follow_up_by,
+            "api/deadline/reason"))
+        return {"recorded": True, "status": status}
+
+    @app.post("/api/deadline/acknowledge", tags=["frist"])
+    def api_acknowledge(request: Request, body: AcknowledgeIn = Body(...)) -> dict:
+        """Acknowledge a stage of the deadline's notices: that stage is not repeated
+        (header ``X-CSRF-Token``)."""
+        api_change(request, lambda login: store_acknowledgement(login, body.key, body.stage, body.note,
+                                                                "api/deadline/acknowledge"))
+        return {"acknowledged": True}
+
+    @app.post("/api/deadline/status", tags=["frist"])
+    def api_status(request: Request, body: StatusIn = Body(...)) -> dict:
+        """Set the deviation's follow-up status (open, in_progress, closed; closing needs
+        a note and stops its notices) (header ``X-CSRF-Token``)."""
+        api_change(request, lambda login: store_status(login, body.key, body.status, body.note,
+                                                       "api/deadline/status"))
+        return {"status": body.status}
 
     # --- Fristbrudd ---------------------------------------------------------------------------
 
@@ -341,7 +507,7 @@ def add(app: FastAPI, web: Web) -> None:
         return _page(web, request, "breaches.html", login.who, csrf=login.csrf, as_of=as_of, rows=shown,
                      total=len(rows), unit=enhet, rule=regel, unexplained=uten_grunn, page=side, pages=pages,
                      units=_units_for(web, login.who), rules=sorted(r.id for r in web.rules), query=query,
-                     qs=urlencode, active="fristbrudd")
+                     qs=urlencode, active="fristbrudd", may_change=login.who.may("grunn"))
 
     @app.get("/api/breaches", tags=["fristbrudd"])
     def api_breaches(request: Request, unit: str | None = Query(None, max_length=64),
@@ -356,7 +522,7 @@ def add(app: FastAPI, web: Web) -> None:
             {"case_id": r.key.case_id, "rule": r.key.rule, "subject": r.key.subject, "period": r.key.period,
              "seq": r.key.seq, "unit": r.unit, "status": r.status, "due_on": r.due_on.isoformat(),
              "met_on": r.met_on.isoformat() if r.met_on else None, "days_late": r.days_late, "reason": r.reason,
-             "action": r.action} for r in rows]}
+             "action": r.action, "follow_up": r.follow_up} for r in rows]}
 
     # --- Drift ----------------------------------------------------------------------------------
 
@@ -397,8 +563,10 @@ def add(app: FastAPI, web: Web) -> None:
         login = _login(web, request, "rapporter")
         with web.engine.connect() as conn:
             as_of = _as_of(conn)
+        last_half = f"{as_of.year - 1}-H2" if as_of.month <= 6 else f"{as_of.year}-H1"
         return _page(web, request, "reports.html", login.who, csrf=login.csrf, as_of=as_of,
-                     start=as_of.replace(day=1), month=as_of.strftime("%Y-%m"), active="rapporter")
+                     start=as_of.replace(day=1), month=as_of.strftime("%Y-%m"), half=last_half,
+                     year=as_of.year - 1, active="rapporter")
 
     @app.get("/rapporter/revisjon", tags=["rapporter"])
     def audit_report(request: Request, fra: dt.date = Query(...), til: dt.date = Query(...),
@@ -424,19 +592,66 @@ def add(app: FastAPI, web: Web) -> None:
         return _report(render_audit(listing, format, web.settings.templates_dir), format,
                        f"revisjonsliste-{fra.isoformat()}-{til.isoformat()}")
 
+    def whole_service(login: Login, name: str) -> None:
+        if not login.who.all_units:
+            raise HTTPException(403, f"{name} gjelder hele tjenesten: den er for barnevernsjefen.")
+
     @app.get("/rapporter/maned", tags=["rapporter"])
     def monthly_report(request: Request, maned: str = Query(..., pattern="^[0-9]{4}-(0[1-9]|1[0-2])$"),
-                       format: str = Query("html", pattern="^(html|xlsx|json)$")):
-        """The monthly report of the whole service (barnevernsjef and inspector only)."""
+                       format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
+        """The monthly report of the whole service (barnevernsjef and inspector only);
+        ``vis=1`` shows the HTML in the browser instead of downloading it."""
         from frister.reports.monthly import build_monthly, render_monthly
 
         login = _login(web, request, "rapporter")
-        if not login.who.all_units:
-            raise HTTPException(403, "Månedsrapporten gjelder hele tjenesten: den er for barnevernsjefen.")
+        whole_service(login, "Månedsrapporten")
         month = dt.date(int(maned[:4]), int(maned[5:]), 1)
         with web.engine.connect() as conn:
             ctx = build_monthly(conn, web.rules, month, _as_of(conn), web.organisation)
-        return _report(render_monthly(ctx, web.settings.templates_dir, format), format, f"manedsrapport-{maned}")
+        return _report(render_monthly(ctx, web.settings.templates_dir, format), format, f"manedsrapport-{maned}", vis)
+
+    def report_config():
+        from frister.reports.periodic import figure_keys
+        from frister.reports.targets import load_report_config
+
+        return load_report_config(web.settings.report_config, figure_keys())
+
+    @app.get("/rapporter/halvar", tags=["rapporter"])
+    def half_year_report(request: Request, periode: str = Query(..., pattern="^[0-9]{4}-H[12]$"),
+                         format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
+        """The half-year report of the whole service, as ``frister report half-year``
+        (barnevernsjef and inspector only)."""
+        from frister.calendar import parse_period_label
+        from frister.reports.periodic import build_period, render_period
+
+        login = _login(web, request, "rapporter")
+        whole_service(login, "Halvårsrapporten")
+        period = parse_period_label(periode)
+        try:
+            with web.engine.connect() as conn:
+                ctx = build_period(conn, web.rules, period.start, period.end, _as_of(conn), web.organisation, None,
+                                   report_config(), (), label=period.label)
+        except FristerError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return _report(render_period(ctx, web.settings.templates_dir, format), format, f"halvarsrapport-{periode}",
+                       vis)
+
+    @app.get("/rapporter/ar", tags=["rapporter"])
+    def annual_report(request: Request, ar: int = Query(..., ge=1993, le=2200), antall: int = Query(5, ge=1, le=15),
+                      format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
+        """The annual figures (tilstandsrapport) of the whole service for ``antall`` years
+        ending with ``ar``, as ``frister report annual`` (barnevernsjef and inspector only)."""
+        from frister.reports.periodic import build_annual, render_annual
+
+        login = _login(web, request, "rapporter")
+        whole_service(login, "Årsrapporten")
+        try:
+            with web.engine.connect() as conn:
+                ctx = build_annual(conn, web.rules, ar, antall, _as_of(conn), web.organisation, None, report_config(),
+                                   ())
+        except FristerError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return _report(render_annual(ctx, web.settings.templates_dir, format), format, f"arsrapport-{ar}", vis)
 
     # --- static -----------------------------------------------------------------------------------
 
@@ -453,9 +668,11 @@ REPORT_TYPES = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=ut
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 
 
-def _report(data: bytes, fmt: str, name: str) -> Response:
+def _report(data: bytes, fmt: str, name: str, show: bool = False) -> Response:
+    """A report to download, or (``show``, HTML only) to view in the browser."""
+    disposition = "inline" if show and fmt == "html" else "attachment"
     return Response(data, media_type=REPORT_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="{name}.{fmt}"', "Content-Security-Policy": REPORT_CSP})
+        "Content-Disposition": f'{disposition}; filename="{name}.{fmt}"', "Content-Security-Policy": REPORT_CSP})
 
 
 def _logged_in(web: Web, token: str, home: str) -> Response:
@@ -464,9 +681,19 @@ def _logged_in(web: Web, token: str, home: str) -> Response:
     return response
 
 
-NORWEGIAN = {
+NORWEGIAN = {  # the start of the breach register's message: the page's wording
     "the corrective action must not be empty": "Skriv hvilket tiltak som er satt i verk.",
+    "the corrective action is longer": "Tiltaket er for langt (høyst 2000 tegn).",
     "unknown reason code": "Velg en grunn fra listen.",
+    "the note is longer": "Merknaden er for lang (høyst 2000 tegn).",
+    "the owner is longer": "Ansvarlig er for langt (høyst 64 tegn).",
+    "follow-up date": "Oppfølgingsdatoen må være en dato (ÅÅÅÅ-MM-DD).",
+    "decision": "Beslutningen gjelder ikke denne fristen.",
+    "closing a deviation needs a note": "Skriv en merknad når avviket lukkes: hva som er gjort, "
+                                        "eller hvorfor det ikke kan rettes.",
+    "no assessment is recorded": "Registrer en vurdering (grunn og tiltak) før du endrer avvikets status.",
+    "unknown status": "Velg en status fra listen.",
+    "expected who": "Brukernavnet ditt er for langt til å registreres (høyst 64 tegn).",
 }
 
 
@@ -475,6 +702,6 @@ def _norwegian(message: str) -> str:
     for start, text in NORWEGIAN.items():
         if message.startswith(start):
             return text
-    if "longer than" in message:
-        return "Tiltaket er for langt (høyst 2000 tegn)."
-    return "Grunnen kunne ikke lagres: fristen er ikke et fristbrudd i siste evaluering."
+    if message.startswith("no ") and " notice has been sent" in message:
+        return "Det er ikke sendt noe varsel på dette trinnet: ingenting å kvittere for."
+    return "Vurderingen kunne ikke lagres: fristen er ikke åpen eller brutt i siste evaluering."
