@@ -41,7 +41,8 @@ from frister.evaluation.service import run_evaluation
 from frister.importer import import_file
 from frister.nightly.run import load_config, nightly_run
 from frister.notify.transport import ConsoleTransport
-from frister.reports.audit import COLUMNS, build_audit, render_audit
+from frister.reports.audit import COLUMNS, build_audit
+from frister.reports.formats import render_report
 from frister.reports.monthly import monthly_html
 from frister.reports.periodic import annual_html, half_year_html
 from frister.settings import Settings
@@ -128,7 +129,7 @@ def _reports(engine, rules, as_of, templates) -> tuple[dict[str, list[str]], dic
     with engine.connect() as conn:
         listing = build_audit(conn, rules, dt.date(2024, 1, 1), dt.date(2027, 12, 31), as_of)
         html = {
-            "audit.html": render_audit(listing, "html", templates).decode("utf-8"),
+            "audit.html": render_report("audit", listing, "html", templates).decode("utf-8"),
             "monthly.html": monthly_html(conn, rules, as_of.replace(day=1), as_of, templates),
             "half_year.html": half_year_html(conn, rules, parse_period_label("2025-H2"), as_of, templates),
             "annual.html": annual_html(conn, rules, 2025, 3, as_of, templates),
@@ -136,9 +137,9 @@ def _reports(engine, rules, as_of, templates) -> tuple[dict[str, list[str]], dic
     aftercare_due = {r.result.case_id: r.result.due_on for r in listing.rows + listing.local_rows
                      if r.result.rule == "aftercare_assessment"}
     assert len(aftercare_due) > 20
-    book = load_workbook(io.BytesIO(render_audit(listing, "xlsx", templates)))
+    book = load_workbook(io.BytesIO(render_report("audit", listing, "xlsx", templates)))
     out = {name: re.split(r"<tr[ >]", text) for name, text in html.items()}
-    out["audit.csv"] = render_audit(listing, "csv", templates).decode("utf-8-sig").split("\r\n")
+    out["audit.csv"] = render_report("audit", listing, "csv", templates).decode("utf-8-sig").split("\r\n")
     out["audit.xlsx"] = [";".join("" if c.value is None else str(c.value) for c in row)
                          for ws in book for row in ws.iter_rows()]
     return out, aftercare_due

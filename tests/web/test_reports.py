@@ -30,7 +30,8 @@ def test_the_half_year_report_is_the_clis_in_every_format(app, cli_env, monkeypa
     assert shown.status_code == 200 and shown.headers["content-disposition"].startswith("inline;")
     assert "<script" not in shown.text and "script-src" not in shown.headers["content-security-policy"]
     got = client.get("/rapporter/halvar?periode=2024-H2&format=json").content
-    assert json.loads(got)["period"] == {"label": "2024-H2", "start": "2024-07-01", "end": "2024-12-31"}
+    assert json.loads(got)["period"] == {"label": "2024-H2", "start": "2024-07-01", "end": "2024-12-31",
+                                         "custom": False}
     assert got == cli_report(monkeypatch, tmp_path, "half-year", "--period", "2024-H2")
     xlsx = client.get("/rapporter/halvar?periode=2024-H2&format=xlsx")
     assert xlsx.content[:2] == b"PK" and xlsx.headers["content-disposition"] == \

@@ -285,10 +285,3 @@ def audit_html(report: AuditReport, templates_dir: str | Path) -> bytes:
     return render(templates_dir, "audit.html", report=report, title=TITLE, shown_anchor=shown_anchor,
                   local_heading=LOCAL_HEADING, history_heading=HISTORY_HEADING, history_columns=HISTORY_COLUMNS,
                   history_values=history_values).encode("utf-8")
-
-
-def render_audit(report: AuditReport, fmt: str, templates_dir: str | Path) -> bytes:
-    """The listing as ``csv``, ``xlsx`` or ``html`` bytes (:func:`~frister.reports.formats.render_report`)."""
-    from frister.reports.formats import render_report  # formats holds this module's writers
-
-    return render_report("audit", report, fmt, templates_dir)

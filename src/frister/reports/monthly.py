@@ -234,11 +234,6 @@ def monthly_html(conn: Connection, rules: RuleSet, month: dt.date, as_of: dt.dat
     return render_report("monthly", ctx, "html", templates_dir).decode("utf-8")
 
 
-def render_monthly(ctx: dict, templates_dir: str | Path, fmt: str = "html") -> bytes:
-    """A monthly report context as ``html``, ``json`` or ``xlsx`` bytes (:func:`~frister.reports.formats.render_report`)."""
-    return render_report("monthly", ctx, fmt, templates_dir)
-
-
 def write_monthly(engine: Engine, rules: RuleSet, month: dt.date, path: str | Path,
                   as_of: dt.date | None = None, templates_dir: str | Path | None = None,
                   organisation: Organisation | None = None) -> Path:

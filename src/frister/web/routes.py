@@ -573,7 +573,8 @@ def add(app: FastAPI, web: Web) -> None:
                      format: str = Query("html", pattern="^(html|csv|xlsx)$")):
         """The audit listing (every deadline due from ``fra`` to ``til``) of the units the
         user holds, as HTML, CSV or XLSX."""
-        from frister.reports.audit import build_audit, render_audit
+        from frister.reports.audit import build_audit
+        from frister.reports.formats import render_report
 
         login = _login(web, request, "rapporter")
         units = () if login.who.all_units else login.who.units
@@ -589,7 +590,7 @@ def add(app: FastAPI, web: Web) -> None:
         with web.engine.begin() as conn:
             accounts.log_access(conn, login.user, "download", "rapporter/revisjon",
                                 [(r.result.case_id, r.result.rule) for r in rows], web.clock())
-        return _report(render_audit(listing, format, web.settings.templates_dir), format,
+        return _report(render_report("audit", listing, format, web.settings.templates_dir), format,
                        f"revisjonsliste-{fra.isoformat()}-{til.isoformat()}")
 
     def whole_service(login: Login, name: str) -> None:
@@ -601,14 +602,16 @@ def add(app: FastAPI, web: Web) -> None:
                        format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
         """The monthly report of the whole service (barnevernsjef and inspector only);
         ``vis=1`` shows the HTML in the browser instead of downloading it."""
-        from frister.reports.monthly import build_monthly, render_monthly
+        from frister.reports.formats import render_report
+        from frister.reports.monthly import build_monthly
 
         login = _login(web, request, "rapporter")
         whole_service(login, "Månedsrapporten")
         month = dt.date(int(maned[:4]), int(maned[5:]), 1)
         with web.engine.connect() as conn:
             ctx = build_monthly(conn, web.rules, month, _as_of(conn), web.organisation)
-        return _report(render_monthly(ctx, web.settings.templates_dir, format), format, f"manedsrapport-{maned}", vis)
+        return _report(render_report("monthly", ctx, format, web.settings.templates_dir), format,
+                       f"manedsrapport-{maned}", vis)
 
     def report_config():
         from frister.reports.periodic import figure_keys
@@ -621,27 +624,28 @@ def add(app: FastAPI, web: Web) -> None:
                          format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
         """The half-year report of the whole service, as ``frister report half-year``
         (barnevernsjef and inspector only)."""
-        from frister.calendar import parse_period_label
-        from frister.reports.periodic import build_period, render_period
+        from frister.reports import period
+        from frister.reports.formats import render_report
+        from frister.reports.periodic import build_period
 
         login = _login(web, request, "rapporter")
         whole_service(login, "Halvårsrapporten")
-        period = parse_period_label(periode)
         try:
             with web.engine.connect() as conn:
-                ctx = build_period(conn, web.rules, period.start, period.end, _as_of(conn), web.organisation, None,
-                                   report_config(), (), label=period.label)
+                ctx = build_period(conn, web.rules, period.half_year(periode), _as_of(conn), web.organisation, None,
+                                   report_config(), ())
         except FristerError as exc:
             raise HTTPException(400, str(exc)) from None
-        return _report(render_period(ctx, web.settings.templates_dir, format), format, f"halvarsrapport-{periode}",
-                       vis)
+        return _report(render_report("half-year", ctx, format, web.settings.templates_dir), format,
+                       f"halvarsrapport-{periode}", vis)
 
     @app.get("/rapporter/ar", tags=["rapporter"])
     def annual_report(request: Request, ar: int = Query(..., ge=1993, le=2200), antall: int = Query(5, ge=1, le=15),
                       format: str = Query("html", pattern="^(html|xlsx|json)$"), vis: bool = Query(False)):
         """The annual figures (tilstandsrapport) of the whole service for ``antall`` years
         ending with ``ar``, as ``frister report annual`` (barnevernsjef and inspector only)."""
-        from frister.reports.periodic import build_annual, render_annual
+        from frister.reports.formats import render_report
+        from frister.reports.periodic import build_annual
 
         login = _login(web, request, "rapporter")
         whole_service(login, "Årsrapporten")
@@ -651,7 +655,8 @@ def add(app: FastAPI, web: Web) -> None:
                                    ())
         except FristerError as exc:
             raise HTTPException(400, str(exc)) from None
-        return _report(render_annual(ctx, web.settings.templates_dir, format), format, f"arsrapport-{ar}", vis)
+        return _report(render_report("annual", ctx, format, web.settings.templates_dir), format,
+                       f"arsrapport-{ar}", vis)
 
     # --- static -----------------------------------------------------------------------------------
 
