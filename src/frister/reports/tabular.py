@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -60,8 +61,9 @@ def csv_text(value: Any) -> str:
 def to_csv(blocks: Sequence[Iterable[Sequence[Any]]]) -> bytes:
     """Blocks of rows, separated by one empty line, as CSV bytes (see the module dialect).
     The text is encoded as it is written, so the listing is held once, as bytes."""
-    buf = io.BytesIO()
-    text = io.TextIOWrapper(buf, encoding="utf-8-sig", newline="")
+    buf = io.BytesIO(codecs.BOM_UTF8)
+    buf.seek(0, io.SEEK_END)
+    text = io.TextIOWrapper(buf, encoding="utf-8", newline="")
     writer = csv.writer(text, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     for i, block in enumerate(blocks):
         if i:
