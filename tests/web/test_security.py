@@ -31,6 +31,7 @@ def test_every_page_has_a_strict_content_security_policy(app):
     assert page.headers["content-security-policy"].startswith("default-src 'none'; style-src 'self'")
     assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no script at all
     assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert page.headers["server-timing"].startswith("app;dur=")  # the time only, nothing of the request
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(app, engine):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -118,7 +119,10 @@ def create_app(web: Web) -> FastAPI:
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
+        started = time.perf_counter()
         response = await call_next(request)
+        # The server's own time for the request (what bench/web.py holds to its targets).
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
