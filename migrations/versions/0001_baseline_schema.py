@@ -89,6 +89,7 @@ def upgrade() -> None:
     sa.Column('action', sa.Text(), nullable=True),
     sa.Column('decision', sa.String(length=32), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=True),
+    sa.Column('stage', sa.String(length=32), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_breach_history'))
     )
