@@ -48,7 +48,7 @@ def line_patterns(rules, case_ids: Iterable[str], units: Iterable[str], casework
               rf"Enhet {_alternatives(units)}, saksbehandler {_alternatives([*caseworkers, '–'])}{ASSESSED}\.{REPEAT}")
     return [re.compile(p) for p in (
         rf"Hei {roles},",
-        rf"Dette er frister sin oversikt per {DATE} over frister som nærmer seg",
+        rf"saker du har ansvar for å følge opp\. Oversikten gjelder per {DATE}\.",
         r"fristene først\. Dette er del \d+ av \d+; tallene under gjelder",
         r"Oversikten er lang og er delt i \d+ e-poster, de mest hastende",
         rf"  (?:{stages}|Totalt) *\d+",
