@@ -241,3 +241,28 @@ class UnitMailSender:
                 digest_key=mail_key(row.kind, row.unit, row.recipient, row.period), message_id=row.message_id,
                 notices=0, outcome=outcome, code=error.code if error else None,
                 error=str(error)[:200] if error else None, attempted_at=now))
+
+
+def overdue_unit_mails(conn: Connection, now: dt.datetime, grace: dt.timedelta) -> tuple[int, int]:
+    """``(waiting, dead)``: unit mails waiting since before ``now - grace``, and dead ones
+    (for ``frister health``, as :func:`frister.escalation.backlog.overdue` for notices)."""
+    waiting = conn.execute(select(func.count()).select_from(UnitMail).where(
+        UnitMail.status.in_(WAITING), UnitMail.created_at <= now - grace)).scalar_one()
+    dead = conn.execute(select(func.count()).select_from(UnitMail).where(UnitMail.status == "dead")).scalar_one()
+    return waiting, dead
+
+
+def requeue_dead_unit_mails(conn: Connection, now: dt.datetime) -> int:
+    """Make every dead unit mail ready for the next run with a fresh round of attempts,
+    in the caller's transaction. Its content and Message-ID are those it was created
+    with, so one that may have been delivered is resent as the same e-mail. Each gets a
+    ``deliveries`` row (outcome ``requeued``, no run)."""
+    dead = conn.execute(select(UnitMail.id, UnitMail.kind, UnitMail.unit, UnitMail.recipient, UnitMail.period,
+                               UnitMail.message_id).where(UnitMail.status == "dead")).all()
+    for r in dead:
+        conn.execute(update(UnitMail).where(UnitMail.id == r.id, UnitMail.status == "dead")
+                     .values(status="pending", attempts=0, next_attempt_at=None))
+        conn.execute(insert(Delivery).values(
+            run_id=None, recipient=r.recipient, digest_key=mail_key(r.kind, r.unit, r.recipient, r.period),
+            message_id=r.message_id, notices=0, outcome="requeued", code=None, error=None, attempted_at=now))
+    return len(dead)

@@ -161,12 +161,13 @@ class NightlyReport:
     counts: dict[str, int] = field(default_factory=dict)
     status: str = "running"
     mails_waiting: int = 0  # unit mails (visit plan, weekly worklist) not delivered yet
+    mails_failed: int = 0  # unit mails not delivered by this run (waiting again, or dead)
 
     @property
     def degraded(self) -> bool:
         """Notices or unit mails could not all be delivered: some failed this run, or wait still."""
         c = self.counts
-        return bool(c["retrying"] or c["dead"] or c["waiting"] or self.mails_waiting)
+        return bool(c["retrying"] or c["dead"] or c["waiting"] or self.mails_waiting or self.mails_failed)
 
     def line(self) -> str:
         c = self.counts
@@ -177,6 +178,8 @@ class NightlyReport:
     def degraded_line(self) -> str:
         c = self.counts
         mails = f"; {self.mails_waiting} unit mail(s) waiting" if self.mails_waiting else ""
+        if self.mails_failed > self.mails_waiting:
+            mails += f"; {self.mails_failed - self.mails_waiting} unit mail(s) dead"
         return (f"run {self.run_id} degraded: notices not all delivered ({c['waiting']} waiting, "
                 f"{c['dead']} dead this run{mails}); see 'frister notices --status waiting' and '--status dead'")
 
@@ -280,6 +283,7 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                                                 hook).send_all()
                         report.counts["emails_sent"] += mailed.sent
                         report.counts["emails_failed"] += mailed.failed
+                        report.mails_failed = mailed.failed
             else:
                 log.info("run %d: %s is not a working day: no notice is created or sent tonight "
                          "(delivery.send_on: working_days)", run_id, as_of.isoformat())
