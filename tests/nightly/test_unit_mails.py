@@ -201,3 +201,19 @@ def test_a_mail_refused_for_now_is_sent_by_a_later_run(municipality, rules, conf
         run(municipality, rules, config, smtp(server.port), hour=9)  # backoff (10 min) over
     assert len(unit_mails(server.messages)) == 4
     assert [r[4] for r in rows(municipality)] == ["sent"] * 4
+
+
+def test_the_weekly_counts_follow_what_the_leader_records(municipality, rules, config):
+    from frister.breaches.service import BreachKey, explain
+
+    with SmtpCatcher() as server:
+        run(municipality, rules, config, smtp(server.port))
+        with municipality.begin() as conn:
+            explain(conn, BreachKey("BV-2", "investigation_deadline", "U1", "", 1), "lack_of_capacity",
+                    "Ny saksbehandler", at=dt.datetime(2025, 11, 26, 9, tzinfo=dt.timezone.utc), by="ls01")
+        server.messages.clear()
+        run(municipality, rules, config, smtp(server.port), as_of=dt.date(2025, 12, 1))  # Monday, week 49
+    weekly = body(next(m for m in server.messages if m["To"] == UNDERSOKELSE and "Ukens" in m["Subject"]))
+    assert re.search(r"^  Over fristen\s+1$", weekly, re.M)
+    assert re.search(r"^  Brudd uten registrert årsak\s+0$", weekly, re.M)  # the reason is recorded …
+    assert re.search(r"^  Åpne avvik\s+1$", weekly, re.M)  # … and its deviation is open until closed

@@ -47,7 +47,6 @@ from typing import Callable
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
-from frister.breaches.service import deviation_counts
 from frister.engine.results import BREACH_STATUSES
 from frister.escalation.config import Ladder
 from frister.escalation.models import WAITING, Delivery, UnitMail
@@ -85,15 +84,18 @@ def _recipients(organisation: Organisation) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(out))
 
 
-def _unexplained(conn: Connection, units: list[str]) -> int:
-    """Breaches of ``units`` in the latest evaluation without a recorded reason."""
+def _breach_counts(conn: Connection, units: list[str]) -> tuple[int, int]:
+    """``(without a reason, open deviations)`` among the breaches of ``units`` in the latest
+    evaluation: no reason recorded (``frister breach list --unexplained``), and a recorded
+    deviation still ``open`` or ``in_progress`` (``frister breach deviations``)."""
     O, B = Obligation, BreachReason
-    return conn.execute(
-        select(func.count()).select_from(O)
-        .outerjoin(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
-                           B.period == O.period, B.seq == O.seq))
-        .where(O.status.in_(BREACH_STATUSES), B.reason.is_(None), O.unit.in_(units))
-    ).scalar_one()
+    joined = (select(func.count()).select_from(O)
+              .outerjoin(B, and_(B.case_id == O.case_id, B.rule == O.rule, B.subject == O.subject,
+                                 B.period == O.period, B.seq == O.seq))
+              .where(O.status.in_(BREACH_STATUSES), O.unit.in_(units)))
+    unexplained = conn.execute(joined.where(B.reason.is_(None))).scalar_one()
+    still_open = conn.execute(joined.where(B.status.in_(("open", "in_progress")))).scalar_one()
+    return unexplained, still_open
 
 
 def create_unit_mails(conn: Connection, rules: RuleSet, ladder: Ladder, organisation: Organisation,
@@ -107,7 +109,6 @@ def create_unit_mails(conn: Connection, rules: RuleSet, ladder: Ladder, organisa
         select(UnitMail.kind, UnitMail.unit, UnitMail.recipient, UnitMail.period)
         .where(UnitMail.period.in_([period for _, period in due])))}
     shown = ladder.delivery.lines_per_email
-    deviations = None
     rows = []
     for unit, recipient, role in _recipients(organisation):
         wanted = [(kind, period) for kind, period in due if (kind, unit, recipient, period) not in existing]
@@ -119,11 +120,7 @@ def create_unit_mails(conn: Connection, rules: RuleSet, ladder: Ladder, organisa
             if kind == "visit_plan":
                 content = visit_plan_content(made, unit, organisation.name(unit), shown)
             else:
-                if deviations is None:
-                    deviations = deviation_counts(conn)
-                open_deviations = sum(c["open"] + c["in_progress"] for (_, u), c in deviations.items() if u in units)
-                content = weekly_content(made, unit, organisation.name(unit), _unexplained(conn, units),
-                                         open_deviations, shown)
+                content = weekly_content(made, unit, organisation.name(unit), *_breach_counts(conn, units), shown)
             if content is None:
                 continue
             key = mail_key(kind, unit, recipient, period)
