@@ -70,7 +70,7 @@ def stray_lines(body: str, patterns: list[re.Pattern], literal: set[str] | None 
 
 UNIT_MAIL_TEMPLATES = [ROOT / "templates" / "email" / kind / "body.txt" for kind in ("visit_plan", "weekly_worklist")]
 COUNT_LABELS = ("Over fristen", "Frist innen to uker", "Brudd uten registrert årsak", "Åpne avvik",
-                "Plasseringer som mangler besøk")
+                "Besøksperioder som mangler besøk")
 SECTION_LABELS = ("Over fristen", "Frist innen to uker", "Besøk som mangler")
 
 
