@@ -89,6 +89,7 @@ def upgrade() -> None:
     sa.Column('action', sa.Text(), nullable=True),
     sa.Column('decision', sa.String(length=32), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=True),
+    sa.Column('stage', sa.String(length=32), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_breach_history'))
     )
@@ -387,6 +388,31 @@ def upgrade() -> None:
     )
     op.create_index('ix_notices_digest_key', 'notices', ['digest_key'], unique=False)
     op.create_index('ix_notices_status_recipient', 'notices', ['status', 'recipient'], unique=False)
+    # Periodic e-mails to unit leaders: the monthly visit plan, the weekly worklist.
+    op.create_table('unit_mails',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('unit', sa.String(length=64), nullable=False),
+    sa.Column('recipient', sa.String(length=254), nullable=False),
+    sa.Column('period', sa.String(length=8), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('created_run_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claimed_run_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['claimed_run_id'], ['nightly_runs.id'], name=op.f('fk_unit_mails_claimed_run_id_nightly_runs')),
+    sa.ForeignKeyConstraint(['created_run_id'], ['nightly_runs.id'], name=op.f('fk_unit_mails_created_run_id_nightly_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_unit_mails')),
+    sa.UniqueConstraint('kind', 'unit', 'recipient', 'period', name=op.f('uq_unit_mails_kind_unit_recipient_period'))
+    )
+    op.create_index('ix_unit_mails_status', 'unit_mails', ['status'], unique=False)
     # The web pages: users, their units, sessions and the access log (frister.web.models).
     op.create_table('access_log',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -442,6 +468,8 @@ def downgrade() -> None:
     op.drop_index('ix_notices_digest_key', table_name='notices')
 
     op.drop_table('notices')
+    op.drop_index('ix_unit_mails_status', table_name='unit_mails')
+    op.drop_table('unit_mails')
     op.drop_table('deliveries')
     op.drop_table('referrals')
     op.drop_table('placements')

@@ -135,3 +135,42 @@ def test_email_goes_out_on_working_days_unless_every_day_is_chosen(tmp_path, rul
     with pytest.raises(ConfigError) as err:
         load_ladder(path)
     assert str(err.value) == f"{path}: delivery.send_on: expected one of: working_days, every_day"
+
+
+def test_the_bundled_ladder_mails_the_visit_plan_on_the_first_and_the_worklist_on_mondays(rules):
+    mails = load_ladder(CONFIG / "escalation.yaml", [r.id for r in rules]).unit_mails
+    assert (mails.visit_plan, mails.visit_plan_day, mails.weekly_worklist, mails.weekly_weekday) == (True, 1, True, 0)
+
+
+@pytest.mark.parametrize("day, plan, week", [
+    (dt.date(2025, 12, 1), "2025-12", "2025-W49"),  # Monday the 1st: both
+    (dt.date(2025, 12, 4), "2025-12", "2025-W49"),  # a later day of the month and week: still due (carried)
+    (dt.date(2025, 12, 14), "2025-12", "2025-W50"),  # Sunday: the week's last day
+    (dt.date(2025, 12, 29), "2025-12", "2026-W01"),  # ISO week 1 of 2026 starts in December
+    (dt.date(2024, 2, 29), "2024-02", "2024-W09"),  # leap day
+])
+def test_a_unit_mail_is_due_from_its_day_to_the_end_of_its_month_or_week(day, plan, week):
+    from frister.escalation.config import UnitMails
+
+    mails = UnitMails(True, 1, True, 0)
+    assert (mails.visit_plan_period(day), mails.weekly_period(day)) == (plan, week)
+    later = UnitMails(True, 15, True, 3)  # the 15th; Thursdays
+    assert later.visit_plan_period(dt.date(2025, 12, 14)) is None
+    assert later.visit_plan_period(dt.date(2025, 12, 31)) == "2025-12"
+    assert later.weekly_period(dt.date(2025, 12, 3)) is None  # Wednesday, before Thursday
+    assert later.weekly_period(dt.date(2025, 12, 7)) == "2025-W49"
+
+
+def test_without_unit_mails_no_kind_is_on_and_bad_values_name_the_field(tmp_path):
+    base = "defaults:\n  stages:\n    - {stage: reminder, days_before_due: 14, to: [avdelingsleder]}\n"
+    assert not load_ladder(write(tmp_path, base)).unit_mails.visit_plan
+    assert not load_ladder(write(tmp_path, base)).unit_mails.weekly_worklist
+    off = load_ladder(write(tmp_path, base + "unit_mails:\n  visit_plan: {enabled: false}\n")).unit_mails
+    assert not off.visit_plan and not off.weekly_worklist
+    bad = base + ("unit_mails:\n  visit_plan: {day_of_month: 31}\n  weekly_worklist: {weekday: mandag}\n"
+                  "  monthly_report: {}\n")
+    with pytest.raises(ConfigError) as err:
+        load_ladder(write(tmp_path, bad))
+    message = str(err.value)
+    assert "unit_mails.visit_plan.day_of_month" in message and "unit_mails.weekly_worklist.weekday" in message
+    assert "monthly_report" in message

@@ -103,9 +103,17 @@ def run(engine, rules, config, transport, as_of=AS_OF, hour=2, fail_at=None):
 LINE = re.compile(r"^  - Sak (?P<case>\S+?)(?:, (?P<period>[^:]+))?: frist (?P<due>\d\d\.\d\d\.\d{4}), ")
 
 
+def is_unit_mail(message) -> bool:
+    """A unit leader's visit plan or weekly worklist (frister.escalation.unit_mails), not a digest."""
+    return message["Subject"].startswith(("[frister] Besøksplan", "[frister] Ukens arbeidsliste"))
+
+
 def digest_lines(message) -> list[tuple[str, str, str, str]]:
-    """``(to, stage label, rule title, case)`` for every notice line of a received digest."""
+    """``(to, stage label, rule title, case)`` for every notice line of a received digest
+    (none for a unit mail)."""
     out = []
+    if is_unit_mail(message):
+        return out
     stage = title = None
     body = message.get_body(("plain",)).get_content()
     lines = body.splitlines()
@@ -129,6 +137,8 @@ def accounted(messages) -> int:
     deadline, at its most urgent stage)."""
     total = 0
     for message in messages:
+        if is_unit_mail(message):
+            continue
         body = message.get_body(("plain",)).get_content()
         total += int(re.search(r"^  Totalt\s+(\d+)\r?$", body, re.M).group(1))
         if m := re.search(r"^(\d+) av de \d+ varslene gjaldt", body, re.M):

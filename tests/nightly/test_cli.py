@@ -137,8 +137,9 @@ def test_a_night_with_the_mail_server_down_ends_degraded_and_health_fails_past_t
     result = CliRunner().invoke(build(), ["run", "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 3, result.output
     assert result.stdout.strip().endswith("5 notices created, 0 sent, 5 retrying, 0 dead")
-    assert result.stderr == ("warning: run 1 degraded: notices not all delivered (5 waiting, 0 dead this run); "
-                             "see 'frister notices --status waiting' and '--status dead'\n")
+    # The shipped config also mails each unit leader the week's worklist (three units here).
+    assert result.stderr == ("warning: run 1 degraded: notices not all delivered (5 waiting, 0 dead this run; "
+                             "3 unit mail(s) waiting); see 'frister notices --status waiting' and '--status dead'\n")
     line = invoke("runs").output.splitlines()[1]
     assert re.search(r"  degraded\s+smtp\s+6\s+5\s+0\s+5\s+0$", line), line
     # Within the grace (2 hours by default) the night is still healthy; past it, not.
@@ -146,7 +147,9 @@ def test_a_night_with_the_mail_server_down_ends_degraded_and_health_fails_past_t
     late = invoke("health", "--delivery-grace", "0m")
     assert late.exit_code == 1
     assert re.fullmatch(r"UNHEALTHY: 5 notice\(s\) waiting for delivery for more than 0m \(the oldest since "
-                        r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Oslo\): see 'frister notices --status waiting'\n", late.output)
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Oslo\): see 'frister notices --status waiting'\n"
+                        r"UNHEALTHY: 3 unit mail\(s\) \(visit plan, weekly worklist\) waiting for delivery for "
+                        r"more than 0m\n", late.output)
     monkeypatch.setenv("FRISTER_DELIVERY_GRACE", "0m")
     assert invoke("health").exit_code == 1
 
@@ -160,7 +163,16 @@ def test_health_fails_while_a_notice_is_dead(cli_env, engine, tmp_path, monkeypa
     result = invoke("health")
     assert result.exit_code == 1
     assert result.output == ("UNHEALTHY: 5 dead notice(s), never delivered: see 'frister notices --status dead', "
-                             "then 'frister notices resend'\n")
+                             "then 'frister notices resend'\n"
+                             "UNHEALTHY: 3 dead unit mail(s), never delivered: 'frister notices resend --all-dead' "
+                             "requeues them\n")
+    resent = invoke("notices", "resend", "--all-dead")
+    assert resent.output == "requeued 5 notice(s) and 3 unit mail(s); the next run sends them\n"
+    with SmtpCatcher() as server:
+        smtp_settings(monkeypatch, server.port, tmp_path)
+        assert invoke("run", "--as-of", AS_OF.isoformat()).exit_code == 0
+    assert len(server.messages) == 4 + 3  # the digests and the weekly worklists, once each
+    assert invoke("health").exit_code == 0
 
 
 def test_frister_run_on_an_empty_database_warns_and_is_not_a_green_night(cli_env):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import json
 import logging
 import re
 from typing import NamedTuple
@@ -35,7 +36,7 @@ from sqlalchemy import insert, select, update
 from frister.calendar import birthday, parse_period_label
 from frister.db.engine import create_db_engine, migrate
 from frister.demo.generate import generate_cases, write_jsonl
-from frister.escalation.models import Notice
+from frister.escalation.models import Notice, UnitMail
 from frister.evaluation.models import BreachReason, Obligation
 from frister.evaluation.service import run_evaluation
 from frister.importer import import_file
@@ -48,8 +49,8 @@ from frister.reports.periodic import annual_html, half_year_html
 from frister.settings import Settings
 from frister.store.tables import cases as case_table
 
-from tests.nightly.conftest import ROOT, at
-from tests.notify.body_lines import line_patterns, stray_lines
+from tests.nightly.conftest import ROOT, at, is_unit_mail
+from tests.notify.body_lines import (line_patterns, stray_lines, unit_mail_literal_lines, unit_mail_patterns)
 
 AS_OF = dt.date(2025, 11, 24)
 SECRET = "FRITEKST-HEMMELIG"
@@ -109,6 +110,10 @@ def night(tmp_path_factory, rules):
         due = {}
         for message_id, due_on in conn.execute(select(Notice.message_id, Notice.due_on)):
             due.setdefault(message_id, set()).add(due_on)
+        # A unit mail's dates: its lines' due dates (a visit period's end) and last visits.
+        for message_id, content in conn.execute(select(UnitMail.message_id, UnitMail.content)):
+            due[message_id] = {dt.date.fromisoformat(d) for line in json.loads(content)["lines"]
+                               for d in (line["due"], line["last_visit"]) if d}
     engine.dispose()
     return Scan(transport.sent, due, births, "\n".join(handler.lines), reports, aftercare_due, cases)
 
@@ -220,6 +225,8 @@ def test_every_line_of_every_email_comes_from_the_template(night, rules):
                              [(w or "").replace("\n", "\\n") for _, _, w in night.cases])
     injected = 0
     for message in night.messages:
+        if is_unit_mail(message):
+            continue
         body = message.get_body(("plain",)).get_content()
         assert stray_lines(body, patterns) == [], message["To"]
         injected += body.count("\\nBcc: evil@attacker.example\\nSubject: pwned; årsak")
@@ -265,3 +272,14 @@ def test_an_aftercare_row_in_a_report_shows_its_due_month_and_no_day(night):
                                 r"desember) \d{4}", cells["Fristdato"]), row
             checked += 1
     assert checked > 20
+
+
+def test_every_line_of_every_unit_mail_comes_from_its_template(night, rules):
+    patterns = unit_mail_patterns(rules, [c for c, _, _ in night.cases], [u for _, u, _ in night.cases],
+                                  [(w or "").replace("\n", "\\n") for _, _, w in night.cases])
+    mails = [m for m in night.messages if is_unit_mail(m)]
+    assert {m["Subject"].split(" for ")[0] for m in mails} == {"[frister] Besøksplan", "[frister] Ukens arbeidsliste"}
+    for message in mails:
+        body = message.get_body(("plain",)).get_content()
+        assert stray_lines(body, patterns, unit_mail_literal_lines()) == [], message["Subject"]
+        assert message["Bcc"] is None and "pwned" not in message["Subject"]

@@ -142,3 +142,38 @@ def test_a_stage_for_breaches_without_a_reason_stops_once_a_reason_is_recorded(c
         stages = conn.execute(select(Notice.stage, Notice.repeat).where(Notice.case_id == "BV-2")
                               .order_by(Notice.id)).all()
     assert [tuple(s) for s in stages] == [("breach", 2), ("unexplained", 0), ("breach", 3)]
+
+
+def test_a_withdrawn_acknowledgement_lets_the_stage_repeat_again_and_both_are_in_the_history(
+        cli_env, municipality, rules, config):
+    from frister.breaches.service import ACK_EVENTS, history
+    from frister.evaluation.models import BreachHistory
+
+    with SmtpCatcher() as server:
+        run(municipality, rules, config, smtp(server.port))
+        assert breach("ack", "BV-2", "investigation_deadline", "U1", "--stage", "breach", "--by", "ls01",
+                      "--note", "Drøftet").exit_code == 0
+        server.messages.clear()
+        run(municipality, rules, config, smtp(server.port), as_of=NEXT_WEEK)
+        assert not [x for x in all_lines(server.messages) if x[3] == "BV-2"]  # acknowledged: no repeat
+        withdrawn = breach("ack", "BV-2", "investigation_deadline", "U1", "--stage", "breach", "--by", "ls02",
+                           "--withdraw", "--note", "Ikke fulgt opp likevel")
+        assert withdrawn.exit_code == 0, withdrawn.output
+        assert withdrawn.output.startswith("withdrew the acknowledgement of breach of BV-2")
+        again = breach("ack", "BV-2", "investigation_deadline", "U1", "--stage", "breach", "--by", "ls02",
+                       "--withdraw")
+        assert again.exit_code != 0 and "is not acknowledged: nothing to withdraw" in again.output
+        server.messages.clear()
+        run(municipality, rules, config, smtp(server.port), as_of=NEXT_WEEK + dt.timedelta(days=1))
+    # The weekly repeat that fell due on 02.12 while acknowledged is sent the next night.
+    assert [x for x in all_lines(server.messages) if x[3] == "BV-2"] == [
+        (CHIEF, "Fristbrudd", "Frist for undersøkelse", "BV-2")]
+    with municipality.connect() as conn:
+        assert conn.execute(select(Acknowledgement).where(Acknowledgement.case_id == "BV-2")).first() is None
+        entries = history(conn, events=ACK_EVENTS)
+        events = conn.execute(select(BreachHistory.event).order_by(BreachHistory.id)).scalars().all()
+        assessments = history(conn)  # what the audit listing shows: assessments and status changes
+    assert [(e.event, e.stage, e.recorded_by, e.note) for e in entries] == [
+        ("acknowledged", "breach", "ls01", "Drøftet"), ("ack_withdrawn", "breach", "ls02", "Ikke fulgt opp likevel")]
+    assert events == ["acknowledged", "ack_withdrawn"]  # appended, nothing replaced
+    assert assessments == []

@@ -16,7 +16,7 @@ from frister.importer import import_file
 from frister.nightly.run import load_config
 from frister.settings import Settings
 
-from tests.nightly.conftest import AS_OF, CHIEF, MOTTAK, ROOT, accounted, all_lines, own_organisation, run
+from tests.nightly.conftest import AS_OF, CHIEF, MOTTAK, ROOT, accounted, all_lines, is_unit_mail, own_organisation, run
 from tests.nightly.test_run import smtp
 from tests.notify.smtp_catcher import SmtpCatcher
 
@@ -75,7 +75,10 @@ def test_a_deadline_of_a_team_goes_to_the_avdelingsleder_above_it(municipality, 
         run(municipality, rules, config, smtp(server.port))
     assert sorted((to, case) for to, stage, _, case in all_lines(server.messages) if stage == "Fristbrudd") \
         == [(CHIEF, "BV-2"), (UNDERSOKELSE, "BV-2")]
-    assert TEAM not in {m["To"] for m in server.messages}  # the shipped ladder has no teamleder stage
+    # The shipped ladder has no teamleder stage: the team leader gets only the team's weekly worklist.
+    assert TEAM not in {m["To"] for m in server.messages if not is_unit_mail(m)}
+    assert [m["Subject"] for m in server.messages if m["To"] == TEAM] == [
+        "[frister] Ukens arbeidsliste for us-1: 1 over fristen, 0 innen to uker per 25.11.2025"]
 
 
 def test_the_counts_at_the_top_of_an_email_are_per_unit_and_rule(municipality, rules, config):
@@ -103,7 +106,7 @@ def test_on_the_demos_first_night_no_email_exceeds_the_cap_and_the_totals_accoun
     assert accounted(server.messages) == report.counts["sent"]
     with engine.connect() as conn:
         per_recipient = dict(conn.execute(select(Notice.recipient, func.count()).group_by(Notice.recipient)).all())
-    assert {m["To"]: accounted([m]) for m in server.messages} == per_recipient
+    assert {m["To"]: accounted([m]) for m in server.messages if not is_unit_mail(m)} == per_recipient
     chief = body(next(m for m in server.messages if m["To"] == "bv.barnevernsjef@barnevern.kommune.example"))
     more = re.search(r"^Og (\d+) til som ikke er listet her \(50 av (\d+) vist", chief, re.M)
     assert more and int(more.group(1)) + 50 == int(more.group(2)) and int(more.group(2)) > 500

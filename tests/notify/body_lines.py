@@ -48,7 +48,7 @@ def line_patterns(rules, case_ids: Iterable[str], units: Iterable[str], casework
               rf"Enhet {_alternatives(units)}, saksbehandler {_alternatives([*caseworkers, '–'])}{ASSESSED}\.{REPEAT}")
     return [re.compile(p) for p in (
         rf"Hei {roles},",
-        rf"Dette er frister sin oversikt per {DATE} over frister som nærmer seg",
+        rf"saker du har ansvar for å følge opp\. Oversikten gjelder per {DATE}\.",
         r"fristene først\. Dette er del \d+ av \d+; tallene under gjelder",
         r"Oversikten er lang og er delt i \d+ e-poster, de mest hastende",
         rf"  (?:{stages}|Totalt) *\d+",
@@ -66,3 +66,40 @@ def stray_lines(body: str, patterns: list[re.Pattern], literal: set[str] | None 
     literal = literal_lines() if literal is None else literal
     return [line for line in body.splitlines()
             if line not in literal and not any(p.fullmatch(line) for p in patterns)]
+
+
+UNIT_MAIL_TEMPLATES = [ROOT / "templates" / "email" / kind / "body.txt" for kind in ("visit_plan", "weekly_worklist")]
+COUNT_LABELS = ("Over fristen", "Frist innen to uker", "Brudd uten registrert årsak", "Åpne avvik",
+                "Besøksperioder som mangler besøk")
+SECTION_LABELS = ("Over fristen", "Frist innen to uker", "Besøk som mangler")
+
+
+def unit_mail_literal_lines() -> set[str]:
+    """The literal lines of the unit mails' text templates (visit plan, weekly worklist)."""
+    return {line for path in UNIT_MAIL_TEMPLATES for line in path.read_text(encoding="utf-8").splitlines()
+            if "{" not in line}
+
+
+def unit_mail_patterns(rules, case_ids: Iterable[str], units: Iterable[str],
+                       caseworkers: Iterable[str]) -> list[re.Pattern]:
+    """The lines the unit mails' templates build. A unit's name comes from the organisation
+    file (the operator's), so any name is accepted; every value from the data is matched
+    against what the database holds."""
+    titles = _alternatives(r.title for r in rules)
+    roles = _alternatives(ROLE_GREETING.values())
+    cases, units, workers = _alternatives(case_ids), _alternatives(units), _alternatives([*caseworkers, "–"])
+    return [re.compile(p) for p in (
+        rf"Hei {roles},",
+        rf"Her er månedens besøksplan for .+ per {DATE}: \d+ besøk",
+        r"mangler i \d+ plasseringe?r? i perioden som løper nå\. Planlegg besøkene nå,",
+        rf"Her er ukens arbeidsliste for .+ per {DATE}\.",
+        rf"  {_alternatives(COUNT_LABELS)} +\d+",
+        rf"== {_alternatives(SECTION_LABELS)} ==",
+        rf"  - Sak {cases}, {titles}, {PERIOD}: \d+ av \d+ besøk mangler\. Siste besøk: (?:{DATE}|ingen registrert)\. "
+        rf"Perioden slutter {DATE} \({DAYS}\)\. Enhet {units}, saksbehandler {workers}\.",
+        rf"  - Sak {cases}, {titles}, {PERIOD}: \d+ av \d+ besøk mangler, perioden slutter {DATE}\. "
+        rf"Saksbehandler {workers}\.",
+        rf"  - Sak {cases}, {titles}: frist (?:{DATE}|{MONTH}), {DAYS}\. Enhet {units}, saksbehandler {workers}\.",
+        r"\d+ til — se arbeidslisten \(\d+ av \d+ vist, de som haster mest først\):",
+        rf"(?:https?://\S+/arbeidsliste\?enhet=\S+|frister worklist --unit {units})",
+    )]

@@ -21,7 +21,8 @@ feedback never sent) is closed the same way, with the reason in the note.
 
 **Acknowledgement.** :func:`acknowledge` records who acknowledged which stage of a
 deadline's notices, when and with what note; that stage is not repeated, the next one
-still fires.
+still fires. :func:`withdraw_acknowledgement` takes it back (the stage repeats again);
+both are appended to ``breach_history`` with their author.
 
 Contracts:
 
@@ -244,15 +245,23 @@ class HistoryEntry:
     decision: str | None = None
     status: str | None = None
     note: str | None = None
+    stage: str | None = None  # acknowledged | ack_withdrawn
 
 
-def history(conn: Connection, keys: Iterable[tuple[str, str, str, str, int]] | None = None) -> list[HistoryEntry]:
-    """The recorded history of ``keys`` (None: of every deadline), oldest first per key."""
+ASSESSMENT_EVENTS = ("assessed", "status")
+ACK_EVENTS = ("acknowledged", "ack_withdrawn")
+
+
+def history(conn: Connection, keys: Iterable[tuple[str, str, str, str, int]] | None = None,
+            events: Sequence[str] = ASSESSMENT_EVENTS) -> list[HistoryEntry]:
+    """The recorded history of ``keys`` (None: of every deadline), oldest first per key:
+    the assessments and status changes, or the ``events`` asked for (:data:`ACK_EVENTS`:
+    acknowledgements and their withdrawals, with the stage)."""
     H = BreachHistory
     cols = (H.case_id, H.rule, H.subject, H.period, H.seq, H.recorded_at, H.recorded_by, H.event, H.reason,
-            H.action, H.decision, H.status, H.note)
+            H.action, H.decision, H.status, H.note, H.stage)
     wanted = set(keys) if keys is not None else None
-    query = select(*cols).order_by(H.case_id, H.rule, H.subject, H.period, H.seq, H.id)
+    query = select(*cols).where(H.event.in_(events)).order_by(H.case_id, H.rule, H.subject, H.period, H.seq, H.id)
     if wanted is not None:
         case_ids = sorted({k[0] for k in wanted})
         rows = [r for i in range(0, len(case_ids), 500)
@@ -344,10 +353,29 @@ def acknowledge(conn: Connection, key: BreachKey, stage: str, at: dt.datetime, b
     if sent is None:
         raise FristerError(f"no {stage} notice has been sent for {key}: nothing to acknowledge")
     A = Acknowledgement
+    text = (note or "").strip()[:MAX_ACTION] or None
     conn.execute(delete(A).where(*(c == v for c, v in zip(
         (A.case_id, A.rule, A.subject, A.period, A.seq), key.as_tuple())), A.stage == stage))
-    conn.execute(insert(A).values(**_key_dict(key), stage=stage, acknowledged_at=at, acknowledged_by=by,
-                                  note=(note or "").strip()[:MAX_ACTION] or None))
+    conn.execute(insert(A).values(**_key_dict(key), stage=stage, acknowledged_at=at, acknowledged_by=by, note=text))
+    conn.execute(insert(BreachHistory).values(**_key_dict(key), recorded_at=at, recorded_by=by,
+                                              event="acknowledged", stage=stage, note=text))
+
+
+def withdraw_acknowledgement(conn: Connection, key: BreachKey, stage: str, at: dt.datetime, by: str,
+                             note: str | None = None) -> None:
+    """Withdraw the acknowledgement of ``stage`` for ``key``: the stage repeats again
+    from the next night (as its ladder says, counted from the last notice sent). The
+    withdrawal is appended to ``breach_history`` with its author; the acknowledgement's
+    own history row stays."""
+    by = _check_author(by)
+    A = Acknowledgement
+    removed = conn.execute(delete(A).where(*(c == v for c, v in zip(
+        (A.case_id, A.rule, A.subject, A.period, A.seq), key.as_tuple())), A.stage == stage)).rowcount
+    if not removed:
+        raise FristerError(f"the {stage} stage of {key} is not acknowledged: nothing to withdraw")
+    conn.execute(insert(BreachHistory).values(**_key_dict(key), recorded_at=at, recorded_by=by,
+                                              event="ack_withdrawn", stage=stage,
+                                              note=(note or "").strip()[:MAX_ACTION] or None))
 
 
 def deviation_counts(conn: Connection) -> dict[tuple[str, str], dict[str, int]]:

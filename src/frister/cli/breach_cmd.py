@@ -99,16 +99,21 @@ def explain_cmd(app: App, case_id, rule, subject, period, seq, reason, action, d
 @click.option("--stage", required=True, type=TEXT, help="The stage acknowledged (reminder, warning, breach, …).")
 @click.option("--by", "by", required=True, type=TEXT, help="Who acknowledges (a user code).")
 @click.option("--note", default=None, type=TEXT, help="What was done (free text; never e-mailed).")
+@click.option("--withdraw", is_flag=True, help="Withdraw the acknowledgement: the stage repeats again.")
 @pass_app
-def ack_cmd(app: App, case_id, rule, subject, period, seq, stage, by, note) -> None:
+def ack_cmd(app: App, case_id, rule, subject, period, seq, stage, by, note, withdraw) -> None:
     """Acknowledge a stage's notices for a deadline: that stage is not repeated (the
-    next stage still fires). Recorded with who, when and the note."""
-    from frister.breaches.service import ASSESSABLE, acknowledge, resolve_key
+    next stage still fires). With --withdraw, take it back: the stage repeats again.
+    Both are recorded in the breach history with who, when and the note."""
+    from frister.breaches.service import ASSESSABLE, acknowledge, resolve_key, withdraw_acknowledgement
 
     with app.ready_engine().begin() as conn:
         key = resolve_key(conn, case_id, rule, subject, period, seq, accept=ASSESSABLE)
-        acknowledge(conn, key, stage, at=_now(), by=by, note=note)
-    click.echo(f"acknowledged {stage} of {key}")
+        if withdraw:
+            withdraw_acknowledgement(conn, key, stage, at=_now(), by=by, note=note)
+        else:
+            acknowledge(conn, key, stage, at=_now(), by=by, note=note)
+    click.echo(f"{'withdrew the acknowledgement of' if withdraw else 'acknowledged'} {stage} of {key}")
 
 
 @breach.command("status")

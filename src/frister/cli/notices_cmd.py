@@ -55,14 +55,19 @@ def resend(app: App, ids: tuple[int, ...], all_dead: bool) -> None:
 
     A dead notice gets a fresh round of attempts. One whose e-mail may have been
     delivered (an uncertain send) is resent as that e-mail, under the same Message-ID.
+    --all-dead also requeues the dead unit mails (visit plan, weekly worklist).
     Every requeue is recorded among the delivery attempts."""
     from frister.escalation.backlog import requeue
+    from frister.escalation.unit_mails import requeue_dead_unit_mails
 
     if bool(ids) == all_dead:
         raise click.UsageError("give notice ids or --all-dead (not both)")
+    now = dt.datetime.now(dt.timezone.utc)
     with app.ready_engine().begin() as conn:
-        done = requeue(conn, None if all_dead else ids, dt.datetime.now(dt.timezone.utc))
+        done = requeue(conn, None if all_dead else ids, now)
+        mails = requeue_dead_unit_mails(conn, now) if all_dead else 0
     total = done.pending + done.uncertain
     click.echo(f"requeued {total} notice(s)" + (
         f" ({done.uncertain} to be resent as the e-mail they were in)" if done.uncertain else "")
-        + ("; the next run sends them" if total else ""))
+        + (f" and {mails} unit mail(s)" if mails else "")
+        + ("; the next run sends them" if total or mails else ""))

@@ -20,6 +20,14 @@ Ladder (``config/escalation.yaml``)::
       retry_until: "07:00"     # retry within the night until then (Europe/Oslo, the as-of day)
       send_on: working_days    # or every_day; no e-mail on Saturdays, Sundays, Norwegian holidays
     catch_up_days: 31          # how far back a run catches up with notices it missed
+    unit_mails:                # periodic e-mails to each unit's leader (absent: none)
+      visit_plan: {enabled: true, day_of_month: 1}      # monthly: visits still missing
+      weekly_worklist: {enabled: true, weekday: monday} # weekly: the unit's worklist
+
+A unit mail is due on its day (the ``day_of_month`` of each month, the ``weekday`` of
+each ISO week) and on every later night of the same month or week until it has been
+created, so that a day without e-mail (``send_on``) carries it to the next working night
+and never loses it; it is created once per kind, unit, recipient and month or week.
 
 A stage with ``without_reason: true`` is created only while no reason is recorded for
 the deadline (``frister breach explain``), and a waiting one is cancelled once one is: e.g.
@@ -130,6 +138,32 @@ class Delivery:
         return min(self.backoff_minutes * 2 ** max(attempts - 1, 0), self.backoff_cap_minutes)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitMails:
+    """Which periodic unit-leader e-mails are on, and on which day (``unit_mails:``)."""
+
+    visit_plan: bool = False
+    visit_plan_day: int = 1  # day of the month (1–28: every month has it)
+    weekly_worklist: bool = False
+    weekly_weekday: int = 0  # Monday = 0 (datetime.date.weekday)
+
+    def visit_plan_period(self, day: dt.date) -> str | None:
+        """The month (``YYYY-MM``) whose visit plan is due on ``day``, or None: due from
+        the configured day of the month to its end."""
+        return f"{day:%Y-%m}" if self.visit_plan and day.day >= self.visit_plan_day else None
+
+    def weekly_period(self, day: dt.date) -> str | None:
+        """The ISO week (``YYYY-Www``) whose worklist e-mail is due on ``day``, or None:
+        due from the configured weekday to the week's Sunday."""
+        if not self.weekly_worklist or day.weekday() < self.weekly_weekday:
+            return None
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
 @dataclass(frozen=True)
 class Ladder:
     default: tuple[Stage, ...]
@@ -137,6 +171,7 @@ class Ladder:
     delivery: Delivery = Delivery()
     source: str = ""
     catch_up_days: int = CATCH_UP_DAYS
+    unit_mails: UnitMails = UnitMails()
 
     def stages_for(self, rule: str) -> tuple[Stage, ...]:
         return self.overrides.get(rule, self.default)
@@ -270,7 +305,7 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
     doc = _read(path)
     errors: list[RuleError] = []
     root = _Node(display, "", doc, errors)
-    if not root.mapping({"defaults", "rules", "delivery", "catch_up_days"}, {"defaults"}):
+    if not root.mapping({"defaults", "rules", "delivery", "catch_up_days", "unit_mails"}, {"defaults"}):
         _raise(errors)
     defaults = root.child("defaults")
     default: tuple[Stage, ...] = ()
@@ -303,5 +338,25 @@ def load_ladder(path: Path | str, rule_ids: Iterable[str] | None = None) -> Ladd
             d.child("send_on").choice(SEND_ON, required=False) != "every_day",
         )
     catch_up = root.child("catch_up_days").integer(0, required=False, maximum=MAX_DAYS)
+    unit_mails = _unit_mails(root.child("unit_mails"))
     _raise(errors)
-    return Ladder(default, overrides, delivery, display, CATCH_UP_DAYS if catch_up is None else catch_up)
+    return Ladder(default, overrides, delivery, display, CATCH_UP_DAYS if catch_up is None else catch_up,
+                  unit_mails)
+
+
+def _unit_mails(node: _Node) -> UnitMails:
+    """``unit_mails:`` (optional): ``visit_plan: {enabled, day_of_month}`` and
+    ``weekly_worklist: {enabled, weekday}``; a kind not given is off."""
+    if node.value is None or not node.mapping({"visit_plan", "weekly_worklist"}):
+        return UnitMails()
+    out = UnitMails()
+    visits = node.child("visit_plan")
+    if visits.value is not None and visits.mapping({"enabled", "day_of_month"}):
+        day = visits.child("day_of_month").integer(1, required=False, maximum=28)
+        out = UnitMails(visits.child("enabled").boolean(True), day or 1)
+    weekly = node.child("weekly_worklist")
+    if weekly.value is not None and weekly.mapping({"enabled", "weekday"}):
+        weekday = weekly.child("weekday").choice(WEEKDAYS, required=False)
+        out = UnitMails(out.visit_plan, out.visit_plan_day, weekly.child("enabled").boolean(True),
+                        WEEKDAYS.index(weekday) if weekday else 0)
+    return out

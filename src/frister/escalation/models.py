@@ -28,7 +28,7 @@ every requeue by an operator (outcome ``requeued``, no run).
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frister.db.base import Base, CaseRef, Code, Day, Instant, RuleRef, SubjectRef
@@ -95,3 +95,42 @@ class Delivery(Base):
     code: Mapped[int | None] = mapped_column(Integer)  # SMTP reply code when there was one
     error: Mapped[str | None] = mapped_column(String(200))
     attempted_at: Mapped[Instant]
+
+
+UNIT_MAIL_KINDS = ("visit_plan", "weekly_worklist")
+
+
+class UnitMail(Base):
+    """One periodic e-mail to a unit's leader: the monthly visit plan (``visit_plan``,
+    ``period`` ``YYYY-MM``) or the weekly worklist (``weekly_worklist``, ``YYYY-Www``).
+
+    The unique key ``(kind, unit, recipient, period)`` makes "once per unit, recipient
+    and month (week)" a database guarantee. ``content`` is the e-mail's context as JSON,
+    fixed when the row is created (case references, rule titles, dates and counts only),
+    so a resend after a crash is the same e-mail under the same Message-ID. Statuses and
+    their moves are those of :class:`Notice` (see :mod:`frister.escalation.unit_mails`).
+    """
+
+    __tablename__ = "unit_mails"
+    __table_args__ = (
+        UniqueConstraint("kind", "unit", "recipient", "period"),
+        Index("ix_unit_mails_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[Code]
+    unit: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(254))
+    period: Mapped[str] = mapped_column(String(8))
+    role: Mapped[Code]
+    as_of: Mapped[Day]  # the night it was made from
+    content: Mapped[str] = mapped_column(Text)
+    created_run_id: Mapped[int] = mapped_column(ForeignKey("nightly_runs.id"))
+    created_at: Mapped[Instant]
+    status: Mapped[Code]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[Instant | None]
+    claimed_run_id: Mapped[int | None] = mapped_column(ForeignKey("nightly_runs.id"))
+    message_id: Mapped[str] = mapped_column(String(200))
+    sent_at: Mapped[Instant | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -131,11 +131,12 @@ class BreachHistory(Base):
     seq: Mapped[int]
     recorded_at: Mapped[Instant]
     recorded_by: Mapped[str] = mapped_column(String(64))
-    event: Mapped[Code]  # assessed | status
+    event: Mapped[Code]  # assessed | status | acknowledged | ack_withdrawn
     reason: Mapped[Code | None]
     action: Mapped[str | None] = mapped_column(Text)
     decision: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str | None] = mapped_column(String(16))
+    stage: Mapped[Code | None]  # acknowledged | ack_withdrawn: the ladder stage
     note: Mapped[str | None] = mapped_column(Text)
 
 

@@ -2,7 +2,8 @@
 
 Healthy: the last completed nightly run (succeeded or degraded) finished no longer ago
 than ``max_age``, and no notice is overdue for delivery (none waiting longer than the
-grace, none dead; :func:`frister.escalation.backlog.overdue`).
+grace, none dead; :func:`frister.escalation.backlog.overdue`), and the same for the unit
+leaders' periodic e-mails (:func:`frister.escalation.unit_mails.overdue_unit_mails`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, distinct, func, select
 
 from frister.clock import local_text, utc
 from frister.escalation.backlog import overdue
+from frister.escalation.unit_mails import overdue_unit_mails
 from frister.nightly.models import COMPLETED, NightlyRun
 from frister.store.tables import case_changes
 
@@ -56,4 +58,11 @@ def check(conn: Connection, now: dt.datetime, max_age: dt.timedelta, grace: dt.t
     if late.dead:
         problems.append(f"{late.dead} dead notice(s), never delivered: see 'frister notices --status dead', "
                         "then 'frister notices resend'")
+    mails_waiting, mails_dead = overdue_unit_mails(conn, now, grace)
+    if mails_waiting:
+        problems.append(f"{mails_waiting} unit mail(s) (visit plan, weekly worklist) waiting for delivery for "
+                        f"more than {grace_text}")
+    if mails_dead:
+        problems.append(f"{mails_dead} dead unit mail(s), never delivered: 'frister notices resend --all-dead' "
+                        "requeues them")
     return Health(summary, problems, waiting)

@@ -15,7 +15,10 @@
    together or not at all. On a day without e-mail (``delivery.send_on: working_days``
    and a weekend or Norwegian public holiday) no notice is created or sent: the next
    working night creates what fell due in between;
-4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), and, with
+   On a night that sends, the unit leaders' periodic e-mails that are due (the monthly
+   visit plan, the weekly worklist: :mod:`frister.escalation.unit_mails`) are created in
+   the same transaction;
+4. send the outbox (:class:`~frister.escalation.outbox.Outbox`), then the unit mails, and, with
    ``delivery.retry_until``, retry what failed for now within the night
    (:func:`retry_window_end`), recording the counts before each wait;
 5. check that the counts add up and record them: ``succeeded`` when nothing is left
@@ -51,6 +54,7 @@ from frister.escalation.backlog import waiting_count
 from frister.escalation.config import Ladder, load_ladder
 from frister.escalation.derive import DeriveCounts, bases_of, derive_notices, last_derived_night
 from frister.escalation.outbox import FailAt, Outbox, SendCounts
+from frister.escalation.unit_mails import UnitMailSender, create_unit_mails, waiting_unit_mails
 from frister.evaluation.service import evaluate_and_store, utcnow
 from frister.evaluation.models import CaseEvaluation, Obligation
 from frister.db.locks import run_lock
@@ -59,6 +63,7 @@ from frister.notify.address import sender as parse_sender
 from frister.notify.digest import DigestRenderer
 from frister.notify.ping import Ping
 from frister.notify.transport import Transport
+from frister.notify.unit_mail import UnitMailRenderer
 from frister.organisation import LEADING, Organisation, load_organisation, organisation_of
 from frister.rules.model import RuleSet
 from frister.settings import Settings, project_dir
@@ -84,6 +89,7 @@ class NightlyConfig:
     organisation: Organisation
     renderer: DigestRenderer
     sender: str  # the From header, parsed and checked (frister.notify.address)
+    unit_mails: UnitMailRenderer | None = None  # the visit plan and weekly worklist e-mails
 
 
 def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> NightlyConfig:
@@ -115,7 +121,8 @@ def load_config(settings: Settings, rules: RuleSet, transport: str | None) -> Ni
         raise ConfigError("FRISTER_SMTP_FROM: expected the sender address")
     if transport != "console" and settings.get("FRISTER_ALLOW_EXAMPLE_ADDRESSES") != "yes":
         refuse_example_addresses(organisation)  # the compose stack's mail catcher allows them
-    return NightlyConfig(ladder, organisation, renderer, sender)
+    unit_mails = UnitMailRenderer(settings.templates_dir, settings.get("FRISTER_WEB_BASE_URL"))
+    return NightlyConfig(ladder, organisation, renderer, sender, unit_mails)
 
 
 def refuse_example_addresses(organisation: Organisation) -> None:
@@ -153,12 +160,14 @@ class NightlyReport:
     as_of: dt.date
     counts: dict[str, int] = field(default_factory=dict)
     status: str = "running"
+    mails_waiting: int = 0  # unit mails (visit plan, weekly worklist) not delivered yet
+    mails_failed: int = 0  # unit mails not delivered by this run (waiting again, or dead)
 
     @property
     def degraded(self) -> bool:
-        """Notices could not all be delivered: some failed this run, or wait still."""
+        """Notices or unit mails could not all be delivered: some failed this run, or wait still."""
         c = self.counts
-        return bool(c["retrying"] or c["dead"] or c["waiting"])
+        return bool(c["retrying"] or c["dead"] or c["waiting"] or self.mails_waiting or self.mails_failed)
 
     def line(self) -> str:
         c = self.counts
@@ -168,8 +177,11 @@ class NightlyReport:
 
     def degraded_line(self) -> str:
         c = self.counts
+        mails = f"; {self.mails_waiting} unit mail(s) waiting" if self.mails_waiting else ""
+        if self.mails_failed > self.mails_waiting:
+            mails += f"; {self.mails_failed - self.mails_waiting} unit mail(s) dead"
         return (f"run {self.run_id} degraded: notices not all delivered ({c['waiting']} waiting, "
-                f"{c['dead']} dead this run); see 'frister notices --status waiting' and '--status dead'")
+                f"{c['dead']} dead this run{mails}); see 'frister notices --status waiting' and '--status dead'")
 
 
 def check_counts(c: dict[str, int]) -> None:
@@ -229,6 +241,10 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                 if sends:
                     derived = derive_notices(conn, config.ladder, config.organisation, as_of, run_id, now,
                                              bases_of(rules), since=last_derived_night(conn))
+                    if config.unit_mails is not None:
+                        mails = create_unit_mails(conn, rules, config.ladder, config.organisation, as_of, run_id,
+                                                  now(), config.sender)
+                        log.info("run %d: %d unit mail(s) created", run_id, mails)
                 else:  # no e-mail today: the next working night creates what falls due meanwhile
                     derived = DeriveCounts()
                 report.counts.update(cases=summary.cases, obligations=summary.obligations,
@@ -261,11 +277,19 @@ def nightly_run(engine: Engine, rules: RuleSet, config: NightlyConfig, transport
                                     config.ladder, config.sender, now, hook, retry_until=retry_window_end(
                                         as_of, config.ladder), sleep=sleep, progress=progress)
                     record_sent(outbox.send_all())
+                    if config.unit_mails is not None:
+                        mailed = UnitMailSender(engine, run_id, as_of, transport, config.unit_mails,
+                                                config.organisation, config.ladder, config.sender, now,
+                                                hook).send_all()
+                        report.counts["emails_sent"] += mailed.sent
+                        report.counts["emails_failed"] += mailed.failed
+                        report.mails_failed = mailed.failed
             else:
                 log.info("run %d: %s is not a working day: no notice is created or sent tonight "
                          "(delivery.send_on: working_days)", run_id, as_of.isoformat())
             with engine.connect() as conn:
                 report.counts["waiting"] = waiting_count(conn)
+                report.mails_waiting = waiting_unit_mails(conn)
             check_counts(report.counts)
             report.status = "degraded" if report.degraded else "succeeded"
             with engine.begin() as conn:
