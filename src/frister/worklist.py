@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Collection, Iterable
 
 from sqlalchemy import Connection, exists, select, tuple_
 
@@ -104,10 +104,12 @@ class Worklist:
 
 
 def worklist(conn: Connection, rules: RuleSet, unit: str | None = None, caseworker: str | None = None,
-             weeks: int = 4, organisation: Organisation | None = None) -> Worklist:
+             weeks: int = 4, organisation: Organisation | None = None,
+             kinds: Collection[str] | None = None) -> Worklist:
     """The worklist of ``unit`` (and the units below it; None: the whole service),
-    optionally of one ``caseworker``, from the latest evaluation. Raises FristerError
-    when nothing has been evaluated yet."""
+    optionally of one ``caseworker``, and of the rules of ``kinds`` only (``visits``:
+    the visit periods), from the latest evaluation. Raises FristerError when nothing
+    has been evaluated yet."""
     run = latest_run(conn)
     if run is None:
         raise FristerError("no evaluation yet: run frister evaluate or frister run first")
@@ -125,6 +127,8 @@ def worklist(conn: Connection, rules: RuleSet, unit: str | None = None, casework
         stmt = stmt.where(o.unit.in_(units))
     if caseworker is not None:
         stmt = stmt.where(o.caseworker == caseworker)
+    if kinds is not None:
+        stmt = stmt.where(o.rule.in_([r.id for r in rules if r.kind in kinds]))
     horizon = as_of + dt.timedelta(weeks=weeks)
     out = Worklist(as_of, run.id, units, weeks)
     visits: list[tuple] = []

@@ -109,18 +109,25 @@ def create_unit_mails(conn: Connection, rules: RuleSet, ladder: Ladder, organisa
         select(UnitMail.kind, UnitMail.unit, UnitMail.recipient, UnitMail.period)
         .where(UnitMail.period.in_([period for _, period in due])))}
     shown = ladder.delivery.lines_per_email
+    contents: dict[tuple[str, str], dict | None] = {}  # (kind, unit): the same for every recipient
+
+    def content_of(kind: str, unit: str) -> dict | None:
+        if (kind, unit) not in contents:
+            if kind == "visit_plan":  # the visit periods only, not the whole worklist
+                made = worklist(conn, rules, unit, weeks=SOON_WEEKS, organisation=organisation, kinds=("visits",))
+                contents[kind, unit] = visit_plan_content(made, unit, organisation.name(unit), shown)
+            else:
+                made = worklist(conn, rules, unit, weeks=SOON_WEEKS, organisation=organisation)
+                counts = _breach_counts(conn, list(made.units) or [unit])
+                contents[kind, unit] = weekly_content(made, unit, organisation.name(unit), *counts, shown)
+        return contents[kind, unit]
+
     rows = []
     for unit, recipient, role in _recipients(organisation):
-        wanted = [(kind, period) for kind, period in due if (kind, unit, recipient, period) not in existing]
-        if not wanted:
-            continue
-        made = worklist(conn, rules, unit, weeks=SOON_WEEKS, organisation=organisation)
-        units = list(made.units) or [unit]
-        for kind, period in wanted:
-            if kind == "visit_plan":
-                content = visit_plan_content(made, unit, organisation.name(unit), shown)
-            else:
-                content = weekly_content(made, unit, organisation.name(unit), *_breach_counts(conn, units), shown)
+        for kind, period in due:
+            if (kind, unit, recipient, period) in existing:
+                continue
+            content = content_of(kind, unit)
             if content is None:
                 continue
             key = mail_key(kind, unit, recipient, period)
