@@ -56,7 +56,8 @@ def test_a_token_changes_nothing_even_beside_a_live_session(app, web):
     token = token_of(web, T)
     body = {**API_T1, "reason": "other", "action": "Fulgt opp"}
     answer = reader(app, token).post("/api/deadline/reason", json=body)
-    assert (answer.status_code, answer.json()) == (403, {"detail": "En API-nøkkel gir bare lesetilgang: GET under /api/."})
+    assert answer.status_code == 403
+    assert answer.json() == {"detail": "En API-nøkkel gir bare lesetilgang: GET under /api/."}
     assert reader(app, token).post("/api/deadline/reason", json={}).status_code == 403  # before the body is read
     session = login(app, T)  # the same user's browser, with its CSRF token: a token still lends no write
     csrf = csrf_of(session.get("/", follow_redirects=True).text)

@@ -17,8 +17,9 @@ carry the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``),
 403. A program reads the API with ``Authorization: Bearer <token>`` (an API token of
 a user, :mod:`frister.web.accounts`): GET under ``/api/`` only, as that user; with a
 token any other request is 403 before anything else, an unknown, expired or revoked
-token 401, and failed tokens are throttled per client like the login. Login is throttled (:class:`frister.web.accounts.Throttle`). URLs carry case
-references, rule ids and unit codes only: no name, no national id, no e-mail address.
+token 401, and failed tokens are throttled per client like the login. Login is
+throttled (:class:`frister.web.accounts.Throttle`). URLs carry case references, rule
+ids and unit codes only: no name, no national id, no e-mail address.
 
 **Access.** Each route names its page of :data:`frister.web.access.POLICY`; a role
 without it gets 403. An obligation outside the user's units is 403, one that does not
