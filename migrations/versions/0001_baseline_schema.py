@@ -445,6 +445,20 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], name=op.f('fk_web_sessions_user_id_web_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_web_sessions'))
     )
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['web_users.id'], name=op.f('fk_api_tokens_user_id_web_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
+    )
+    op.create_index(op.f('ix_api_tokens_user_id'), 'api_tokens', ['user_id'], unique=False)
     op.create_table('web_user_units',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('unit', sa.String(length=64), nullable=False),
@@ -460,6 +474,8 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS case_changes_{event} ON cases")
         op.execute("DROP FUNCTION IF EXISTS frister_log_case_changes()")
     op.drop_table('web_user_units')
+    op.drop_index(op.f('ix_api_tokens_user_id'), table_name='api_tokens')
+    op.drop_table('api_tokens')
     op.drop_table('web_sessions')
     op.drop_table('web_users')
     op.drop_index('ix_access_log_case_id_at', table_name='access_log')

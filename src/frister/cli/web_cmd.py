@@ -3,6 +3,8 @@ their accounts, and who has looked at a case."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
 from frister.cli.common import CASE_REF, TEXT, App, pass_app, print_table
@@ -95,7 +97,7 @@ def user_list(app: App) -> None:
 @click.argument("email", type=TEXT)
 @pass_app
 def user_remove(app: App, email) -> None:
-    """Remove a user and end their sessions."""
+    """Remove a user, end their sessions and delete their API tokens."""
     from frister.web.accounts import remove_user
 
     with app.ready_engine().begin() as conn:
@@ -103,6 +105,64 @@ def user_remove(app: App, email) -> None:
     if not removed:
         raise click.BadParameter("no such user", param_hint="EMAIL")
     click.echo("removed")
+
+
+@user.group("token")
+def token() -> None:
+    """API tokens: a program (a case system, Power BI) reads /api/ as a user, GET only."""
+
+
+@token.command("add")
+@click.argument("email", type=TEXT)
+@click.option("--name", required=True, type=TEXT, help="What the token is for (e.g. powerbi); unique per user.")
+@click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True, help="Days until it expires.")
+@pass_app
+def token_add(app: App, email, name, days) -> None:
+    """Make an API token for EMAIL and print it, once: only its SHA-256 is stored."""
+    from frister.clock import local_text
+    from frister.evaluation.service import utcnow
+    from frister.web.accounts import add_token, normal_email
+
+    now = utcnow()
+    with app.ready_engine().begin() as conn:
+        made = add_token(conn, email, name, now, days)
+    click.echo(f"token {name.strip()!r} of {normal_email(email)}, expires {local_text(now + dt.timedelta(days=days))}"
+               " (Oslo); it is shown this once: store it now", err=True)
+    click.echo(made)
+
+
+@token.command("list")
+@click.argument("email", type=TEXT)
+@pass_app
+def token_list(app: App, email) -> None:
+    """The user's API tokens: names, dates and state (never the token)."""
+    from frister.clock import local_text
+    from frister.evaluation.service import utcnow
+    from frister.web.accounts import list_tokens, normal_email
+
+    with app.ready_engine().connect() as conn:
+        tokens = list_tokens(conn, email)
+    now = utcnow()
+    print_table(f"API tokens of {normal_email(email)}", ["name", "state", "created (Oslo)", "expires", "last used",
+                                                           "revoked"],
+                [(t.name, t.state(now), local_text(t.created_at), local_text(t.expires_at),
+                  local_text(t.last_used_at), local_text(t.revoked_at)) for t in tokens])
+
+
+@token.command("revoke")
+@click.argument("email", type=TEXT)
+@click.argument("name", type=TEXT)
+@pass_app
+def token_revoke(app: App, email, name) -> None:
+    """Revoke the user's API token NAME: it is refused from the next request on."""
+    from frister.evaluation.service import utcnow
+    from frister.web.accounts import revoke_token
+
+    with app.ready_engine().begin() as conn:
+        revoked = revoke_token(conn, email, name, utcnow())
+    if not revoked:
+        raise click.BadParameter("no live token of that name", param_hint="NAME")
+    click.echo("revoked")
 
 
 @click.command("access-log")

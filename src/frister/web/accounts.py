@@ -10,6 +10,12 @@ database keeps its SHA-256 only, with a CSRF token and the time it was last used
 session unused for longer than the idle timeout is gone (deleted when next presented);
 a logout deletes it.
 
+**API tokens** (``frister user token add``) let a program read the GET routes under
+``/api/`` as a user, with the user's role and units as they are at each request: a
+random 256-bit token prefixed ``frister_``, shown once; the database keeps its SHA-256
+only, with a name, an expiry (:data:`TOKEN_DAYS` days unless told), its last use (written
+at most once a minute) and, once revoked, when. A revoked token is kept as a record.
+
 **Login throttling**: at most :data:`MAX_FAILURES` failed logins per e-mail address and
 per client address in :data:`FAILURE_WINDOW`; more are refused without checking the
 password (429). The counts are kept in the process (one web process per service).
@@ -32,12 +38,15 @@ from frister.clock import utc
 from frister.errors import FristerError
 from frister.notify.address import AddressError, parse_mailbox
 from frister.web.access import UNIT_ROLES, WEB_ROLES
-from frister.web.models import MAX_EMAIL, AccessLog, WebSession, WebUser, WebUserUnit
+from frister.web.models import MAX_EMAIL, AccessLog, ApiToken, WebSession, WebUser, WebUserUnit
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 SEEN_EVERY = dt.timedelta(seconds=60)  # a session's last use is written at most once a minute
 MIN_PASSWORD = 12
+TOKEN_PREFIX = "frister_"
+TOKEN_DAYS = 365
+MAX_TOKEN_NAME = 64
 
 _hasher = PasswordHasher()
 # Checked when the e-mail is unknown, so a login takes as long for an unknown address.
@@ -107,6 +116,7 @@ def remove_user(conn: Connection, email: str) -> bool:
     if user_id is None:
         return False
     conn.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    conn.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
     conn.execute(delete(WebUserUnit).where(WebUserUnit.user_id == user_id))
     conn.execute(delete(WebUser).where(WebUser.id == user_id))
     return True
@@ -185,6 +195,84 @@ def session_user(conn: Connection, token: str | None, now: dt.datetime, idle: dt
 def end_session(conn: Connection, token: str | None) -> None:
     if token:
         conn.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    """An API token as listed: never the token itself."""
+
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    def state(self, now: dt.datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if now >= self.expires_at else "active"
+
+
+def _user_id(conn: Connection, email: str) -> int:
+    user_id = conn.execute(select(WebUser.id).where(WebUser.email == normal_email(email))).scalar_one_or_none()
+    if user_id is None:
+        raise FristerError(f"no such user: {normal_email(email)}")
+    return user_id
+
+
+def _live(user_id: int, name: str):
+    return (ApiToken.user_id == user_id) & (ApiToken.name == name) & ApiToken.revoked_at.is_(None)
+
+
+def add_token(conn: Connection, email: str, name: str, now: dt.datetime, days: int = TOKEN_DAYS) -> str:
+    """A new API token ``name`` of the user ``email``, valid ``days`` days from ``now``;
+    returns the token (only its SHA-256 is stored). A name is unique among the user's
+    tokens not revoked."""
+    name = name.strip()
+    if not name or len(name) > MAX_TOKEN_NAME or not name.isprintable():
+        raise FristerError(f"--name: expected 1 to {MAX_TOKEN_NAME} printable characters")
+    if days < 1:
+        raise FristerError("--days: expected at least 1")
+    user_id = _user_id(conn, email)
+    if conn.execute(select(ApiToken.id).where(_live(user_id, name))).first() is not None:
+        raise FristerError(f"--name: the user has a token named {name!r}; revoke it first")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(insert(ApiToken).values(user_id=user_id, name=name, token_hash=_digest(token), created_at=now,
+                                         expires_at=now + dt.timedelta(days=days)))
+    return token
+
+
+def list_tokens(conn: Connection, email: str) -> list[Token]:
+    """The user's API tokens, revoked ones included, oldest first."""
+    T = ApiToken
+    rows = conn.execute(select(T.name, T.created_at, T.expires_at, T.last_used_at, T.revoked_at)
+                        .where(T.user_id == _user_id(conn, email)).order_by(T.created_at, T.id))
+    return [Token(r.name, utc(r.created_at), utc(r.expires_at), r.last_used_at and utc(r.last_used_at),
+                  r.revoked_at and utc(r.revoked_at)) for r in rows]
+
+
+def revoke_token(conn: Connection, email: str, name: str, now: dt.datetime) -> bool:
+    """Revoke the user's live token ``name``; False when there is none."""
+    done = conn.execute(update(ApiToken).where(_live(_user_id(conn, email), name.strip())).values(revoked_at=now))
+    return done.rowcount > 0
+
+
+def token_user(conn: Connection, token: str, now: dt.datetime) -> User | None:
+    """The user of the API token ``token`` if it is live (not revoked, not expired);
+    its last use moves to ``now``."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    key = _digest(token)
+    row = conn.execute(select(ApiToken).where(ApiToken.token_hash == key)).first()
+    if row is None or row.revoked_at is not None or now >= utc(row.expires_at):
+        return None
+    if row.last_used_at is None or now - utc(row.last_used_at) > SEEN_EVERY:
+        conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    user = conn.execute(select(WebUser).where(WebUser.id == row.user_id)).first()
+    return _user(conn, user) if user is not None else None
 
 
 class Throttle:

@@ -14,8 +14,12 @@ all, styles from ``/static`` only), ``nosniff``, no framing, no referrer and
 from the identity provider; what changes anything is a POST, which needs the CSRF token), looked up in ``web_sessions`` and ended after
 ``FRISTER_WEB_IDLE_MINUTES`` (default 30) without use. Every POST, form or API, must
 carry the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``), else
-403. Login is throttled (:class:`frister.web.accounts.Throttle`). URLs carry case
-references, rule ids and unit codes only: no name, no national id, no e-mail address.
+403. A program reads the API with ``Authorization: Bearer <token>`` (an API token of
+a user, :mod:`frister.web.accounts`): GET under ``/api/`` only, as that user; with a
+token any other request is 403 before anything else, an unknown, expired or revoked
+token 401, and failed tokens are throttled per client like the login. Login is
+throttled (:class:`frister.web.accounts.Throttle`). URLs carry case references, rule
+ids and unit codes only: no name, no national id, no e-mail address.
 
 **Access.** Each route names its page of :data:`frister.web.access.POLICY`; a role
 without it gets 403. An obligation outside the user's units is 403, one that does not
@@ -51,6 +55,7 @@ from frister.web import accounts
 from frister.web.access import Principal
 
 SESSION_COOKIE = "frister_session"
+TOKEN_READ_ONLY = "En API-nøkkel gir bare lesetilgang: GET under /api/."
 PAGE_SIZE = 50
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -80,6 +85,7 @@ class Web:
         self.idle = dt.timedelta(minutes=float(settings.get("FRISTER_WEB_IDLE_MINUTES") or 30))
         self.secure_cookies = (settings.get("FRISTER_WEB_INSECURE_COOKIES") or "") in ("", "0")
         self.throttle = accounts.Throttle()
+        self.token_throttle = accounts.Throttle()  # failed API tokens per client address
         self.trend_cache = None  # ((evaluation run id, as-of date), queries.trend): the Oversikt trend of a run
         from frister.web.oidc import provider_of
 
@@ -118,6 +124,16 @@ def create_app(web: Web) -> FastAPI:
     app.state.web = web
 
     @app.middleware("http")
+    async def tokens_read_only(request: Request, call_next):
+        """A token reads the API and nothing else: refused here, before a form, a body or
+        a route is looked at (the headers middleware, added after, still wraps it)."""
+        if bearer_token(request) is not None and (request.method != "GET" or not request.url.path.startswith("/api/")):
+            if request.url.path.startswith("/api/"):
+                return JSONResponse({"detail": TOKEN_READ_ONLY}, status_code=403)
+            return _page(web, request, "error.html", None, status_code=403, message=TOKEN_READ_ONLY)
+        return await call_next(request)
+
+    @app.middleware("http")
     async def headers(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
@@ -133,7 +149,7 @@ def create_app(web: Web) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 401:
             return RedirectResponse("/logg-inn", status_code=303)
         return _page(web, request, "error.html", None, status_code=exc.status_code, message=exc.detail)
@@ -148,7 +164,37 @@ def create_app(web: Web) -> FastAPI:
 
     routes.add(app, web)
     oidc.add(app, web)
+    _declare_security(app)
     return app
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (``""`` when empty), else None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _declare_security(app: FastAPI) -> None:
+    """The schema names how each API route is reached: a GET by an API token or the
+    session cookie, a POST by the session only (with its CSRF token)."""
+    made = app.openapi
+
+    def openapi() -> dict:
+        schema = made()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        if "apiToken" not in schemes:
+            schemes["apiToken"] = {"type": "http", "scheme": "bearer", "bearerFormat": "frister_…",
+                                   "description": "API-nøkkel fra `frister user token add`: bare GET under /api/, "
+                                                  "med brukerens roller og enheter."}
+            schemes["session"] = {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                                  "description": "Innlogget nettleser (lokal konto eller OpenID Connect)."}
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    reads = method == "get" and path.startswith("/api/")
+                    operation["security"] = [{"apiToken": []}, {"session": []}] if reads else [{"session": []}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _page(web: Web, request: Request, name: str, who: Principal | None, status_code: int = 200, csrf: str = "",

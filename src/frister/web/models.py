@@ -10,6 +10,11 @@ avdelingsleder or teamleder holds (the units below them come from the organisati
 token (the token itself is never stored), the CSRF token of its forms and when it was
 last used, so an idle session ends and a logout ends it for good.
 
+``api_tokens`` lets a program (a case system, Power BI) read the API as a user: the
+SHA-256 of a random token (the token itself is shown once, when made, and never stored),
+its name (unique among the user's live tokens), when it was made, expires, was last
+used and, once revoked, when; a revoked token stays as a record.
+
 ``access_log`` answers "who has looked at this child's case": one row per case a user
 was shown or changed, with the case reference of frister (never personal data), what
 was done (``view``, ``download``, ``change``), on which page, and when.
@@ -51,6 +56,19 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[Instant]
     seen_at: Mapped[Instant]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[Instant]
+    expires_at: Mapped[Instant]
+    last_used_at: Mapped[Instant | None]
+    revoked_at: Mapped[Instant | None]
 
 
 class AccessLog(Base):

@@ -23,11 +23,13 @@ from frister.evaluation.service import latest_run
 from frister.web import accounts, queries
 from frister.web.access import Principal
 from frister.web.links import deadline_path as deadline_href
-from frister.web.app import PAGE_SIZE, SESSION_COOKIE, SORTS, Web, _page
+from frister.web.app import PAGE_SIZE, SESSION_COOKIE, SORTS, Web, _page, bearer_token
 from frister.worklist import SECTIONS, worklist as make_worklist
 
 NO_ACCESS = "Du har ikke tilgang til denne siden."
 NO_CASE = "Du har ikke tilgang til denne saken."
+BAD_TOKEN = "API-nøkkelen er ukjent, utløpt eller trukket tilbake."
+TOKEN_THROTTLED = "For mange mislykkede forsøk med API-nøkkel. Vent et kvarter og prøv igjen."
 
 
 @dataclass
@@ -38,7 +40,15 @@ class Login:
 
 
 def _login(web: Web, request: Request, page: str) -> Login:
-    """The logged-in user, who may use ``page``; else 401 (not logged in) or 403."""
+    """The logged-in user (by session cookie, or by API token on a GET under /api/), who
+    may use ``page``; else 401 (not logged in, or a token not live) or 403."""
+    token = bearer_token(request)
+    if token is not None:  # the middleware has refused it anywhere but a GET under /api/
+        user = _token_user(web, request, token)
+        who = web.principal(user)
+        if not who.may(page):
+            raise HTTPException(403, NO_ACCESS)
+        return Login(who, user, "")
     with web.engine.begin() as conn:
         found = accounts.session_user(conn, request.cookies.get(SESSION_COOKIE), web.clock(), web.idle)
     if found is None:
@@ -48,6 +58,21 @@ def _login(web: Web, request: Request, page: str) -> Login:
     if not who.may(page):
         raise HTTPException(403, NO_ACCESS)
     return Login(who, user, csrf)
+
+
+def _token_user(web: Web, request: Request, token: str) -> accounts.User:
+    """The user of a live API token; a client with too many failed tokens is refused
+    without looking (429), as the login is."""
+    now = web.clock()
+    keys = [f"ip:{request.client.host if request.client else '-'}"]
+    if web.token_throttle.blocked(keys, now):
+        raise HTTPException(429, TOKEN_THROTTLED)
+    with web.engine.begin() as conn:
+        user = accounts.token_user(conn, token, now)
+    if user is None:
+        web.token_throttle.failed(keys, now)
+        raise HTTPException(401, BAD_TOKEN, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return user
 
 
 def _check_csrf(expected: str | None, given: str | None) -> None:
